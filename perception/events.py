@@ -1,0 +1,183 @@
+"""Typed, absolute-time events: the contract between perception, memory, agent, bus and UI.
+
+Every time is in seconds from the start of the session's audio (a float), never relative to
+a window. Events travel as JSON lines, the same on the in-process bus and on MQTT.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, computed_field, model_validator
+
+# Namespace for deterministic event ids: the same event produced twice (window overlap,
+# retry, restart) gets the same id, which is what makes ingestion idempotent.
+_EVENT_NAMESPACE = uuid.UUID("6f1d8a52-3f0e-4d7c-9a53-2b7c1e0f4a11")
+
+
+class EventKind(StrEnum):
+    TRANSCRIPT = "transcript"
+    SPEAKER = "speaker"
+    VOICE = "voice"
+    SOUND = "sound"
+    MUSIC = "music"
+
+
+class SoundCategory(StrEnum):
+    """What a detector can say about a non-speech sound when it cannot name it."""
+
+    TONAL = "tonal"
+    NOISE = "noise"
+    MUSIC = "music"
+    SILENCE = "silence"
+    SPEECH = "speech"
+    OTHER = "other"
+
+
+class _Timed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+    start: float = Field(ge=0.0, description="Seconds from the start of the session's audio.")
+    end: float = Field(ge=0.0, description="Seconds from the start of the session's audio.")
+
+    @model_validator(mode="after")
+    def _end_not_before_start(self) -> _Timed:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+class Word(_Timed):
+    text: str
+    speaker: str | None = None
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class BaseEvent(_Timed):
+    """Fields every event carries: where it belongs and who made it."""
+
+    session_id: str = ""
+    window_id: int | None = None
+    backend: str = ""
+    model: str = ""
+    speaker: str | None = None
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    def _identity(self) -> str:
+        return f"{self.session_id}|{self.kind}|{self.start:.3f}|{self.end:.3f}|{self.speaker}"  # type: ignore[attr-defined]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def event_id(self) -> str:
+        """Deterministic id from the event's content (session, kind, times, text or label)."""
+        return str(uuid.uuid5(_EVENT_NAMESPACE, self._identity()))
+
+    def shifted(self, offset: float) -> BaseEvent:
+        """A copy with every time moved by ``offset`` seconds (window-relative -> absolute)."""
+        data = self.model_dump(exclude={"event_id"})
+        data["start"] = max(0.0, data["start"] + offset)
+        data["end"] = max(data["start"], data["end"] + offset)
+        if "words" in data:
+            for w in data["words"]:
+                w["start"] = max(0.0, w["start"] + offset)
+                w["end"] = max(w["start"], w["end"] + offset)
+        return type(self).model_validate(data)
+
+
+class TranscriptSegment(BaseEvent):
+    kind: Literal[EventKind.TRANSCRIPT] = EventKind.TRANSCRIPT
+    text: str
+    words: list[Word] = Field(default_factory=list)
+    language: str | None = None
+
+    def _identity(self) -> str:
+        return f"{super()._identity()}|{self.text.strip()}"
+
+
+class SpeakerTurn(BaseEvent):
+    """A stretch of audio attributed to one speaker (diarisation)."""
+
+    kind: Literal[EventKind.SPEAKER] = EventKind.SPEAKER
+    speaker: str | None = None
+
+
+class VoiceTraits(BaseEvent):
+    """How someone sounds: emotion plus free-form traits (gender, pitch, speed, ...)."""
+
+    kind: Literal[EventKind.VOICE] = EventKind.VOICE
+    emotion: str | None = None
+    traits: dict[str, str] = Field(default_factory=dict)
+    summary: str | None = None
+    heuristic: bool = False
+
+    def _identity(self) -> str:
+        return f"{super()._identity()}|{self.emotion}"
+
+
+class SoundEvent(BaseEvent):
+    kind: Literal[EventKind.SOUND] = EventKind.SOUND
+    label: str
+    category: SoundCategory = SoundCategory.OTHER
+    heuristic: bool = False
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    def _identity(self) -> str:
+        return f"{super()._identity()}|{self.label}"
+
+
+class MusicEvent(BaseEvent):
+    kind: Literal[EventKind.MUSIC] = EventKind.MUSIC
+    label: str = "music"
+    description: str | None = None
+    heuristic: bool = False
+
+    def _identity(self) -> str:
+        return f"{super()._identity()}|{self.label}"
+
+
+Event = Annotated[
+    TranscriptSegment | SpeakerTurn | VoiceTraits | SoundEvent | MusicEvent,
+    Field(discriminator="kind"),
+]
+
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Validate a dict (e.g. a decoded JSON payload) into the right event type."""
+    data = {k: v for k, v in data.items() if k != "event_id"}
+    return _EVENT_ADAPTER.validate_python(data)
+
+
+def event_from_json(line: str | bytes) -> Event:
+    """Parse one JSON line into the right event type."""
+    return event_from_dict(json.loads(line))
+
+
+def event_to_json(event: BaseEvent) -> str:
+    """One JSON line; ``kind``, ``start``, ``end``, ``speaker`` and ``event_id`` always present."""
+    return event.model_dump_json()
+
+
+__all__ = [
+    "BaseEvent",
+    "Event",
+    "EventKind",
+    "MusicEvent",
+    "SoundCategory",
+    "SoundEvent",
+    "SpeakerTurn",
+    "TranscriptSegment",
+    "VoiceTraits",
+    "Word",
+    "event_from_dict",
+    "event_from_json",
+    "event_to_json",
+]
