@@ -1,0 +1,71 @@
+"""The event contract: JSON round trips, absolute-time shifting, deterministic ids."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from perception.events import (
+    EventKind,
+    SoundCategory,
+    SoundEvent,
+    TranscriptSegment,
+    VoiceTraits,
+    Word,
+    event_from_json,
+    event_to_json,
+)
+
+
+def _segment(**kw: object) -> TranscriptSegment:
+    base = dict(
+        start=1.0,
+        end=2.5,
+        text="hello there",
+        speaker="S1",
+        session_id="s",
+        words=[Word(start=1.0, end=1.4, text="hello"), Word(start=1.5, end=2.5, text="there")],
+    )
+    base.update(kw)
+    return TranscriptSegment(**base)  # type: ignore[arg-type]
+
+
+def test_json_round_trip_keeps_type_and_fields() -> None:
+    events = [
+        _segment(),
+        SoundEvent(start=3.0, end=4.0, label="doorbell", category=SoundCategory.TONAL, heuristic=True),
+        VoiceTraits(start=0.0, end=2.0, speaker="S2", emotion="calm", traits={"pitch": "low"}),
+    ]
+    for event in events:
+        line = event_to_json(event)
+        data = json.loads(line)
+        assert {"kind", "start", "end", "speaker", "event_id"} <= data.keys()
+        back = event_from_json(line)
+        assert type(back) is type(event)
+        assert back == event
+        assert back.event_id == event.event_id
+
+
+def test_event_id_depends_on_content_not_identity() -> None:
+    assert _segment().event_id == _segment().event_id
+    assert _segment().event_id != _segment(text="hello their").event_id
+    assert _segment().event_id != _segment(start=1.001).event_id
+    assert _segment().event_id != _segment(session_id="other").event_id
+
+
+def test_shift_moves_segment_and_words_to_absolute_time() -> None:
+    shifted = _segment().shifted(600.0)
+    assert (shifted.start, shifted.end) == (601.0, 602.5)
+    assert [w.start for w in shifted.words] == [601.0, 601.5]
+    assert shifted.kind is EventKind.TRANSCRIPT
+
+
+def test_rejects_end_before_start_and_unknown_kind() -> None:
+    with pytest.raises(ValidationError):
+        _segment(start=3.0, end=2.0)
+    with pytest.raises(ValidationError):
+        event_from_json('{"kind": "smell", "start": 0, "end": 1}')
+    with pytest.raises(ValidationError):
+        SoundEvent(start=-1.0, end=1.0, label="x")
