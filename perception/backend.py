@@ -1,0 +1,126 @@
+"""The one narrow interface every perception backend implements.
+
+A backend turns windows of 16 kHz mono audio into typed events with absolute times. The
+engine (``perception/engine.py``) cuts the windows, gates silence, stitches overlapping
+results and keeps speaker ids stable; a backend only has to be right about one window.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from perception.events import BaseEvent, Event
+
+SAMPLE_RATE = 16_000
+
+
+class BackendError(RuntimeError):
+    """A backend failed on input it should have handled; the message says what to do next."""
+
+
+class BackendUnavailableError(BackendError):
+    """A backend cannot start: weights, packages or a server are missing or unreachable."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of one session's audio, placed on the session's timeline.
+
+    ``start`` is absolute (seconds from the start of the session's audio). The engine
+    computes it from an integer sample count, so it never drifts however long the session.
+    """
+
+    session_id: str
+    window_id: int
+    start: float
+    samples: np.ndarray  # 16 kHz mono float32
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+    def clip(self, start: float, end: float) -> np.ndarray:
+        """Samples between two absolute times (clamped to the window)."""
+        a = max(0, round((start - self.start) * SAMPLE_RATE))
+        b = min(len(self.samples), round((end - self.start) * SAMPLE_RATE))
+        return self.samples[a:max(a, b)]
+
+
+class PerceptionBackend(abc.ABC):
+    """Audio windows in, absolute-time events out.
+
+    Class attributes tell the engine how to feed the backend; instances say which model
+    they run (``model``), which every event they make must carry.
+    """
+
+    name: ClassVar[str] = ""
+    # Window length and hop the backend works best with (seconds); the engine uses them
+    # unless the user overrides them. ``max_window`` is a hard limit of the model.
+    preferred_window: ClassVar[float] = 30.0
+    preferred_hop: ClassVar[float] = 25.0
+    max_window: ClassVar[float] = 120.0
+    # How many windows one ``analyze`` call should get when processing files.
+    max_batch: ClassVar[int] = 1
+    # True when ``analyze`` already returns speaker ids that are stable over a session's
+    # windows ("S1", "S2", ...). Otherwise the engine assigns them from voice embeddings
+    # and treats the backend's own speaker labels as local to one window.
+    session_speakers: ClassVar[bool] = False
+
+    model: str = ""
+
+    @abc.abstractmethod
+    def analyze(self, windows: Sequence[Window]) -> list[list[Event]]:
+        """One list of events per window, in window order.
+
+        Times are ABSOLUTE (use ``stamp``). Every event carries this backend's ``name`` and
+        ``model`` and the window's ``window_id`` and ``session_id``. Events may reach a
+        little outside their window; the engine stitches overlaps. Malformed model output
+        must yield the events that can be trusted plus a logged warning, never an exception.
+        """
+
+    @abc.abstractmethod
+    def ask(self, samples: np.ndarray, question: str) -> str:
+        """A free-form answer to ``question`` about a clip of 16 kHz mono float32 audio."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
+        """Release models, sessions or connections."""
+
+    def __enter__(self) -> PerceptionBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stamp(self, events: Iterable[BaseEvent], window: Window, relative: bool = True) -> list[Event]:
+        """Make ``events`` belong to ``window``: absolute times plus provenance fields.
+
+        With ``relative=True`` the events' times are seconds from the window start (what
+        models produce) and are shifted by the window's absolute start.
+        """
+        out: list[Event] = []
+        for event in events:
+            moved = event.shifted(window.start) if relative else event.model_copy()
+            moved.session_id = window.session_id
+            moved.window_id = window.window_id
+            moved.backend = self.name
+            moved.model = self.model
+            out.append(moved)  # type: ignore[arg-type]
+        return out
+
+
+__all__ = [
+    "SAMPLE_RATE",
+    "BackendError",
+    "BackendUnavailableError",
+    "PerceptionBackend",
+    "Window",
+]
