@@ -8,9 +8,11 @@ header sizes are placeholders; we read the 44-byte header for the rate and pass 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 import struct
+import subprocess
 from collections.abc import AsyncIterator
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,30 @@ def espeak_executable() -> str:
     return exe
 
 
+@functools.cache
+def known_voices() -> frozenset[str]:
+    """Language codes, voice names and file names espeak-ng accepts for ``-v`` (lower case)."""
+    out = subprocess.run(
+        [espeak_executable(), "--voices"], capture_output=True, text=True, check=False
+    ).stdout
+    names: set[str] = set()
+    for line in out.splitlines()[1:]:
+        cols = line.split()
+        if len(cols) >= 5:
+            names.update({cols[1].lower(), cols[3].lower(), cols[4].lower(), cols[4].split("/")[-1].lower()})
+    return frozenset(names)
+
+
+def check_voice(voice: str) -> None:
+    """Refuse a voice espeak-ng does not have (it would silently fall back to another)."""
+    base = voice.split("+", 1)[0].lower()
+    if base not in known_voices():
+        raise EspeakError(
+            f"espeak-ng has no voice {voice!r}; list them with `espeak-ng --voices` "
+            "(a variant may follow '+', e.g. en-us+f3)"
+        )
+
+
 def _parse_header(header: bytes) -> int:
     """Sample rate from a canonical PCM WAV header; refuses anything but 16-bit mono."""
     if len(header) < _WAV_HEADER_BYTES or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
@@ -47,6 +73,7 @@ async def synthesize_pcm(
     text: str, *, voice: str = "en-us", words_per_minute: int = 175, pitch: int = 50
 ) -> AsyncIterator[tuple[int, bytes]]:
     """Yield ``(sample_rate, int16 mono PCM bytes)`` chunks as espeak-ng produces them."""
+    check_voice(voice)
     proc = await asyncio.create_subprocess_exec(
         espeak_executable(),
         "-v",

@@ -13,7 +13,7 @@ from livekit.agents import tts
 from livekit.agents._exceptions import APIConnectionError
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 
-from agent.livekit.espeak import EspeakError, espeak_executable, synthesize_pcm
+from agent.livekit.espeak import EspeakError, check_voice, synthesize_pcm
 from agent.livekit.reasoning_filter import strip_reasoning
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ class EspeakTTS(tts.TTS):
     """Speak text with espeak-ng (``voice`` is any ``espeak-ng --voices`` name)."""
 
     def __init__(self, *, voice: str = "en-us", words_per_minute: int = 175, pitch: int = 50) -> None:
-        espeak_executable()  # fail at construction, with the fix in the message
+        check_voice(voice)  # fail at construction, with the fix in the message
         super().__init__(
             capabilities=tts.TTSCapabilities(streaming=False),
             sample_rate=ESPEAK_SAMPLE_RATE,

@@ -1,0 +1,332 @@
+"""Our perception as a LiveKit ``stt.STT``: streaming, diarised, word-aligned transcripts.
+
+One ``PerceptionSTT`` serves one call. It owns a ``Perceiver`` (windows, VAD, stitching,
+stable speaker ids) whose timeline is the call's audio, so every event it makes is on the
+same clock as memory; LiveKit gets the same times shifted onto the stream's timeline
+(``start_time_offset``). Each ``FINAL_TRANSCRIPT`` carries word ``TimedString``s and the
+speaker id; every perception event (sounds, voice traits, turns) also goes to
+``on_events``, which is how the call records itself in memory and on the bus.
+
+The heavy part (the backend) runs on one worker thread per call, so the event loop that
+paces WebRTC audio never blocks, and a light webrtcvad pass on the loop gives LiveKit a
+prompt start of speech and a wall-clock end of speech for its endpointing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from livekit import rtc
+from livekit.agents import stt
+from livekit.agents._exceptions import APIConnectionError
+from livekit.agents.types import (
+    DEFAULT_API_CONNECT_OPTIONS,
+    NOT_GIVEN,
+    APIConnectOptions,
+    NotGivenOr,
+    TimedString,
+)
+from livekit.agents.utils import AudioBuffer
+
+from perception.backend import SAMPLE_RATE, BackendError, PerceptionBackend
+from perception.engine import Perceiver
+from perception.events import Event, TranscriptSegment
+from perception.vad import FRAME, VoiceActivityDetector
+from perception.windowing import WindowConfig
+
+logger = logging.getLogger(__name__)
+
+EventsCallback = Callable[[list[Event]], Awaitable[None] | None]
+
+# Audio goes to the backend in chunks of this length (seconds): small enough that an
+# utterance's window closes promptly, large enough to keep per-call overhead low.
+CHUNK_SECONDS = 0.1
+# Speech for this long (of the last few VAD frames) is the user starting to talk.
+START_SPEECH_SECONDS = 0.15
+# Silence for this long after speech, with all audio analysed, ends the user's speech.
+END_SPEECH_SECONDS = 0.45
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """16 kHz int16 PCM plus what the VAD knew when its last sample arrived."""
+
+    pcm: bytes
+    speaking: bool
+    silence: float  # seconds of silence at the end of this chunk
+    last_voice_wall: float | None  # time.time() when the last voiced frame arrived
+
+
+class PerceptionSTT(stt.STT):
+    """LiveKit STT over a perception backend (``lite``, ``moss`` or ``remote``)."""
+
+    def __init__(
+        self,
+        backend: PerceptionBackend,
+        *,
+        session_id: str | None = None,
+        on_events: EventsCallback | None = None,
+        language: str = "en",
+        window: WindowConfig | None = None,
+    ) -> None:
+        super().__init__(
+            capabilities=stt.STTCapabilities(
+                streaming=True,
+                interim_results=True,
+                diarization=True,
+                aligned_transcript="word",
+                offline_recognize=True,
+            )
+        )
+        self.backend = backend
+        self.session_id = session_id or f"call-{uuid.uuid4().hex[:12]}"
+        self.on_events = on_events
+        self.language = language
+        self.perceiver = Perceiver(backend, config=window, session_id=self.session_id)
+        # one thread: the Perceiver is stateful and the backend is not re-entrant
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="perception"
+        )
+        self._lock = asyncio.Lock()
+
+    @property
+    def model(self) -> str:
+        return self.backend.model or self.backend.name
+
+    @property
+    def provider(self) -> str:
+        return f"moss-agents:{self.backend.name}"
+
+    async def run_in_worker(self, func: Callable[..., object], *args: object) -> object:
+        """Run ``func`` on this STT's perception thread (serialised with the stream)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, func, *args)
+
+    async def emit_events(self, events: Sequence[Event]) -> None:
+        if not events or self.on_events is None:
+            return
+        try:
+            result = self.on_events(list(events))
+            if inspect.isawaitable(result):
+                await result
+        except Exception:  # recording must never take the conversation down
+            logger.exception("the call's event sink failed on %d events", len(events))
+
+    async def _recognize_impl(
+        self,
+        buffer: AudioBuffer,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions,
+    ) -> stt.SpeechEvent:
+        frame = rtc.combine_audio_frames(buffer)
+        pcm = np.frombuffer(bytes(frame.data), dtype=np.int16).reshape(-1, frame.num_channels)
+        perceiver = Perceiver(self.backend, session_id=f"{self.session_id}-clip")
+
+        def run() -> list[Event]:
+            return list(perceiver.process_array(pcm, sample_rate=frame.sample_rate))
+
+        try:
+            events = await asyncio.get_running_loop().run_in_executor(self._executor, run)
+        except BackendError as exc:
+            raise APIConnectionError(str(exc), retryable=False) from exc
+        segments = [e for e in events if isinstance(e, TranscriptSegment)]
+        lang = language if isinstance(language, str) else self.language
+        return stt.SpeechEvent(
+            type=stt.SpeechEventType.FINAL_TRANSCRIPT,
+            request_id=uuid.uuid4().hex[:12],
+            alternatives=[_speech_data(segments, lang, offset=0.0)] if segments else [],
+        )
+
+    def stream(
+        self,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+    ) -> PerceptionRecognizeStream:
+        return PerceptionRecognizeStream(
+            stt=self,
+            conn_options=conn_options,
+            language=language if isinstance(language, str) else self.language,
+        )
+
+    async def aclose(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class PerceptionRecognizeStream(stt.RecognizeStream):
+    _stt: PerceptionSTT
+
+    def __init__(self, *, stt: PerceptionSTT, conn_options: APIConnectOptions, language: str) -> None:
+        super().__init__(stt=stt, conn_options=conn_options, sample_rate=SAMPLE_RATE)
+        self._language = language
+        self._request_id = uuid.uuid4().hex[:12]
+        # where this stream's audio starts on the call's (perceiver's) timeline
+        self._origin = stt.perceiver.seconds_received
+        self._vad = VoiceActivityDetector(
+            aggressiveness=stt.perceiver.config.vad_aggressiveness,
+            sound_threshold_db=stt.perceiver.config.sound_threshold_db,
+        )
+        self._speaking_reported = False
+        self.utterances_finalised = 0
+
+    # LiveKit's stream time = perceiver time - origin + start_time_offset
+    def _offset(self) -> float:
+        return self.start_time_offset - self._origin
+
+    async def _run(self) -> None:
+        chunks: asyncio.Queue[_Chunk | None] = asyncio.Queue()
+        reader = asyncio.create_task(self._read_input(chunks), name="stt-reader")
+        try:
+            await self._process(chunks)
+        finally:
+            reader.cancel()
+
+    async def _read_input(self, chunks: asyncio.Queue[_Chunk | None]) -> None:
+        """Frames -> VAD flags (on the loop, cheap) -> fixed-size chunks for the worker."""
+        chunk_bytes = int(CHUNK_SECONDS * SAMPLE_RATE) * 2
+        vad_carry = np.zeros(0, np.float32)
+        pending = bytearray()
+        recent: list[bool] = []
+        start_frames = max(1, round(START_SPEECH_SECONDS / 0.03))
+        silence_frames = 0
+        last_voice_wall: float | None = None
+        speaking = False
+        async for item in self._input_ch:
+            if isinstance(item, self._FlushSentinel):
+                continue  # we endpoint on our own VAD; a flush is not the end of a window
+            data = bytes(item.data)
+            if item.num_channels != 1:
+                stereo = np.frombuffer(data, np.int16).reshape(-1, item.num_channels)
+                data = stereo.mean(axis=1).astype(np.int16).tobytes()
+            pending.extend(data)
+            vad_carry = np.concatenate((vad_carry, np.frombuffer(data, np.int16) / 32768.0))
+            whole = len(vad_carry) // FRAME * FRAME
+            if whole:
+                flags = self._vad.frames(vad_carry[:whole].astype(np.float32)).speech
+                vad_carry = vad_carry[whole:]
+                now = time.time()
+                for is_speech in flags:
+                    recent = (recent + [bool(is_speech)])[-(start_frames + 2) :]
+                    if is_speech:
+                        silence_frames = 0
+                        last_voice_wall = now
+                    else:
+                        silence_frames += 1
+                    if not speaking and sum(recent) >= start_frames:
+                        speaking = True
+                        self._report_start_of_speech()
+                    elif speaking and silence_frames * 0.03 >= END_SPEECH_SECONDS:
+                        speaking = False
+            while len(pending) >= chunk_bytes:
+                chunks.put_nowait(
+                    _Chunk(bytes(pending[:chunk_bytes]), speaking, silence_frames * 0.03, last_voice_wall)
+                )
+                del pending[:chunk_bytes]
+        if pending:
+            chunks.put_nowait(_Chunk(bytes(pending), speaking, silence_frames * 0.03, last_voice_wall))
+        chunks.put_nowait(None)
+
+    def _report_start_of_speech(self) -> None:
+        if self._speaking_reported:
+            return
+        self._speaking_reported = True
+        self._event_ch.send_nowait(
+            stt.SpeechEvent(
+                type=stt.SpeechEventType.START_OF_SPEECH,
+                request_id=self._request_id,
+                speech_start_time=time.time(),
+            )
+        )
+
+    async def _process(self, chunks: asyncio.Queue[_Chunk | None]) -> None:
+        stt_ = self._stt
+        while True:
+            chunk = await chunks.get()
+            if chunk is None:
+                break
+            try:
+                events = await stt_.run_in_worker(stt_.perceiver.feed, chunk.pcm)
+            except BackendError as exc:
+                raise APIConnectionError(
+                    f"perception backend {stt_.backend.name!r} failed: {exc}", retryable=False
+                ) from exc
+            await self._publish(events)  # type: ignore[arg-type]
+            if (
+                self._speaking_reported
+                and not chunk.speaking
+                and chunk.silence >= END_SPEECH_SECONDS
+                and chunks.empty()
+            ):
+                self._report_end_of_speech(chunk.last_voice_wall)
+        # end of input: what the windower still holds becomes final
+        events = await stt_.run_in_worker(stt_.perceiver.flush)
+        await self._publish(events)  # type: ignore[arg-type]
+        if self._speaking_reported:
+            self._report_end_of_speech(None)
+
+    async def _publish(self, events: list[Event]) -> None:
+        if not events:
+            return
+        await self._stt.emit_events(events)
+        segments = [e for e in events if isinstance(e, TranscriptSegment) and e.text.strip()]
+        if not segments:
+            return
+        # LiveKit needs a start before a final; a very short word may have slipped under it
+        self._report_start_of_speech()
+        offset = self._offset()
+        for segment in segments:
+            self._event_ch.send_nowait(
+                stt.SpeechEvent(
+                    type=stt.SpeechEventType.FINAL_TRANSCRIPT,
+                    request_id=self._request_id,
+                    alternatives=[_speech_data([segment], self._language, offset)],
+                )
+            )
+            self.utterances_finalised += 1
+
+    def _report_end_of_speech(self, last_voice_wall: float | None) -> None:
+        self._speaking_reported = False
+        self._event_ch.send_nowait(
+            stt.SpeechEvent(
+                type=stt.SpeechEventType.END_OF_SPEECH,
+                request_id=self._request_id,
+                speech_end_time=last_voice_wall,
+            )
+        )
+
+
+def _speech_data(segments: Sequence[TranscriptSegment], language: str, offset: float) -> stt.SpeechData:
+    """One LiveKit alternative from perception segments, times moved by ``offset`` seconds."""
+    words: list[TimedString] = []
+    for seg in segments:
+        for w in seg.words:
+            words.append(
+                TimedString(
+                    w.text,
+                    start_time=w.start + offset,
+                    end_time=w.end + offset,
+                    confidence=w.confidence if w.confidence is not None else NOT_GIVEN,
+                    start_time_offset=offset,
+                    speaker_id=w.speaker or seg.speaker,
+                )
+            )
+    confidences = [s.confidence for s in segments if s.confidence is not None]
+    speakers = {s.speaker for s in segments if s.speaker}
+    return stt.SpeechData(
+        language=language,
+        text=" ".join(s.text.strip() for s in segments),
+        start_time=segments[0].start + offset,
+        end_time=segments[-1].end + offset,
+        confidence=float(np.mean(confidences)) if confidences else 0.0,
+        speaker_id=next(iter(speakers)) if len(speakers) == 1 else None,
+        words=words or None,
+    )
