@@ -1,0 +1,21 @@
+"""Timed SQL memory of sessions: events, words, speakers, agent turns and audio.
+
+``open_memory(url)`` gives a ``Memory`` repository whose queries read like the questions
+asked of a recording: ``transcript_at``, ``transcript_between``, ``events_between``,
+``last_minutes``, ``search_text``, ``speakers_with_talk_time``, exports and the audio
+archive. SQLite (default) and PostgreSQL, migrated with the packaged Alembic scripts.
+"""
+
+from memory.errors import MemoryError
+from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime, TextHit
+from memory.repository import Memory, open_memory
+
+__all__ = [
+    "AgentTurnRecord",
+    "Memory",
+    "MemoryError",
+    "SessionInfo",
+    "SpeakerTalkTime",
+    "TextHit",
+    "open_memory",
+]

@@ -1,0 +1,10 @@
+"""The one error type memory raises for anything the caller can act on."""
+
+from __future__ import annotations
+
+
+class MemoryError(Exception):  # noqa: A001 - the package's own error, imported as memory.MemoryError
+    """A database problem that the user can fix: bad URL, unreachable server, unknown session.
+
+    The message says what went wrong and what to do next; it never contains a password.
+    """

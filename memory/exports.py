@@ -1,0 +1,132 @@
+"""A session as JSON, SRT, WebVTT or Markdown minutes, with speakers' display names."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from itertools import groupby
+from typing import Any
+
+from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime
+from perception.events import Event, MusicEvent, SoundEvent, TranscriptSegment
+
+
+def _clock(seconds: float, separator: str) -> str:
+    millis = max(0, round(seconds * 1000))
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def _mmss(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def _segments(events: Sequence[Event]) -> list[TranscriptSegment]:
+    return [e for e in events if isinstance(e, TranscriptSegment) and e.text.strip()]
+
+
+def _name(speaker: str | None, names: Mapping[str, str]) -> str | None:
+    return names.get(speaker, speaker) if speaker else None
+
+
+def to_srt(events: Sequence[Event], names: Mapping[str, str]) -> str:
+    cues = []
+    for number, segment in enumerate(_segments(events), start=1):
+        who = _name(segment.speaker, names)
+        text = f"{who}: {segment.text.strip()}" if who else segment.text.strip()
+        cues.append(
+            f"{number}\n{_clock(segment.start, ',')} --> {_clock(segment.end, ',')}\n{text}\n"
+        )
+    return "\n".join(cues)
+
+
+def to_vtt(events: Sequence[Event], names: Mapping[str, str]) -> str:
+    cues = ["WEBVTT\n"]
+    for segment in _segments(events):
+        who = _name(segment.speaker, names)
+        # "-->" may not appear in a cue's text; "<" and "&" must be escaped.
+        text = segment.text.strip().replace("&", "&amp;").replace("<", "&lt;")
+        text = text.replace("-->", "→")
+        voice = who.replace(">", "").replace("&", "&amp;") if who else None
+        cues.append(
+            f"{_clock(segment.start, '.')} --> {_clock(segment.end, '.')}\n"
+            + (f"<v {voice}>{text}\n" if voice else f"{text}\n")
+        )
+    return "\n".join(cues)
+
+
+def to_json(
+    info: SessionInfo,
+    events: Sequence[Event],
+    names: Mapping[str, str],
+    turns: Sequence[AgentTurnRecord],
+) -> str:
+    session = asdict(info)
+    session["started_at"] = info.started_at.isoformat()
+    document: dict[str, Any] = {
+        "session": session,
+        "speakers": dict(names),
+        "events": [e.model_dump(mode="json") for e in events],
+        "agent_turns": [
+            {**asdict(t), "created_at": t.created_at.isoformat() if t.created_at else None}
+            for t in turns
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def _sound_line(event: SoundEvent | MusicEvent) -> str:
+    detail = ""
+    if isinstance(event, MusicEvent) and event.description:
+        detail = f": {event.description}"
+    span = f"{_mmss(event.start)}–{_mmss(event.end)}" if event.end - event.start >= 1 else _mmss(event.start)
+    return f"- {span} *{event.label}*{detail}"
+
+
+def to_markdown(
+    info: SessionInfo,
+    events: Sequence[Event],
+    names: Mapping[str, str],
+    talk: Sequence[SpeakerTalkTime],
+) -> str:
+    lines = [f"# {info.title}", ""]
+    lines.append(f"- Started: {info.started_at.strftime('%Y-%m-%d %H:%M UTC')}")
+    lines.append(f"- Duration: {_mmss(info.duration)}")
+    if info.source:
+        lines.append(f"- Source: {info.source}")
+    if info.backend:
+        lines.append(f"- Perception: {info.backend}" + (f" ({info.model})" if info.model else ""))
+    lines += ["", "## Speakers", ""]
+    if talk:
+        total = sum(t.talk_seconds for t in talk) or 1.0
+        lines += ["| Speaker | Talk time | Share | Turns |", "|---|---|---|---|"]
+        for t in talk:
+            lines.append(
+                f"| {t.display_name} | {_mmss(t.talk_seconds)} | "
+                f"{100 * t.talk_seconds / total:.0f}% | {t.turns} |"
+            )
+    else:
+        lines.append("No speakers identified.")
+    sounds = [e for e in events if isinstance(e, SoundEvent | MusicEvent)]
+    timeline = sorted([*_segments(events), *sounds], key=lambda e: (e.start, e.end))
+    lines += ["", "## Transcript", ""]
+    if not timeline:
+        lines.append("Nothing was transcribed.")
+    for minute, items in groupby(timeline, key=lambda e: int(e.start // 60)):
+        lines += [f"### {_mmss(minute * 60)}", ""]
+        for item in items:
+            if isinstance(item, TranscriptSegment):
+                who = _name(item.speaker, names) or "Unknown"
+                lines.append(f"- [{_mmss(item.start)}] **{who}:** {item.text.strip()}")
+            else:
+                lines.append(f"- [{_mmss(item.start)}] *({item.label})*")
+        lines.append("")
+    lines += ["## Sound events", ""]
+    lines += [_sound_line(s) for s in sounds] or ["None detected."]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,1 @@
+"""Alembic migrations of the memory schema (shipped inside the package)."""

@@ -1,0 +1,1 @@
+"""Migration scripts, applied in order by ``moss-agent db upgrade``."""

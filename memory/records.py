@@ -1,0 +1,72 @@
+"""Plain result types returned by the memory repository (no database objects leak out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from perception.events import TranscriptSegment
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One recording or conversation."""
+
+    id: str
+    title: str
+    source: str | None
+    started_at: datetime
+    duration: float
+    backend: str | None
+    model: str | None
+    event_count: int = 0
+
+
+@dataclass(frozen=True)
+class TextHit:
+    """A transcript segment that matched a text search; ``snippet`` marks the hits in [brackets]."""
+
+    segment: TranscriptSegment
+    score: float
+    snippet: str
+
+    @property
+    def start(self) -> float:
+        return self.segment.start
+
+    @property
+    def end(self) -> float:
+        return self.segment.end
+
+
+@dataclass(frozen=True)
+class SpeakerTalkTime:
+    """How much one speaker talked in a session."""
+
+    speaker: str
+    display_name: str
+    talk_seconds: float
+    turns: int
+    first_start: float
+    last_end: float
+
+
+@dataclass
+class AgentTurnRecord:
+    """One question put to the agent and how it was answered.
+
+    ``tool_calls``, ``reasoning`` and ``citations`` are stored as JSON, so they may hold any
+    JSON-serialisable values (typically dicts with tool name, arguments and result).
+    ``session_time`` is the position in the session's audio when the question was asked.
+    ``id`` and ``created_at`` are filled in by the database.
+    """
+
+    question: str
+    answer: str
+    tool_calls: list[Any] = field(default_factory=list)
+    reasoning: list[Any] = field(default_factory=list)
+    citations: list[Any] = field(default_factory=list)
+    session_time: float | None = None
+    created_at: datetime | None = None
+    id: int | None = None

@@ -1,0 +1,76 @@
+"""Events to table rows and back, exactly.
+
+Fields that queries filter on get columns; everything else an event type carries (voice
+traits, sound attributes, language, ...) goes into the ``details`` JSON, so an event read
+back compares equal to the one ingested, and new event fields need no migration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from memory.schema import EventRow, WordRow
+from perception.events import BaseEvent, Event, event_from_dict
+
+# Event field -> events column (the rest of the event goes into ``details``).
+_COLUMNS = {
+    "kind": "kind",
+    "start": "start_time",
+    "end": "end_time",
+    "text": "text",
+    "label": "label",
+    "speaker": "speaker",
+    "confidence": "confidence",
+    "window_id": "window_id",
+    "backend": "backend",
+    "model": "model",
+    "session_id": "session_id",
+}
+_NOT_DETAILS = {*_COLUMNS, "words", "event_id"}
+
+
+def event_row(event: BaseEvent) -> dict[str, Any]:
+    """The ``events`` row of ``event`` (as a dict for a bulk insert)."""
+    data = event.model_dump(mode="json", exclude={"words", "event_id"})
+    row: dict[str, Any] = {column: data.get(field) for field, column in _COLUMNS.items()}
+    row["event_id"] = event.event_id
+    row["details"] = {k: v for k, v in data.items() if k not in _NOT_DETAILS}
+    return row
+
+
+def word_rows(event: BaseEvent, event_pk: int) -> list[dict[str, Any]]:
+    """The ``words`` rows of a transcript segment (none for other kinds)."""
+    return [
+        {
+            "event_pk": event_pk,
+            "position": position,
+            "start_time": word.start,
+            "end_time": word.end,
+            "text": word.text,
+            "speaker": word.speaker,
+            "confidence": word.confidence,
+        }
+        for position, word in enumerate(getattr(event, "words", ()))
+    ]
+
+
+def event_from_rows(row: EventRow, words: Sequence[WordRow] | None = None) -> Event:
+    """Rebuild the pydantic event from its row (and its words, for a transcript segment)."""
+    data: dict[str, Any] = dict(row.details or {})
+    for field, column in _COLUMNS.items():
+        value = getattr(row, column)
+        if value is not None:
+            data[field] = value
+    if words:
+        data["words"] = [
+            {
+                "start": w.start_time,
+                "end": w.end_time,
+                "text": w.text,
+                "speaker": w.speaker,
+                "confidence": w.confidence,
+            }
+            for w in words
+        ]
+    return event_from_dict(data)

@@ -1,0 +1,179 @@
+"""The tables, as SQLAlchemy 2.x typed ORM models.
+
+Times are seconds from the start of the session's audio (double precision, so event times
+round-trip exactly). Every table carries ``session_id`` and every index starts with it:
+all queries are scoped to one session.
+
+Full-text search lives next to ``events.text``: an FTS5 external-content table kept in
+step by triggers on SQLite, a GIN index over ``to_tsvector('english', text)`` on
+PostgreSQL (both created by the migrations; see memory/fulltext.py for the queries).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import (
+    text as sql_text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# SQLite needs exactly INTEGER PRIMARY KEY for a rowid alias (which FTS5 content_rowid uses).
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+# PostgreSQL's search vector over a transcript's text. Queries repeat this exact expression
+# (as literal SQL, not parameters) so that the planner matches it to the GIN index.
+TEXT_VECTOR_SQL = "to_tsvector('english'::regconfig, coalesce(text, ''))"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(400), index=True)
+    source: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    duration: Mapped[float] = mapped_column(Double, default=0.0)
+    backend: Mapped[str | None] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class EventRow(Base):
+    """One perception event; fields without a column of their own are kept in ``details``."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sessions.id", ondelete="CASCADE")
+    )
+    event_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(16))
+    start_time: Mapped[float] = mapped_column(Double)
+    end_time: Mapped[float] = mapped_column(Double)
+    text: Mapped[str | None] = mapped_column(Text)
+    label: Mapped[str | None] = mapped_column(String(200))
+    speaker: Mapped[str | None] = mapped_column(String(100))
+    confidence: Mapped[float | None] = mapped_column(Double)
+    window_id: Mapped[int | None] = mapped_column(BigInteger)
+    backend: Mapped[str] = mapped_column(String(100), default="")
+    model: Mapped[str] = mapped_column(String(200), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    words: Mapped[list[WordRow]] = relationship(
+        order_by="WordRow.position", lazy="raise", passive_deletes=True
+    )
+
+    __table_args__ = (
+        UniqueConstraint("session_id", "event_id", name="uq_events_session_event"),
+        Index("ix_events_session_start", "session_id", "start_time"),
+        Index("ix_events_session_kind_start", "session_id", "kind", "start_time"),
+        Index("ix_events_text_search", sql_text(TEXT_VECTOR_SQL), postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
+    )
+
+
+class WordRow(Base):
+    """A timed word of a transcript segment, in order."""
+
+    __tablename__ = "words"
+
+    event_pk: Mapped[int] = mapped_column(
+        RowId, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start_time: Mapped[float] = mapped_column(Double)
+    end_time: Mapped[float] = mapped_column(Double)
+    text: Mapped[str] = mapped_column(Text)
+    speaker: Mapped[str | None] = mapped_column(String(100))
+    confidence: Mapped[float | None] = mapped_column(Double)
+
+
+class SpeakerRow(Base):
+    """A speaker id as perception labels it (``S1``) and the name a person gave it."""
+
+    __tablename__ = "speakers"
+
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    speaker: Mapped[str] = mapped_column(String(100), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+
+
+class KindSpanRow(Base):
+    """The longest event of each kind in a session.
+
+    A time-range query needs every event with ``start < t1 and end > t0``; knowing the
+    longest span lets it also bound ``start >= t0 - span``, so the (session, kind, start)
+    index is scanned over a short range instead of from the beginning of the session.
+    """
+
+    __tablename__ = "kind_spans"
+
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    max_span: Mapped[float] = mapped_column(Double)
+
+
+class AgentTurnRow(Base):
+    __tablename__ = "agent_turns"
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    tool_calls: Mapped[list[Any]] = mapped_column(default=list)
+    reasoning: Mapped[list[Any]] = mapped_column(default=list)
+    citations: Mapped[list[Any]] = mapped_column(default=list)
+    session_time: Mapped[float | None] = mapped_column(Double)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class AudioChunkRow(Base):
+    """A compressed (FLAC) piece of the session's audio, 16 kHz mono."""
+
+    __tablename__ = "audio_chunks"
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sessions.id", ondelete="CASCADE")
+    )
+    start_time: Mapped[float] = mapped_column(Double)
+    end_time: Mapped[float] = mapped_column(Double)
+    sample_rate: Mapped[int] = mapped_column(Integer)
+    sample_count: Mapped[int] = mapped_column(BigInteger)
+    codec: Mapped[str] = mapped_column(String(16), default="flac")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        UniqueConstraint("session_id", "start_time", name="uq_audio_chunks_session_start"),
+    )
