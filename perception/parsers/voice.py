@@ -57,13 +57,10 @@ def _to_event(
     if "start" in fields or "end" in fields:
         s = _as_time(fields.pop("start", 0.0))
         e = _as_time(fields.pop("end", duration))
-        verdict = fence.admit(s if s is not None else float("nan"), e if e is not None else float("nan"))
-        if isinstance(verdict, str):
-            result.warn(log, f"voice traits object {index}: {verdict}, dropped")
+        span = result.admit(fence, s, e if e is not None else float("nan"), f"voice traits object {index}", log)
+        if span is None:
             return None
-        start, end, note = verdict
-        if note:
-            result.warn(log, f"voice traits object {index}: {note}")
+        start, end = span
     speaker = _as_text(fields.pop("speaker", None))
     traits = {k: v for k, v in ((k, _as_text(v)) for k, v in fields.items()) if v}
     emotion = traits.pop("emotion", None)
