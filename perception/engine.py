@@ -1,0 +1,213 @@
+"""The streaming engine: audio in, final absolute-time events out.
+
+``Perceiver`` joins the pieces: a source (file, array, chunks, live PCM) -> the windower
+(ring buffer, VAD gate, cuts in pauses) -> the backend (one window or a batch) -> stable
+speaker ids -> the stitcher -> speaker turns. Events come out in time order per window,
+stitched and final: an event once yielded is never revised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from perception.audio import StreamResampler, decode_file, probe_duration, to_16k_mono
+from perception.backend import SAMPLE_RATE, BackendError, PerceptionBackend
+from perception.events import Event, SpeakerTurn, TranscriptSegment
+from perception.speakers import DEFAULT_THRESHOLD, SpeakerTracker
+from perception.stitching import Stitcher
+from perception.windowing import PlannedWindow, WindowConfig, Windower
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[float, float | None], None]
+
+# A pause longer than this ends a speaker turn even if the same voice speaks next.
+TURN_GAP = 2.0
+
+
+class _TurnBuilder:
+    """Speaker turns derived from the stitched transcript: one per run of one voice."""
+
+    def __init__(self) -> None:
+        self._current: SpeakerTurn | None = None
+
+    def add(self, segment: TranscriptSegment) -> list[SpeakerTurn]:
+        cur = self._current
+        if cur is not None and cur.speaker == segment.speaker and segment.start - cur.end <= TURN_GAP:
+            cur.end = max(cur.end, segment.end)
+            return []
+        closed = self.flush()
+        if segment.speaker is not None:
+            self._current = SpeakerTurn(
+                start=segment.start, end=segment.end, speaker=segment.speaker,
+                session_id=segment.session_id, window_id=segment.window_id,
+                backend=segment.backend, model=segment.model,
+            )
+        return closed
+
+    def flush(self) -> list[SpeakerTurn]:
+        cur, self._current = self._current, None
+        return [cur] if cur is not None else []
+
+
+class Perceiver:
+    """Runs a backend over a stream of audio, windowed, stitched, with stable speakers.
+
+    One Perceiver handles one session at a time; ``process_*`` start a new session, and the
+    live API (``feed`` / ``flush``) continues the current one.
+    """
+
+    def __init__(
+        self,
+        backend: PerceptionBackend,
+        config: WindowConfig | None = None,
+        session_id: str = "live",
+        speaker_threshold: float = DEFAULT_THRESHOLD,
+    ) -> None:
+        self.backend = backend
+        self.config = config or WindowConfig.for_backend(backend)
+        if self.config.length > backend.max_window:
+            raise ValueError(
+                f"window of {self.config.length} s exceeds the {backend.name} backend's "
+                f"maximum of {backend.max_window} s"
+            )
+        self.speaker_threshold = speaker_threshold
+        self._resampler: StreamResampler | None = None
+        self.reset(session_id, live=True)
+
+    # --- sessions --------------------------------------------------------------------
+
+    def reset(self, session_id: str, live: bool = True) -> None:
+        """Start a new session: fresh timeline, windows, speakers and stitching state."""
+        self.session_id = session_id
+        self._windower = Windower(self.config, session_id, live=live)
+        self._stitcher = Stitcher()
+        self._turns = _TurnBuilder()
+        self._tracker = (
+            None if self.backend.session_speakers else SpeakerTracker(threshold=self.speaker_threshold)
+        )
+        self._resampler = None
+
+    @property
+    def seconds_received(self) -> float:
+        return self._windower.total_samples / SAMPLE_RATE
+
+    @property
+    def buffered_seconds(self) -> float:
+        return self._windower.buffered_samples / SAMPLE_RATE
+
+    # --- files and arrays ------------------------------------------------------------
+
+    def process_file(
+        self, path: str | Path, session_id: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Iterator[Event]:
+        """Events for a whole file, decoded in chunks (memory stays flat in file length).
+
+        Raises ``perception.audio.AudioDecodeError`` for unreadable files (after yielding
+        whatever came before the damage).
+        """
+        total = probe_duration(path)
+        chunks = decode_file(path)
+        yield from self.process_stream(chunks, session_id or Path(path).stem, total, on_progress)
+
+    def process_array(
+        self, samples: np.ndarray, session_id: str = "array", sample_rate: int = SAMPLE_RATE,
+        on_progress: ProgressCallback | None = None,
+    ) -> Iterator[Event]:
+        """Events for an in-memory clip at any rate (shape (n,) or (n, channels))."""
+        channels = 1 if np.ndim(samples) == 1 else int(np.shape(samples)[1])
+        audio = to_16k_mono(samples, sample_rate, channels)
+        step = 10 * SAMPLE_RATE
+        chunks = (audio[i : i + step] for i in range(0, len(audio), step))
+        yield from self.process_stream(chunks, session_id, len(audio) / SAMPLE_RATE, on_progress)
+
+    def process_stream(
+        self, chunks: Iterable[np.ndarray], session_id: str, total_seconds: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Iterator[Event]:
+        """Events for a stream of 16 kHz mono float32 chunks (a new session)."""
+        self.reset(session_id, live=False)
+        batch: list[PlannedWindow] = []
+        size = max(1, self.backend.max_batch)
+        for chunk in chunks:
+            batch += self._windower.push(chunk)
+            while len(batch) >= size:
+                yield from self._run(batch[:size])
+                batch = batch[size:]
+            if on_progress is not None:
+                on_progress(self.seconds_received, total_seconds)
+        batch += self._windower.finish()
+        for i in range(0, len(batch), size):
+            yield from self._run(batch[i : i + size])
+        yield from self._finish()
+        if on_progress is not None:
+            on_progress(self.seconds_received, total_seconds or self.seconds_received)
+
+    # --- live --------------------------------------------------------------------------
+
+    def feed(self, pcm: np.ndarray | bytes, sample_rate: int = SAMPLE_RATE, channels: int = 1) -> list[Event]:
+        """Push a live chunk (int16 bytes, int or float array); returns the events now final."""
+        if self._resampler is None or (self._resampler.sample_rate, self._resampler.channels) != (
+            sample_rate, channels,
+        ):
+            self._resampler = StreamResampler(sample_rate, channels)
+        audio = self._resampler.push(pcm if isinstance(pcm, bytes | bytearray) else np.asarray(pcm))
+        out: list[Event] = []
+        for planned in self._windower.push(audio):
+            out += self._run([planned])
+        return out
+
+    def flush(self) -> list[Event]:
+        """End of the live stream: process what is buffered and return the last events."""
+        out: list[Event] = []
+        if self._resampler is not None:
+            tail = self._resampler.flush()
+            if tail.size:
+                for planned in self._windower.push(tail):
+                    out += self._run([planned])
+        for planned in self._windower.finish():
+            out += self._run([planned])
+        out += list(self._finish())
+        self.reset(self.session_id, live=True)
+        return out
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _run(self, batch: Sequence[PlannedWindow]) -> list[Event]:
+        windows = [p.window for p in batch]
+        results = self.backend.analyze(windows)
+        if len(results) != len(windows):
+            raise BackendError(
+                f"{self.backend.name} backend returned {len(results)} results for {len(windows)} windows"
+            )
+        out: list[Event] = []
+        for planned, events in zip(batch, results, strict=True):
+            # Turns are derived below from the stitched transcript, the one source of truth.
+            events = [e for e in events if not isinstance(e, SpeakerTurn)]
+            if self._tracker is not None:
+                events = self._tracker.relabel(events, planned.window)
+            stitched = self._stitcher.add(
+                events, planned.commit_start, planned.commit_end, planned.cut_in_pause
+            )
+            out += self._with_turns(stitched)
+        return out
+
+    def _finish(self) -> Iterator[Event]:
+        yield from self._with_turns(self._stitcher.flush())
+        yield from self._turns.flush()
+
+    def _with_turns(self, events: list[Event]) -> list[Event]:
+        out: list[Event] = []
+        for event in events:
+            if isinstance(event, TranscriptSegment):
+                out += self._turns.add(event)
+            out.append(event)
+        return out
+
+
+__all__ = ["Perceiver", "ProgressCallback", "WindowConfig"]

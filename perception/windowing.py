@@ -1,0 +1,274 @@
+"""Rolling windows over a ring buffer, placed by voice activity.
+
+Every position here is an integer sample count from the start of the session; seconds
+are derived from it only when a window is handed out. Accumulating float durations is
+what makes long-file timestamps drift, so nothing here ever does.
+
+How a window is cut:
+- its start skips audio with no speech and no sound (the gate), keeping a little padding;
+- near its nominal end the windower looks for a pause and cuts there, so no word is
+  split and the next window starts where this one stopped (no overlap needed);
+- with no pause in reach it cuts through, the next window starts one hop later, and the
+  two windows share an overlap whose middle is the commit boundary for the stitcher;
+- live, a window also closes as soon as an utterance is followed by a short silence.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from perception.backend import SAMPLE_RATE, PerceptionBackend, Window
+from perception.vad import FRAME, VoiceActivityDetector, runs
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """How audio is cut into windows (all in seconds)."""
+
+    length: float = 30.0
+    hop: float = 25.0
+    gate: bool = True  # skip audio with neither speech nor sound
+    cut_in_pauses: bool = True
+    min_pause: float = 0.25  # shortest silence that counts as a pause to cut in
+    pause_search: float = 3.0  # how far before the nominal end to look for a pause
+    pad: float = 0.2  # silence kept before the first activity and after a pause cut
+    end_of_utterance: float | None = 0.4  # live: this much silence after sound closes a window
+    vad_aggressiveness: int = 2
+    sound_threshold_db: float = -45.0
+
+    def __post_init__(self) -> None:
+        if not self.length > 0.5:
+            raise ValueError(f"window length must be more than 0.5 s, got {self.length}")
+        if not 0 < self.hop <= self.length:
+            raise ValueError(f"hop must be in (0, length={self.length}], got {self.hop}")
+        if self.end_of_utterance is not None and self.end_of_utterance <= 0:
+            raise ValueError("end_of_utterance must be positive or None")
+
+    @property
+    def overlap(self) -> float:
+        return self.length - self.hop
+
+    @classmethod
+    def for_backend(
+        cls, backend: PerceptionBackend | type[PerceptionBackend], length: float | None = None,
+        hop: float | None = None, **options: object,
+    ) -> WindowConfig:
+        """The backend's preferred window and hop, unless overridden; checks ``max_window``."""
+        if length is None:
+            length = backend.preferred_window
+            hop = backend.preferred_hop if hop is None else hop
+        elif hop is None:
+            hop = length * backend.preferred_hop / backend.preferred_window
+        if length > backend.max_window:
+            raise ValueError(
+                f"window of {length} s is longer than the {backend.name} backend's maximum "
+                f"({backend.max_window} s); pass a shorter --window"
+            )
+        return cls(length=float(length), hop=float(min(hop, length)), **options)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class PlannedWindow:
+    """A window plus the stretch of time whose events it owns when stitching."""
+
+    window: Window
+    commit_start: float  # seconds; events before this belong to the previous window
+    commit_end: float  # seconds; math.inf for the last window of a stream
+    cut_in_pause: bool  # True when the cut after this window lies in silence
+
+
+class _Growable:
+    """An append-only array with an absolute index origin, dropping its head on demand."""
+
+    def __init__(self, dtype: type | np.dtype) -> None:
+        self._data = np.zeros(1024, dtype)
+        self._len = 0
+        self.origin = 0  # absolute index of _data[0]
+
+    @property
+    def end(self) -> int:
+        return self.origin + self._len
+
+    def append(self, values: np.ndarray) -> None:
+        need = self._len + len(values)
+        if need > len(self._data):
+            grown = np.zeros(max(need, 2 * len(self._data)), self._data.dtype)
+            grown[: self._len] = self._data[: self._len]
+            self._data = grown
+        self._data[self._len : need] = values
+        self._len = need
+
+    def view(self, start: int, end: int) -> np.ndarray:
+        a = max(start, self.origin) - self.origin
+        b = min(end, self.end) - self.origin
+        return self._data[a:max(a, b)]
+
+    def drop_before(self, index: int) -> None:
+        cut = min(max(index, self.origin), self.end) - self.origin
+        if cut <= 0:
+            return
+        remaining = self._len - cut
+        self._data[:remaining] = self._data[cut : self._len]
+        self._len = remaining
+        self.origin += cut
+        if len(self._data) > 4 * max(remaining, 1024):  # give memory back after a burst
+            self._data = self._data[: max(2 * remaining, 1024)].copy()
+
+
+class Windower:
+    """Turns a stream of 16 kHz mono chunks into planned windows (see the module docs)."""
+
+    def __init__(self, config: WindowConfig, session_id: str, live: bool = False) -> None:
+        self.config = config
+        self.session_id = session_id
+        self.live = live
+        self._vad = VoiceActivityDetector(config.vad_aggressiveness, config.sound_threshold_db)
+        self._samples = _Growable(np.float32)
+        self._active = _Growable(np.bool_)  # per frame
+        self._next = 0  # sample where the next window may start
+        self._commit = 0  # sample where the next window's owned stretch starts
+        self._window_id = 0
+        self._finished = False
+        s = SAMPLE_RATE
+        self._length = int(round(config.length * s))
+        self._hop = int(round(config.hop * s))
+        self._pad = int(round(config.pad * s))
+        self._pause_frames = max(1, math.ceil(config.min_pause * s / FRAME))
+        self._search = int(round(max(config.overlap, config.pause_search) * s))
+        eou = config.end_of_utterance
+        self._eou_frames = math.ceil(eou * s / FRAME) if (live and eou) else 0
+
+    @property
+    def total_samples(self) -> int:
+        return self._samples.end
+
+    @property
+    def buffered_samples(self) -> int:
+        """Samples currently held (what keeps memory flat on long streams)."""
+        return self._samples.end - self._samples.origin
+
+    def push(self, samples: np.ndarray) -> list[PlannedWindow]:
+        """Add 16 kHz mono float32 samples; returns the windows that are now complete."""
+        if self._finished:
+            raise RuntimeError("this stream is finished; start a new session")
+        if len(samples):
+            self._samples.append(np.asarray(samples, np.float32))
+            self._analyse_frames(final=False)
+        return self._plan(final=False)
+
+    def finish(self) -> list[PlannedWindow]:
+        """End of stream: the remaining windows, the last owning everything after its start."""
+        self._analyse_frames(final=True)
+        planned = self._plan(final=True)
+        self._finished = True
+        return planned
+
+    # --- internals ---------------------------------------------------------------
+
+    def _analyse_frames(self, final: bool) -> None:
+        done = self._active.end  # frames analysed so far
+        start = done * FRAME
+        audio = self._samples.view(start, self._samples.end)
+        whole = len(audio) // FRAME
+        if final and len(audio) % FRAME:
+            audio = np.concatenate([audio, np.zeros(FRAME - len(audio) % FRAME, np.float32)])
+            whole += 1
+        if whole:
+            self._active.append(self._vad.frames(audio[: whole * FRAME]).active)
+
+    def _plan(self, final: bool) -> list[PlannedWindow]:
+        out: list[PlannedWindow] = []
+        total = self._samples.end
+        analysed = min(self._active.end * FRAME, total) if not final else total
+        while True:
+            ws = self._next
+            if ws >= total:
+                break
+            if self.config.gate:
+                first = self._first_active_frame(ws // FRAME)
+                if first is None:
+                    # Nothing to hear yet: keep only a little padding in memory.
+                    self._next = max(ws, (self._active.end * FRAME) - self._pad)
+                    self._next -= self._next % FRAME
+                    break
+                ws = max(ws, first * FRAME - self._pad)
+            nominal_end = ws + self._length
+            cut = self._end_of_utterance(ws, min(nominal_end, analysed))
+            if cut is not None:
+                out.append(self._emit(ws, cut, cut, in_pause=True))
+                self._next = cut
+                continue
+            if nominal_end <= analysed:
+                out.append(self._cut_full_window(ws, nominal_end))
+                continue
+            if final:
+                out.append(self._emit(ws, total, None, in_pause=True))
+                self._next = total
+            break
+        self._samples.drop_before(self._next)
+        self._active.drop_before(self._next // FRAME)
+        return out
+
+    def _first_active_frame(self, from_frame: int) -> int | None:
+        flags = self._active.view(from_frame, self._active.end)
+        hits = np.flatnonzero(flags)
+        return from_frame + max(0, self._active.origin - from_frame) + int(hits[0]) if hits.size else None
+
+    def _end_of_utterance(self, ws: int, limit: int) -> int | None:
+        """Live only: the sample just after the first sound that is followed by a pause."""
+        if not self._eou_frames:
+            return None
+        f0, f1 = ws // FRAME, limit // FRAME
+        flags = self._active.view(f0, f1)
+        offset = max(f0, self._active.origin)
+        if not flags.any():
+            return None
+        first_sound = int(np.flatnonzero(flags)[0])
+        for a, b in runs(flags, value=False):
+            if a > first_sound and b - a >= self._eou_frames:
+                return (offset + a + self._eou_frames) * FRAME
+        return None
+
+    def _cut_full_window(self, ws: int, nominal_end: int) -> PlannedWindow:
+        if self.config.cut_in_pauses:
+            lo = max(ws + self._length // 2, nominal_end - self._search)
+            f0, f1 = -(-lo // FRAME), nominal_end // FRAME
+            flags = self._active.view(f0, f1)
+            offset = max(f0, self._active.origin)
+            pauses = [(a, b) for a, b in runs(flags, value=False) if b - a >= self._pause_frames]
+            if pauses:
+                # The longest pause (the latest on ties) is the safest place to cut.
+                a, b = max(pauses, key=lambda r: (r[1] - r[0], r[0]))
+                cut = (offset + (a + b) // 2) * FRAME
+                planned = self._emit(ws, min(nominal_end, cut + self._pad), cut, in_pause=True)
+                self._next = cut
+                return planned
+        overlap = self._length - self._hop
+        cut = nominal_end - overlap // 2
+        planned = self._emit(ws, nominal_end, cut, in_pause=overlap == 0)
+        self._next = ws + self._hop
+        return planned
+
+    def _emit(self, ws: int, we: int, cut: int | None, in_pause: bool) -> PlannedWindow:
+        window = Window(
+            session_id=self.session_id,
+            window_id=self._window_id,
+            start=ws / SAMPLE_RATE,
+            samples=self._samples.view(ws, we).copy(),
+        )
+        planned = PlannedWindow(
+            window=window,
+            commit_start=self._commit / SAMPLE_RATE,
+            commit_end=math.inf if cut is None else cut / SAMPLE_RATE,
+            cut_in_pause=in_pause,
+        )
+        self._window_id += 1
+        if cut is not None:
+            self._commit = cut
+        return planned
+
+
+__all__ = ["PlannedWindow", "WindowConfig", "Windower"]
