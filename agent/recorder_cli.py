@@ -1,9 +1,341 @@
-"""Sub-commands of this package (see agent/cli.py)."""
+"""``moss-agent record`` and ``moss-agent demo``: audio into memory, then questions about it."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from agent.answer import Answer
+    from agent.recorder import Recorder, RecordingResult
+    from memory import Memory
+
+BACKENDS = ("lite", "moss", "remote")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
-    """Add this package's sub-commands to ``sub``."""
+    """Add ``record`` and ``demo``."""
+    record = sub.add_parser(
+        "record",
+        help="record an audio file (or stdin) into memory",
+        description=(
+            "Run perception over FILE and store every event in memory, with a progress bar. "
+            "An interrupted recording resumes where it stopped when run again; nothing is "
+            "stored twice. FILE '-' reads raw 16 kHz mono s16le PCM or a WAV stream from stdin."
+        ),
+    )
+    record.add_argument("file", metavar="FILE|-", help="audio file, or - for stdin")
+    record.add_argument("--session", metavar="NAME", help="session title (default: the file name)")
+    record.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite path of the memory")
+    record.add_argument("--backend", choices=BACKENDS, default="lite", help="perception backend")
+    record.add_argument(
+        "--archive-audio", action="store_true", help="also keep the audio (FLAC) for re-listening"
+    )
+    record.add_argument(
+        "--from-start",
+        action="store_true",
+        help="process the whole audio again instead of resuming (stored events are not duplicated)",
+    )
+    record.set_defaults(func=_record_command)
+
+    demo = sub.add_parser(
+        "demo",
+        help="record a meeting and answer questions about it (the main job)",
+        description=(
+            "With no FILE, make a short three-voice meeting with espeak-ng (with a doorbell and a "
+            "phone), record it with the CPU backend into a fresh SQLite file and answer three "
+            "questions about it, showing the reasoning, tool calls and citations. With FILE, "
+            "the same on your audio."
+        ),
+    )
+    demo.add_argument("file", nargs="?", metavar="FILE", help="your own audio file")
+    demo.add_argument("--db", metavar="URL", help="memory to use (default: a fresh SQLite file)")
+    demo.add_argument("--backend", choices=BACKENDS, default="lite", help="perception backend")
+    demo.set_defaults(func=_demo_command)
+
+
+# --- shared pieces ------------------------------------------------------------------------
+
+
+def _open_memory(url: str | None) -> Memory:
+    from agent.cli import UsageError
+    from memory import MemoryError, open_memory
+
+    try:
+        return open_memory(url)
+    except MemoryError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _make_recorder(memory: Memory, backend_name: str, archive_audio: bool = False) -> Recorder:
+    from agent.cli import UsageError
+    from agent.recorder import Recorder
+    from perception.backend import BackendError
+    from perception.backends import get_backend
+
+    try:
+        backend = get_backend(backend_name)
+    except (BackendError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    return Recorder(memory, backend, archive_audio=archive_audio)
+
+
+def _run_with_progress(recorder: Recorder, label: str, start: Any, console: Console) -> RecordingResult:
+    """Run ``start(on_progress)`` with a rich progress bar on ``console`` (stderr)."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from agent.cli import UsageError
+    from agent.recorder import RecorderError, RecordingProgress
+    from perception.audio import AudioDecodeError
+    from perception.backend import BackendError
+
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[clock]}"),
+        TextColumn("[dim]{task.fields[events]} events"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(label, total=None, clock="", events=0)
+
+        def on_progress(p: RecordingProgress) -> None:
+            clock = f"{p.seconds:6.1f}" + (f"/{p.total:.1f} s" if p.total else " s")
+            progress.update(task, completed=p.seconds, total=p.total, clock=clock, events=p.events)
+
+        try:
+            return start(on_progress)  # type: ignore[no-any-return]
+        except AudioDecodeError as exc:
+            raise UsageError(
+                f"{exc} (events heard before the problem are stored; fix the audio and run again to resume)"
+            ) from exc
+        except (RecorderError, BackendError) as exc:
+            raise UsageError(str(exc)) from exc
+
+
+def _summary(result: RecordingResult, memory: Memory) -> str:
+    from tools.clock import format_clock
+
+    session = result.session
+    if result.already_complete:
+        return (
+            f"session {session.title!r} ({session.id}) is already recorded to its end "
+            f"({format_clock(session.duration)}, {session.event_count} events); "
+            "use --from-start to process it again"
+        )
+    resumed = f", resumed at {format_clock(result.resumed_from)}" if result.resumed_from else ""
+    return (
+        f"session {session.title!r} ({session.id}): {result.stored} new events stored "
+        f"({session.event_count} in total, {format_clock(session.duration)} of audio{resumed}) "
+        f"in {memory.url}"
+    )
+
+
+# --- record -------------------------------------------------------------------------------
+
+
+def _record_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from agent.cli import UsageError
+
+    console = Console(stderr=True)
+    if args.file != "-":
+        path = Path(args.file)
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+    memory = _open_memory(args.db)
+    try:
+        recorder = _make_recorder(memory, args.backend, args.archive_audio)
+        if args.file == "-":
+            from agent.pcm_stream import read_pcm_stream
+
+            title = args.session or "stdin"
+            chunks = read_pcm_stream(sys.stdin.buffer)
+            result = _run_with_progress(
+                recorder,
+                f"recording stdin as {title!r}",
+                lambda cb: recorder.record_stream(
+                    chunks, title, on_progress=cb, from_start=args.from_start
+                ),
+                console,
+            )
+        else:
+            result = _run_with_progress(
+                recorder,
+                f"recording {Path(args.file).name}",
+                lambda cb: recorder.record_file(
+                    args.file, args.session, on_progress=cb, from_start=args.from_start
+                ),
+                console,
+            )
+        sys.stdout.write(_summary(result, memory) + "\n")
+    finally:
+        memory.close()
+    return 0
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+DEMO_QUESTIONS = (
+    "What was said at 0:05?",
+    "When did someone mention the budget?",
+    "Who spoke the most?",
+)
+
+
+def _demo_command(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from rich.console import Console
+    from rich.rule import Rule
+
+    from agent.cli import UsageError
+
+    console = Console()
+    err = Console(stderr=True)
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="moss-demo-"))
+    if args.file:
+        audio = Path(args.file)
+        if not audio.is_file():
+            raise UsageError(f"{audio}: no such file")
+        title = audio.stem
+    else:
+        from perception.synthetic import SynthesisError, meeting
+
+        console.print(Rule("[bold]moss-agents demo"))
+        console.print("Making a three-voice meeting with espeak-ng (a doorbell, a phone ringing)…")
+        try:
+            scene = meeting()
+        except SynthesisError as exc:
+            raise UsageError(str(exc)) from exc
+        audio = work / "meeting.wav"
+        scene.write(str(audio))
+        title = "demo meeting"
+        console.print(f"  audio: [cyan]{audio}[/] ({scene.duration:.1f} s)")
+    db = args.db or str(work / "memory.db")
+    console.print(f"  memory: [cyan]{db}[/] (SQLite)" if not args.db else f"  memory: [cyan]{db}[/]")
+    memory = _open_memory(db)
+    try:
+        recorder = _make_recorder(memory, args.backend)
+        console.print(f"Recording with the [bold]{args.backend}[/] backend…")
+        result = _run_with_progress(
+            recorder,
+            f"recording {audio.name}",
+            lambda cb: recorder.record_file(audio, title, on_progress=cb),
+            err,
+        )
+        console.print(_summary(result, memory))
+        session_id = result.session.id
+        questions = DEMO_QUESTIONS if not args.file else _questions_for(memory, session_id)
+        for question in questions:
+            answer = _ask(memory, session_id, question)
+            console.print(render_answer(question, answer))
+        console.print(
+            f"[dim]Done in {time.perf_counter() - started:.0f} s. Explore it: "
+            f"moss-agent tui --db {db}   ·   moss-agent ask {session_id} \"…\" --db {db}[/]"
+        )
+    finally:
+        memory.close()
+    return 0
+
+
+def _ask(memory: Memory, session_id: str, question: str) -> Answer:
+    import asyncio
+
+    from agent.ask import ask
+    from agent.reasoner import get_reasoner
+
+    async def run() -> Answer:
+        async with get_reasoner("rules") as reasoner:
+            return await ask(memory, session_id, question, reasoner)
+
+    return asyncio.run(run())
+
+
+def _questions_for(memory: Memory, session_id: str) -> tuple[str, str, str]:
+    """The same three kinds of question, fitted to someone's own recording."""
+    from tools.clock import format_clock
+
+    session = memory.find_session(session_id)
+    duration = session.duration if session else 0.0
+    at = format_clock(min(duration / 3, 12 * 60) if duration else 0.0)
+    topic = _frequent_word(memory, session_id) or "the plan"
+    return (f"What was said at {at}?", f"When did someone mention {topic}?", "Who spoke the most?")
+
+
+_STOP_WORDS = frozenset(
+    """a about after again all also am an and any are as at be because been before being but by
+    can could did do does doing don't down for from get got had has have having he her here hers
+    him his how i i'm if in into is it it's its just know let's like me more most my no not now
+    of off on once one only or other our out over own really right said same say she should so
+    some such than that that's the their them then there these they this those through to too
+    under until up us very was we we're well were what when where which while who why will with
+    would yeah yes you your okay oh um uh going think want thing things get go""".split()  # noqa: SIM905
+)
+
+
+def _frequent_word(memory: Memory, session_id: str) -> str | None:
+    """The most repeated content word of the transcript: a topic that was surely mentioned."""
+    import re
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for segment in memory.session_events(session_id, kinds=["transcript"]):
+        for word in re.findall(r"[a-zA-Z']{4,}", getattr(segment, "text", "")):
+            if word.lower() not in _STOP_WORDS:
+                counts[word.lower()] += 1
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def render_answer(question: str, answer: Answer) -> Any:
+    """A rich panel: the answer, numbered reasoning, tool calls and mm:ss citations."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    from tools.clock import format_span
+
+    parts: list[Any] = [Text(answer.answer, style="bold")]
+    if answer.reasoning:
+        steps = Text("\nReasoning\n", style="underline")
+        for i, step in enumerate(answer.reasoning, 1):
+            steps.append(f"  {i}. {step}\n", style="")
+        parts.append(steps)
+    if answer.tool_calls:
+        table = Table(title="Tool calls", title_justify="left", show_edge=False, expand=True)
+        table.add_column("tool", style="cyan", no_wrap=True)
+        table.add_column("arguments", style="dim")
+        table.add_column("result")
+        for call in answer.tool_calls:
+            arguments = ", ".join(f"{k}={v!r}" for k, v in call.arguments.items())
+            result = Text(call.error, style="red") if call.error else Text(call.result_summary)
+            table.add_row(call.name, arguments, result)
+        parts.append(table)
+    if answer.citations:
+        cites = Text("\nCitations\n", style="underline")
+        for c in answer.citations:
+            cites.append(f"  [{format_span(c.start, c.end)}] ", style="bold green")
+            if c.kind == "speaker":
+                cites.append(f"{c.speaker or c.label} speaking\n", style="bold")
+                continue
+            if c.speaker:
+                cites.append(f"{c.speaker}: ", style="bold")
+            what = c.text if c.text is not None else (c.label or c.kind)
+            cites.append(f"{what}\n" if c.kind in ("transcript", "relisten") else f"({c.kind}) {what}\n")
+        parts.append(cites)
+    return Panel(Group(*parts), title=f"[bold]Q: {question}", title_align="left", border_style="blue")
