@@ -1,0 +1,1 @@
+"""Reasoner implementations: ``rules``, ``openai`` (OpenAI-compatible servers) and ``moss``."""
