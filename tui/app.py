@@ -22,7 +22,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Collapsible, Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.render import SpeakerPalette, clock, kind_of, minute_row, span, transcript_row
+from tools.clock import format_clock as clock
+from tools.clock import format_span as span
+from tui.render import SpeakerPalette, kind_of, minute_row, transcript_row
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +98,14 @@ class MossTUI(App[None]):
         session: str | None = None,
         asker: Asker | None = None,
         live: AsyncIterator[Any] | None = None,
+        on_start: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.memory = memory
         self.initial_session = session
         self.asker = asker
         self.live = live
+        self.on_start = on_start
         self.view: SessionView | None = None
         self.last_answer: Any = None
         self._sessions: list[Any] = []
@@ -138,6 +142,8 @@ class MossTUI(App[None]):
             self.open_session(chosen)
         if self.live is not None:
             self.follow_live()
+        if self.on_start is not None:
+            self.on_start()
 
     def _initial_session(self) -> Any:
         if self.initial_session:
@@ -187,7 +193,7 @@ class MossTUI(App[None]):
         """Show ``session``: its events from memory, its minutes, its speaker names."""
         names = self._speaker_names(session.id)
         view = SessionView(session=session, palette=SpeakerPalette(names))
-        events = self.memory.events_between(session.id, 0.0, math.inf, kinds=[*ROW_KINDS, *BADGE_KINDS])
+        events = self.memory.session_events(session.id, kinds=[*ROW_KINDS, *BADGE_KINDS])
         for event in events:
             (view.voices if kind_of(event) in BADGE_KINDS else view.rows).append(event)
         view.rows.sort(key=lambda e: (e.start, e.end))
@@ -199,13 +205,9 @@ class MossTUI(App[None]):
         self._clear_answer()
 
     def _speaker_names(self, session_id: str) -> dict[str, str]:
-        names: dict[str, str] = {}
-        for speaker in self.memory.speakers_with_talk_time(session_id):
-            sid = getattr(speaker, "speaker", None) or getattr(speaker, "id", None)
-            name = getattr(speaker, "name", None) or getattr(speaker, "display_name", None)
-            if sid and name and name != sid:
-                names[str(sid)] = str(name)
-        return names
+        """Display names given to speaker ids (``moss-agent speakers --rename``)."""
+        names = self.memory.speaker_names(session_id)
+        return {sid: name for sid, name in names.items() if name and name != sid}
 
     def action_reload(self) -> None:
         self.refresh_sessions()
@@ -242,6 +244,7 @@ class MossTUI(App[None]):
                 for m, lines, speakers, sounds in minutes
             ]
         )
+        timeline.highlighted = 0
 
     @staticmethod
     def _minutes(view: SessionView) -> list[tuple[int, int, list[str], list[str]]]:

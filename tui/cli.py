@@ -1,4 +1,4 @@
-"""Sub-commands of this package (see agent/cli.py)."""
+"""``moss-agent tui``: the terminal UI over a memory, optionally following a live session."""
 
 from __future__ import annotations
 
@@ -6,4 +6,87 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
-    """Add this package's sub-commands to ``sub``."""
+    """Add ``tui``."""
+    tui = sub.add_parser(
+        "tui",
+        help="browse sessions, follow a live one and ask questions in the terminal",
+        description=(
+            "A terminal UI: sessions, a transcript with speakers, emotions and sounds, a "
+            "timeline by minute and a question box with citations and the reasoning trace."
+        ),
+    )
+    tui.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite path of the memory")
+    tui.add_argument("--session", metavar="NAME", help="session to open first (title or id)")
+    tui.add_argument(
+        "--mqtt", metavar="HOST:PORT", help="follow live events published on this MQTT broker"
+    )
+    tui.add_argument(
+        "--record", metavar="FILE", help="record FILE with the lite backend while watching it live"
+    )
+    tui.add_argument("--reasoner", default="rules", help="reasoner for questions (default: rules)")
+    tui.set_defaults(func=_tui_command)
+
+
+def _tui_command(args: argparse.Namespace) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from agent.ask import ask
+    from agent.bus import EventBus
+    from agent.cli import UsageError
+    from agent.reasoner import get_reasoner
+    from memory import MemoryError, open_memory
+    from tui.app import MossTUI
+    from tui.live import bus_events, bus_publisher, parse_host_port, record_beside
+
+    try:
+        memory = open_memory(args.db)
+    except MemoryError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.session and memory.find_session(args.session) is None:
+        raise UsageError(f"no session called {args.session!r}; see `moss-agent sessions`")
+    if args.record and not Path(args.record).is_file():
+        raise UsageError(f"{args.record}: no such file")
+    try:
+        reasoner = get_reasoner(args.reasoner)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+    async def asker(question: str, session_id: str):  # type: ignore[no-untyped-def]
+        return await ask(memory, session_id, question, reasoner)
+
+    live = None
+    bus = EventBus()
+    if args.mqtt:
+        try:
+            host, port = parse_host_port(args.mqtt)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        from tui.live import mqtt_events
+
+        live = mqtt_events(host, port)
+    elif args.record:
+        live = bus_events(bus)
+
+    on_start = None
+    if args.record and not args.mqtt:
+        from agent.recorder import Recorder
+        from perception.backends import get_backend
+
+        def start_recording() -> None:
+            loop = asyncio.get_running_loop()
+            recorder = Recorder(memory, get_backend("lite"), on_events=bus_publisher(bus, loop))
+
+            def done(error: BaseException | None) -> None:
+                message = f"recording failed: {error}" if error else "recording finished"
+                app.call_from_thread(app.notify, message, severity="error" if error else "information")
+
+            record_beside(recorder, args.record, None, done)
+
+        on_start = start_recording
+    app = MossTUI(memory, session=args.session, asker=asker, live=live, on_start=on_start)
+    try:
+        app.run()
+    finally:
+        memory.close()
+    return 0

@@ -106,7 +106,7 @@ def minute_row(minute: int, lines: int, speakers: list[str], sounds: list[str], 
     row.append(f" {lines:>3} ")
     for speaker in speakers:
         row.append("●", style=palette.colour(speaker))
-    for label in sounds:
+    if sounds:
         row.append(" ")
-        row.append_text(sound_badge(label))
+        row.append_text(sound_badge(f"{len(sounds)} sound{'s' if len(sounds) > 1 else ''}"))
     return row
