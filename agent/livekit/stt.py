@@ -91,11 +91,9 @@ class PerceptionSTT(stt.STT):
         self.on_events = on_events
         self.language = language
         self.perceiver = Perceiver(backend, config=window, session_id=self.session_id)
-        # one thread: the Perceiver is stateful and the backend is not re-entrant
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="perception"
-        )
-        self._lock = asyncio.Lock()
+        # every 16 kHz chunk as it is analysed: (start on the call's timeline, float32 samples)
+        self.on_audio: Callable[[float, np.ndarray], None] | None = None
+        self._executor = _worker_for(backend)
 
     @property
     def model(self) -> str:
@@ -158,8 +156,29 @@ class PerceptionSTT(stt.STT):
             language=language if isinstance(language, str) else self.language,
         )
 
-    async def aclose(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def feed(self, pcm: bytes) -> list[Event]:
+        """Analyse one 16 kHz int16 chunk (on the perception thread); the events now final."""
+        start = self.perceiver.seconds_received
+        events = self.perceiver.feed(pcm)
+        if self.on_audio is not None:
+            try:
+                self.on_audio(start, np.frombuffer(pcm, np.int16).astype(np.float32) / 32768.0)
+            except Exception:
+                logger.exception("the call's audio sink failed")
+        return events
+
+
+# One perception thread per backend, shared by its calls: the Perceivers are stateful and a
+# backend (Whisper, the speaker encoder) is not re-entrant.
+_WORKERS: dict[int, tuple[PerceptionBackend, concurrent.futures.ThreadPoolExecutor]] = {}
+
+
+def _worker_for(backend: PerceptionBackend) -> concurrent.futures.ThreadPoolExecutor:
+    entry = _WORKERS.get(id(backend))
+    if entry is None or entry[0] is not backend:
+        entry = (backend, concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="perception"))
+        _WORKERS[id(backend)] = entry
+    return entry[1]
 
 
 class PerceptionRecognizeStream(stt.RecognizeStream):
@@ -254,7 +273,7 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
             if chunk is None:
                 break
             try:
-                events = await stt_.run_in_worker(stt_.perceiver.feed, chunk.pcm)
+                events = await stt_.run_in_worker(stt_.feed, chunk.pcm)
             except BackendError as exc:
                 raise APIConnectionError(
                     f"perception backend {stt_.backend.name!r} failed: {exc}", retryable=False
