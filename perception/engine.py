@@ -49,6 +49,12 @@ class _TurnBuilder:
             )
         return closed
 
+    def expire(self, now: float) -> list[SpeakerTurn]:
+        """Close the open turn once the stream has gone on past it by more than ``TURN_GAP``."""
+        if self._current is not None and now - self._current.end > TURN_GAP:
+            return self.flush()
+        return []
+
     def flush(self) -> list[SpeakerTurn]:
         cur, self._current = self._current, None
         return [cur] if cur is not None else []
@@ -160,6 +166,8 @@ class Perceiver:
         out: list[Event] = []
         for planned in self._windower.push(audio):
             out += self._run([planned])
+        # Live listeners should not wait for the next speaker to learn a turn has ended.
+        out += self._turns.expire(self.seconds_received)
         return out
 
     def flush(self) -> list[Event]:

@@ -137,20 +137,16 @@ class Stitcher:
         if not segments or not self._spill:
             return
         target = max(segments, key=lambda e: e.end)
-        missing = [
-            w for w in self._spill
-            if not any(n.start < w.end and n.end > w.start for n in new_words)
-            and not any(normalise_word(n.text) == normalise_word(w.text)
-                        and abs(_mid(n.start, n.end) - _mid(w.start, w.end)) < BOUNDARY_MARGIN
-                        for n in new_words)
-        ]
+        missing = [w for w in self._spill if not _repeats(w, new_words, math.inf)]
         if missing:
             idx = self._held.index(target)
             self._held[idx] = _with_words(target, sorted(target.words + missing, key=lambda w: w.start))
 
 
 def _repeats(word: Word, held_words: list[Word], lo: float) -> bool:
-    """The next window's copy of a word the previous window already kept."""
+    """Whether ``word`` (near the cut ``lo``) is already among ``held_words``: same text,
+    about the same time. Text decides, because two windows' timings can disagree by more
+    than the gap between two words."""
     if _mid(word.start, word.end) >= lo + BOUNDARY_MARGIN:
         return False
     text = normalise_word(word.text)

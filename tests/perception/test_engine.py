@@ -1,0 +1,232 @@
+"""The streaming engine with fast fake backends: exact times over hours, flat memory,
+stitching without duplicated or dropped words, cuts in pauses, silence gating, live feed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from perception.backend import SAMPLE_RATE, BackendError, PerceptionBackend, Window
+from perception.engine import Perceiver
+from perception.events import Event, SoundEvent, SpeakerTurn, TranscriptSegment
+from perception.windowing import WindowConfig, Windower
+
+from .fakes import BurstBackend, ScriptBackend, TrueWord
+
+SR = SAMPLE_RATE
+
+
+def _burst(n: int) -> np.ndarray:
+    # A square wave: loud on every sample, so the fake's burst edges are sample-exact.
+    return (0.5 * np.where((np.arange(n) // 8) % 2 == 0, 1.0, -1.0)).astype(np.float32)
+
+
+def _silence_and_bursts(hours: float, seed: int = 0) -> tuple[Iterator[np.ndarray], list[int]]:
+    """A long stream of silence with 0.3 s bursts at random integer sample positions."""
+    rng = np.random.default_rng(seed)
+    total = int(hours * 3600 * SR)
+    chunk = 10 * SR
+    length = int(0.3 * SR)
+    onsets: list[int] = []
+    pos = 7 * SR + 123
+    while pos + length < total:
+        onsets.append(pos)
+        pos += int(rng.integers(15 * SR, 240 * SR))
+
+    def chunks() -> Iterator[np.ndarray]:
+        for c0 in range(0, total, chunk):
+            c = np.zeros(min(chunk, total - c0), np.float32)
+            for o in onsets:
+                a, b = max(o, c0), min(o + length, c0 + len(c))
+                if a < b:
+                    c[a - c0 : b - c0] = _burst(o + length - o)[a - o : b - o]
+            yield c
+
+    return chunks(), onsets
+
+
+def test_no_drift_over_three_hours_of_silence_and_sound() -> None:
+    chunks, onsets = _silence_and_bursts(hours=3.0)
+    backend = BurstBackend()
+    perceiver = Perceiver(backend, WindowConfig(length=30, hop=25))
+    buffered: list[float] = []
+    events = [
+        e for e in perceiver.process_stream(
+            chunks, "long", on_progress=lambda done, total: buffered.append(perceiver.buffered_seconds)
+        )
+        if isinstance(e, TranscriptSegment)
+    ]
+    assert len(events) == len(onsets) > 40
+    starts = np.array([e.start for e in events])
+    truth = np.array(onsets) / SR
+    # Times come from integer sample counts: exact to float precision after 3 hours.
+    assert np.max(np.abs(starts - truth)) < 1e-6
+    assert events[-1].start > 2.9 * 3600 - 240
+    # Memory stays flat: the ring buffer never holds much more than a window.
+    assert max(buffered) < 45.0
+    # Silence was gated: far fewer windows than a plain 25 s hop would make.
+    assert len(backend.windows) <= 2 * len(onsets)
+
+
+def _continuous_words(seconds: float, step: float = 0.37, dur: float = 0.3) -> list[TrueWord]:
+    n = int(seconds / step) - 1
+    return [TrueWord(0.2 + i * step, 0.2 + i * step + dur, f"w{i}") for i in range(n)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_words_across_window_edges_are_neither_duplicated_nor_dropped(seed: int) -> None:
+    # Continuous sound, no pauses: every cut goes through words, windows overlap by 2 s,
+    # and each window's timing is shifted differently (up to 0.15 s).
+    seconds = 60.0
+    audio = (0.05 * np.random.default_rng(seed).standard_normal(int(seconds * SR))).astype(np.float32)
+    truth = _continuous_words(seconds)
+    backend = ScriptBackend(truth, jitter=0.15, seed=seed)
+    perceiver = Perceiver(backend, WindowConfig(length=8.0, hop=6.0))
+    events = list(perceiver.process_array(audio, "edges"))
+    words = [w.text for e in events if isinstance(e, TranscriptSegment) for w in e.words]
+    assert words == [t.text for t in truth]
+    segments = [e for e in events if isinstance(e, TranscriptSegment)]
+    assert len(segments) > 8  # many windows took part
+    assert all(s.text == " ".join(w.text for w in s.words) for s in segments)
+
+
+def test_a_sound_cut_by_a_window_edge_comes_out_whole() -> None:
+    seconds = 30.0
+    audio = (0.05 * np.random.default_rng(5).standard_normal(int(seconds * SR))).astype(np.float32)
+    ring = TrueWord(6.5, 9.5, "ringing")  # spans the cut near 7 s (length 8, hop 6)
+    backend = ScriptBackend([], sounds=[ring], jitter=0.0)
+    events = list(Perceiver(backend, WindowConfig(length=8.0, hop=6.0)).process_array(audio, "s"))
+    sounds = [e for e in events if isinstance(e, SoundEvent)]
+    assert len(sounds) == 1
+    assert sounds[0].start == pytest.approx(6.5) and sounds[0].end == pytest.approx(9.5)
+
+
+def test_cuts_land_in_pauses_and_windows_tile_the_timeline() -> None:
+    # Bursts of 1.3 s separated by 0.6 s pauses, 60 s in all.
+    audio = np.zeros(60 * SR, np.float32)
+    t = 0.5
+    while t + 1.3 < 60:
+        a = int(t * SR)
+        audio[a : a + int(1.3 * SR)] = _burst(int(1.3 * SR)) * 0.3
+        t += 1.9
+    windower = Windower(WindowConfig(length=10.0, hop=8.0), "p")
+    planned = []
+    for i in range(0, len(audio), SR // 2):
+        planned += windower.push(audio[i : i + SR // 2])
+    planned += windower.finish()
+    assert len(planned) >= 6
+    for prev, nxt in zip(planned, planned[1:], strict=False):
+        assert nxt.commit_start == prev.commit_end  # owned stretches tile with no gap
+        cut = int(round(prev.commit_end * SR))
+        assert np.all(audio[cut - 80 : cut + 80] == 0), "cut must be inside a pause"
+        assert prev.cut_in_pause
+    for p in planned:
+        assert p.window.duration <= 10.0 + 1e-9
+        assert p.window.start == pytest.approx(round(p.window.start * SR) / SR, abs=1e-12)
+
+
+def test_silence_is_gated_and_skipped() -> None:
+    audio = np.zeros(10 * 60 * SR, np.float32)
+    a = 300 * SR
+    audio[a : a + SR // 2] = _burst(SR // 2)
+    backend = BurstBackend()
+    events = list(Perceiver(backend, WindowConfig(length=30, hop=25)).process_array(audio, "quiet"))
+    assert len(backend.windows) == 1
+    assert backend.windows[0].start == pytest.approx(300 - 0.2)
+    assert [e.start for e in events if isinstance(e, TranscriptSegment)] == [pytest.approx(300.0)]
+
+
+def test_speaker_turns_are_derived_from_the_stitched_transcript() -> None:
+    audio = np.zeros(20 * SR, np.float32)
+    for s in (1.0, 3.0, 12.0):
+        audio[int(s * SR) : int((s + 0.5) * SR)] = _burst(SR // 2)
+    events = list(Perceiver(BurstBackend(), WindowConfig(length=30, hop=25)).process_array(audio, "t"))
+    turns = [e for e in events if isinstance(e, SpeakerTurn)]
+    # Same speaker: one turn for the first two bursts (gap 1.5 s), another after 8.5 s.
+    assert [(round(t.start, 2), round(t.end, 2)) for t in turns] == [(1.0, 3.5), (12.0, 12.5)]
+    assert all(t.speaker == "S1" and t.backend == "fake-bursts" for t in turns)
+
+
+def test_live_feed_emits_each_utterance_after_a_short_pause() -> None:
+    backend = BurstBackend()
+    perceiver = Perceiver(backend, WindowConfig(length=30, hop=25, end_of_utterance=0.4), "live")
+    audio = np.zeros(8 * SR, np.float32)
+    for s in (1.0, 4.0):
+        audio[int(s * SR) : int((s + 0.8) * SR)] = _burst(int(0.8 * SR))
+    got: list[tuple[float, float]] = []  # (time fed so far, event start)
+    turns: list[tuple[float, float]] = []
+    step = int(0.02 * SR)
+    for i in range(0, len(audio), step):
+        for e in perceiver.feed(audio[i : i + step]):
+            if isinstance(e, TranscriptSegment):
+                got.append(((i + step) / SR, e.start))
+            elif isinstance(e, SpeakerTurn):
+                turns.append((round(e.start, 3), round(e.end, 3)))
+    assert [round(s, 3) for _, s in got] == [1.0, 4.0]
+    for fed, start in got:
+        # The event is out once 0.4 s of silence followed the 0.8 s burst (30 ms frames).
+        assert fed - (start + 0.8) <= 0.4 + 0.07
+    # A turn closes while listening, once the silence after it passes 2 s (the gap of
+    # 2.2 s between the bursts also splits the turns of the one voice).
+    assert turns == [(1.0, 1.8), (4.0, 4.8)]
+    assert perceiver.flush() == []
+
+
+def test_live_feed_accepts_int16_bytes_at_48k_stereo() -> None:
+    backend = BurstBackend()
+    perceiver = Perceiver(backend, WindowConfig(length=30, hop=25), "live48")
+    rate = 48_000
+    audio = np.zeros((3 * rate, 2), np.int16)
+    audio[rate : rate + rate // 2, :] = 12000
+    raw = audio.tobytes()
+    events: list[Event] = []
+    step = 960 * 4  # 20 ms of stereo int16
+    for i in range(0, len(raw), step):
+        events += perceiver.feed(raw[i : i + step], sample_rate=rate, channels=2)
+    events += perceiver.flush()
+    segs = [e for e in events if isinstance(e, TranscriptSegment)]
+    assert len(segs) == 1
+    assert segs[0].start == pytest.approx(1.0, abs=0.01)
+    assert segs[0].end == pytest.approx(1.5, abs=0.01)
+
+
+def test_process_file_streams_with_progress(tmp_path) -> None:
+    audio = np.zeros(70 * SR, np.float32)
+    audio[50 * SR : 51 * SR] = _burst(SR)
+    path = tmp_path / "x.flac"
+    sf.write(path, audio, SR)
+    seen: list[tuple[float, float | None]] = []
+    events = list(Perceiver(BurstBackend()).process_file(path, on_progress=lambda d, t: seen.append((d, t))))
+    assert [round(e.start, 3) for e in events if isinstance(e, TranscriptSegment)] == [50.0]
+    assert all(e.session_id == "x" for e in events)
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and done[-1] == pytest.approx(70.0)
+    assert seen[0][1] == pytest.approx(70.0)
+
+
+def test_window_config_is_checked() -> None:
+    with pytest.raises(ValueError, match="hop"):
+        WindowConfig(length=10, hop=12)
+    with pytest.raises(ValueError, match="maximum"):
+        WindowConfig.for_backend(BurstBackend(), length=500)
+    cfg = WindowConfig.for_backend(BurstBackend(), length=12)
+    assert cfg.hop == pytest.approx(10.0) and cfg.overlap == pytest.approx(2.0)
+
+
+class _Broken(PerceptionBackend):
+    name = "broken"
+
+    def analyze(self, windows: Sequence[Window]) -> list[list[Event]]:
+        return []
+
+    def ask(self, samples: np.ndarray, question: str) -> str:
+        return ""
+
+
+def test_a_backend_returning_the_wrong_number_of_results_is_an_error() -> None:
+    audio = _burst(SR)
+    with pytest.raises(BackendError, match="0 results for 1 windows"):
+        list(Perceiver(_Broken()).process_array(audio, "b"))
