@@ -56,6 +56,7 @@ _WHEN_TOPIC = [
     re.compile(rf"\bwhen\s+(?:did|was|were|has|have|had|do|does)\b.*?\b(?:{_TOPIC_VERBS})\s+(?P<topic>.+)", re.I),
     re.compile(rf"\bwhen\s+(?:was|were|is|did)\s+(?P<topic>.+?)\s+(?:being\s+)?(?:{_TOPIC_VERBS})\b", re.I),
     re.compile(rf"\b(?:did|has|have)\s+(?:anyone|anybody|someone|somebody|they|we|you|people|\w+)\s+(?:{_TOPIC_VERBS})\s+(?P<topic>.+)", re.I),
+    re.compile(rf"^\s*(?:was|were|is|has|had)\s+(?P<topic>.+?)\s+(?:ever\s+|being\s+)?(?:{_TOPIC_VERBS})\b", re.I),
     re.compile(r"\bwas\s+(?:there\s+)?(?:any(?:thing)?\s+)?(?:talk|mention|discussion)\s+(?:of|about)\s+(?P<topic>.+)", re.I),
 ]
 _WHO_SAID = re.compile(rf"\bwho\s+(?:first\s+|last\s+)?(?:{_TOPIC_VERBS}|asked\s+for|suggested|proposed)\s+(?P<topic>.+)", re.I)
