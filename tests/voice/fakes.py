@@ -1,0 +1,90 @@
+"""Audio I/O for an ``AgentSession`` without a room: real speech in, reply audio captured.
+
+These replace only the transport (a LiveKit room, a browser); STT, LLM, TTS and VAD are
+the real ones under test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+from livekit import rtc
+from livekit.agents.voice import io
+
+FRAME_MS = 20
+
+
+class SpeechInput(io.AudioInput):
+    """Plays ``audio`` (16 kHz float32) in real time, then silence for as long as asked."""
+
+    def __init__(self, audio: np.ndarray, rate: int = 16_000, speed: float = 1.0) -> None:
+        super().__init__(label="espeak-ng speech")
+        self.rate = rate
+        self.speed = speed
+        self.pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+        self.position = 0
+        self.started: float | None = None
+        self.n = rate * FRAME_MS // 1000
+
+    @property
+    def audio_end_wall(self) -> float | None:
+        """Wall-clock time at which the scripted audio ends (silence after it)."""
+        if self.started is None:
+            return None
+        return self.started + len(self.pcm) / self.rate / self.speed
+
+    async def __anext__(self) -> rtc.AudioFrame:
+        if self.started is None:
+            self.started = time.time()
+        due = self.started + self.position / self.rate / self.speed
+        await asyncio.sleep(max(0.0, due - time.time()))
+        chunk = self.pcm[self.position : self.position + self.n]
+        if len(chunk) < self.n:  # keep feeding silence: ending the input would stop STT
+            chunk = np.concatenate([chunk, np.zeros(self.n - len(chunk), np.int16)])
+        self.position += self.n
+        return rtc.AudioFrame(chunk.tobytes(), self.rate, 1, self.n)
+
+
+class CaptureOutput(io.AudioOutput):
+    """Keeps every reply frame; playback 'finishes' as soon as a segment is flushed."""
+
+    def __init__(self) -> None:
+        super().__init__(label="capture", capabilities=io.AudioOutputCapabilities(pause=False))
+        self.frames: list[rtc.AudioFrame] = []
+        self.first_frame_wall: float | None = None
+        self.segments = 0
+        self.interrupted = 0
+        self._pushed = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return sum(f.duration for f in self.frames)
+
+    def samples(self) -> np.ndarray:
+        if not self.frames:
+            return np.zeros(0, np.float32)
+        return np.concatenate([np.frombuffer(bytes(f.data), np.int16) for f in self.frames]).astype(np.float32) / 32768
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        await super().capture_frame(frame)
+        if self.first_frame_wall is None:
+            self.first_frame_wall = time.time()
+        if not self._pushed:
+            self.on_playback_started(created_at=time.time())
+        self.frames.append(frame)
+        self._pushed += frame.duration
+
+    def flush(self) -> None:
+        super().flush()
+        if self._pushed:
+            pushed, self._pushed = self._pushed, 0.0
+            self.segments += 1
+            self.on_playback_finished(playback_position=pushed, interrupted=False)
+
+    def clear_buffer(self) -> None:
+        if self._pushed:
+            pushed, self._pushed = self._pushed, 0.0
+            self.interrupted += 1
+            self.on_playback_finished(playback_position=pushed, interrupted=True)
