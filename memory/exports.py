@@ -46,14 +46,17 @@ def to_srt(events: Sequence[Event], names: Mapping[str, str]) -> str:
     return "\n".join(cues)
 
 
+def _escape_vtt(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
 def to_vtt(events: Sequence[Event], names: Mapping[str, str]) -> str:
     cues = ["WEBVTT\n"]
     for segment in _segments(events):
         who = _name(segment.speaker, names)
         # "-->" may not appear in a cue's text; "<" and "&" must be escaped.
-        text = segment.text.strip().replace("&", "&amp;").replace("<", "&lt;")
-        text = text.replace("-->", "→")
-        voice = who.replace(">", "").replace("&", "&amp;") if who else None
+        text = _escape_vtt(segment.text.strip()).replace("-->", "→")
+        voice = _escape_vtt(who).replace(">", "&gt;") if who else None
         cues.append(
             f"{_clock(segment.start, '.')} --> {_clock(segment.end, '.')}\n"
             + (f"<v {voice}>{text}\n" if voice else f"{text}\n")

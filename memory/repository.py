@@ -58,8 +58,8 @@ def open_memory(url: str | None = None) -> Memory:
 
 
 def _aware(moment: datetime) -> datetime:
-    """SQLite gives timestamps back without a zone; they were stored as UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    """As UTC; SQLite gives timestamps back without a zone (they were stored as UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _kind_names(kinds: Sequence[EventKind | str] | None) -> list[str] | None:
