@@ -99,7 +99,7 @@ def minute_row(minute: int, lines: int, speakers: list[str], sounds: list[str], 
     """One minute of the timeline: a bar as long as the talk in it, who spoke, what was heard."""
     row = Text()
     row.append(f"{clock(minute * 60)} ", style="bold")
-    width = 10
+    width = 8
     filled = 0 if widest == 0 else max(1 if lines else 0, round(width * lines / widest))
     row.append("█" * filled, style="#4fc3f7")
     row.append("·" * (width - filled), style="dim")

@@ -70,7 +70,7 @@ async def test_choosing_a_minute_jumps_to_what_was_said_then(memory: Memory) -> 
 async def test_question_answer_citations_jump_to_the_transcript(memory: Memory, asker) -> None:  # type: ignore[no-untyped-def]
     app = MossTUI(memory, session=SESSION_ID, asker=asker)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.click("#question")
+        app.query_one("#question").focus()
         await pilot.press(*"When did someone mention the budget?", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -91,7 +91,7 @@ async def test_question_answer_citations_jump_to_the_transcript(memory: Memory, 
 async def test_reasoning_trace_is_collapsible_and_lists_tool_calls(memory: Memory, asker) -> None:  # type: ignore[no-untyped-def]
     app = MossTUI(memory, session=SESSION_ID, asker=asker)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.click("#question")
+        app.query_one("#question").focus()
         await pilot.press(*"What was said at minute 1?", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
