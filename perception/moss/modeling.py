@@ -168,7 +168,10 @@ class MossAudioEncoder(nn.Module):
         return hidden, lengths
 
     def forward(self, mel: torch.Tensor, mel_lengths: torch.Tensor) -> AudioEncoderOutput:
-        hidden, lengths = self._stem(mel, mel_lengths)
+        """Zero-padded mel [B, mels, T] (any dtype: cast to the encoder's) and frame counts [B]."""
+        weight = self.conv1.weight
+        mel = mel.to(device=weight.device, dtype=weight.dtype)
+        hidden, lengths = self._stem(mel, mel_lengths.to(weight.device))
         longest = int(lengths.max())
         if longest > self.config.max_source_positions:
             raise ValueError(
@@ -246,8 +249,6 @@ class MossAudioModel(MossAudioGenerationMixin, nn.Module):
     # ---------------------------------------------------------------- audio side
     def encode_audio(self, mel: torch.Tensor, mel_lengths: torch.Tensor) -> AudioEmbeddings:
         """Mel batch [B, mels, T] (zero padded) -> adapter and merger outputs of the valid tokens."""
-        mel = mel.to(device=self.device, dtype=self.dtype)
-        mel_lengths = mel_lengths.to(self.device)
         encoded = self.audio_encoder(mel, mel_lengths)
         valid = (
             torch.arange(encoded.last_hidden_state.shape[1], device=self.device)[None, :]
