@@ -27,7 +27,7 @@ from perception.backend import (
     Window,
 )
 from perception.events import Event
-from perception.parsers import DEFAULT_TASKS, PROMPTS, Task, parse_task
+from perception.parsers import DEFAULT_TASKS, PROMPTS, Task, choose_tasks, parse_task
 
 if TYPE_CHECKING:
     from perception.moss import (
@@ -59,10 +59,7 @@ class MossBackend(PerceptionBackend):
     """
 
     name = "moss"
-    preferred_window = 30.0
-    preferred_hop = 25.0
-    max_window = 120.0
-    max_batch = 4
+    max_batch = 4  # windows per analyze call (the base class's window sizes suit MOSS-Audio)
 
     def __init__(
         self,
@@ -105,7 +102,7 @@ class MossBackend(PerceptionBackend):
 
     @tasks.setter
     def tasks(self, tasks: Sequence[Task | str] | str) -> None:
-        self._tasks = _tasks(tasks)
+        self._tasks = choose_tasks(tasks)
 
     # --- the model, for callers that need more than the three tasks (server, benchmarks) --
 
@@ -143,10 +140,12 @@ class MossBackend(PerceptionBackend):
         questions: Sequence[Sequence[str | Sequence[int]]],
         config: GenerationConfig | None = None,
         on_token: Any = None,
+        system: str | None = None,
     ) -> list[list[GenerationResult]]:
         """``questions[a]`` asked about ``audios[a]``, one encoder pass for all of them.
 
-        Questions are text (needs a tokenizer) or token-id lists (works without one).
+        Questions are text (needs a tokenizer) or token-id lists (works without one);
+        ``system`` replaces the default system prompt.
         """
         if any(isinstance(q, str) for qs in questions for q in qs):
             self.require_tokenizer()
@@ -155,7 +154,7 @@ class MossBackend(PerceptionBackend):
         try:
             return self._model.generate_tasks_batch(
                 self._processor, list(audios), [list(q) for q in questions],
-                config or self.generation_config(), on_token=on_token,
+                config or self.generation_config(), system=system, on_token=on_token,
             )
         except AudioInputError as exc:
             raise BackendError(f"MOSS-Audio cannot use this audio: {exc}") from exc
@@ -215,27 +214,12 @@ class MossBackend(PerceptionBackend):
         return sorted(self.stamp(events, window), key=lambda e: (e.start, e.end))
 
 
-def _tasks(tasks: Sequence[Task | str] | str) -> tuple[Task, ...]:
-    names = tasks.split(",") if isinstance(tasks, str) else list(tasks)
-    chosen = []
-    for name in names:
-        try:
-            chosen.append(Task(str(name).strip()))
-        except ValueError:
-            raise ValueError(
-                f"unknown MOSS task {name!r}; choose from {', '.join(t.value for t in Task)}"
-            ) from None
-    if not chosen:
-        raise ValueError("no MOSS tasks chosen")
-    return tuple(dict.fromkeys(chosen))
-
-
 def _checkpoint_dir(checkpoint: str | Path | None) -> Path:
     raw = checkpoint or os.environ.get(CHECKPOINT_ENV)
     if not raw:
         raise BackendUnavailableError(
-            f"the moss backend needs a MOSS-Audio checkpoint: pass checkpoint=DIR "
-            f"(`-o checkpoint=DIR`) or set {CHECKPOINT_ENV}; {_FETCH_HINT}"
+            f"the moss backend needs a MOSS-Audio checkpoint: pass its directory (`--checkpoint DIR`, "
+            f"or `-o checkpoint=DIR` for transcribe) or set {CHECKPOINT_ENV}; {_FETCH_HINT}"
         )
     path = Path(raw).expanduser()
     if not path.is_dir():

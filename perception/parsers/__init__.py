@@ -7,7 +7,7 @@ Every parser takes the model's text and the window's duration and returns a
 
 from __future__ import annotations
 
-from perception.parsers.prompts import DEFAULT_TASKS, PROMPTS, Task
+from perception.parsers.prompts import DEFAULT_TASKS, PROMPTS, Task, choose_tasks
 from perception.parsers.reasoning import split_reasoning
 from perception.parsers.result import ParseResult
 from perception.parsers.sounds import parse_sound_events
@@ -33,6 +33,7 @@ __all__ = [
     "PROMPTS",
     "ParseResult",
     "Task",
+    "choose_tasks",
     "parse_sound_events",
     "parse_task",
     "parse_transcript",

@@ -7,6 +7,7 @@ because MOSS-Audio's time markers are plain seconds from the start of the audio.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 
@@ -36,3 +37,19 @@ PROMPTS: dict[Task, str] = {
 }
 
 DEFAULT_TASKS: tuple[Task, ...] = (Task.TRANSCRIPT, Task.VOICE, Task.SOUNDS)
+
+
+def choose_tasks(tasks: Sequence[Task | str] | str) -> tuple[Task, ...]:
+    """Tasks from names (a list or a comma-separated string), in order, without repeats."""
+    names = tasks.split(",") if isinstance(tasks, str) else list(tasks)
+    chosen = []
+    for name in names:
+        try:
+            chosen.append(Task(str(name).strip()))
+        except ValueError:
+            raise ValueError(
+                f"unknown perception task {name!r}; choose from {', '.join(t.value for t in Task)}"
+            ) from None
+    if not chosen:
+        raise ValueError("no perception tasks chosen")
+    return tuple(dict.fromkeys(chosen))

@@ -1,27 +1,64 @@
-"""Real components for the perception tests, built once per run: the lite backend and its
-pass over the espeak-ng meeting (shared by the WER, timing, speaker and sound tests)."""
+"""Fixtures of the perception tests: a tokenizer for the tiny MOSS-Audio checkpoint and a
+real ``moss-agent serve`` process running it on loopback."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from perception.backends.lite import LiteBackend
-from perception.engine import Perceiver
-from perception.events import Event
-from perception.synthetic import Scene
+from tests.perception.tiny_moss import PARITY_CHECKPOINT, REPO_ROOT, write_byte_tokenizer
 
 
 @pytest.fixture(scope="session")
-def lite_backend() -> Iterator[LiteBackend]:
-    backend = LiteBackend()
-    yield backend
-    backend.close()
+def tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_byte_tokenizer(tmp_path_factory.mktemp("tokenizer"))
+
+
+@dataclass
+class ServeProcess:
+    process: subprocess.Popen[str]
+    url: str
+    log: list[str]
 
 
 @pytest.fixture(scope="session")
-def lite_meeting_events(lite_backend: LiteBackend, meeting_scene: Scene) -> list[Event]:
-    """The lite backend's events for the whole meeting, default windows."""
-    return list(Perceiver(lite_backend).process_array(meeting_scene.audio, "meeting"))
+def moss_server(tokenizer_dir: Path) -> Iterator[ServeProcess]:
+    """``moss-agent serve`` with the tiny parity checkpoint, on a free loopback port."""
+    command = [
+        sys.executable, "-m", "agent.cli", "serve", "--checkpoint", str(PARITY_CHECKPOINT),
+        "--tokenizer", str(tokenizer_dir), "--port", "0", "--dtype", "float32",
+        "--served-model-name", "tiny-moss", "--batch-wait-ms", "50",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+    log: list[str] = []
+    ready = threading.Event()
+    found: list[str] = []
 
+    def read() -> None:  # keep draining stderr so the server never blocks on it
+        assert process.stderr is not None
+        for line in process.stderr:
+            log.append(line)
+            if "listening on" in line and not found:
+                found.append(line.rsplit(" ", 1)[-1].strip())
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    ready.wait(timeout=180)
+    if not found:
+        process.kill()
+        pytest.fail("moss-agent serve did not start:\n" + "".join(log))
+    try:
+        yield ServeProcess(process, found[0], log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -18,12 +18,7 @@ from perception.backends.moss import MossBackend
 from perception.events import MusicEvent, SoundEvent, TranscriptSegment, VoiceTraits
 from perception.moss import GenerationResult
 from perception.parsers import PROMPTS, Task
-from tests.perception.tiny_moss import PARITY_CHECKPOINT, write_byte_tokenizer
-
-
-@pytest.fixture(scope="module")
-def tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_byte_tokenizer(tmp_path_factory.mktemp("tokenizer"))
+from tests.perception.tiny_moss import PARITY_CHECKPOINT
 
 
 @pytest.fixture
@@ -188,5 +183,5 @@ def test_missing_or_broken_checkpoint_errors(tmp_path: Path, monkeypatch: pytest
         MossBackend()
     with pytest.raises(BackendUnavailableError, match="no tokenizer files"):
         MossBackend(checkpoint=PARITY_CHECKPOINT, tokenizer=tmp_path)
-    with pytest.raises(ValueError, match="unknown MOSS task"):
+    with pytest.raises(ValueError, match="unknown perception task"):
         MossBackend(checkpoint=PARITY_CHECKPOINT, tasks="transcript,dance")

@@ -4,11 +4,14 @@ The checkpoint ships no tokenizer (its inputs are ids). Text tasks need one, so 
 builds a real byte-level BPE tokenizer in Qwen's id layout: the 256 byte symbols at ids
 0..255 in GPT-2 order (so the digits "0".."9" are ids 15..24, as the time markers use)
 and the chat, audio and think special tokens at their Qwen3 ids. It has no merges, so
-every byte is one token: a correct tokenizer, just a small one.
+encoding gives one token per byte. Every other id of the vocabulary decodes to a short
+string of letters, digits, spaces, newlines and time punctuation, so the random model's
+output is real (nonsense) text that flows through decoding, streaming and the parsers.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -25,6 +28,10 @@ SPECIAL_TOKENS = {
     "<|audio_bos|>": 151669,
     "<|audio_eos|>": 151670,
 }
+
+
+ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789.:-"
+_SPACE, _NEWLINE = "\u0120", "\u010a"  # byte-level symbols of b" " and b"\n"
 
 
 def byte_symbols() -> list[str]:
@@ -45,7 +52,13 @@ def write_byte_tokenizer(directory: Path) -> Path:
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
     directory.mkdir(parents=True, exist_ok=True)
-    vocab = {symbol: index for index, symbol in enumerate(byte_symbols())}
+    symbols = byte_symbols()
+    vocab = {symbol: index for index, symbol in enumerate(symbols)}
+    filler = [symbols[ord(c) - 33] if 33 <= ord(c) <= 126 else None for c in ALPHABET]
+    filler = [f for f in filler if f] + [_SPACE, _NEWLINE]
+    pieces = itertools.chain(itertools.product(filler, repeat=3), itertools.product(filler, repeat=4))
+    for token_id, piece in zip(range(256, min(SPECIAL_TOKENS.values())), pieces, strict=False):
+        vocab["".join(piece)] = token_id
     vocab.update(SPECIAL_TOKENS)
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
