@@ -162,7 +162,11 @@ class VoiceAssistant:
         record.tools = livekit_tools(self.reasoner.registry, context, memo)  # type: ignore[attr-defined]
         return record
 
-    def make_session(self, record: CallRecord) -> tuple[AgentSession, MossVoiceAgent]:
+    def make_session(
+        self, record: CallRecord, *, close_transcript_timeout: float = 2.0
+    ) -> tuple[AgentSession, MossVoiceAgent]:
+        """The call's ``AgentSession`` and agent; ``close_transcript_timeout`` is how long
+        closing waits for the last words' transcript."""
         session: AgentSession = AgentSession(
             stt=record.stt,
             vad=WebRTCVAD(),
@@ -176,6 +180,7 @@ class VoiceAssistant:
             },
             user_away_timeout=None,
             max_tool_steps=2,
+            session_close_transcript_timeout=close_transcript_timeout,
         )
         agent = MossVoiceAgent(instructions=self.instructions, tools=record.tools)  # type: ignore[attr-defined]
         _forward_session_events(session, record)
