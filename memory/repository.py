@@ -109,8 +109,8 @@ class Memory:
         session_id: str | None = None,
     ) -> SessionInfo:
         """A new, empty session; ``session_id`` defaults to a fresh random id."""
-        if not title.strip():
-            raise MemoryError("a session needs a non-empty title")
+        if not title.strip() or "\x00" in title or "\x00" in (session_id or ""):
+            raise MemoryError("a session needs a non-empty title (and no NUL characters)")
         new_id = session_id or uuid.uuid4().hex[:12]
         started = _aware(started_at).astimezone(UTC) if started_at else datetime.now(UTC)
         with Session(self.engine) as db, db.begin():
@@ -165,6 +165,8 @@ class Memory:
     def find_session(self, id_or_title: str) -> SessionInfo | None:
         """The session with this id, else the latest with this title (exact, then any case),
         else the only session whose id starts with it; ``None`` if there is none."""
+        if "\x00" in id_or_title:  # cannot be stored, so cannot match (and PostgreSQL rejects it)
+            return None
         with Session(self.engine) as db:
             for condition in (
                 SessionRow.id == id_or_title,
@@ -190,7 +192,10 @@ class Memory:
         return self.create_session(title, **kw)
 
     def _require_session(self, db: Session | Connection, session_id: str) -> None:
-        if db.execute(select(SessionRow.id).where(SessionRow.id == session_id)).first() is None:
+        if (
+            "\x00" in session_id
+            or db.execute(select(SessionRow.id).where(SessionRow.id == session_id)).first() is None
+        ):
             raise MemoryError(f"no session {session_id!r}; see `moss-agent sessions`")
 
     def delete_session(self, session_id: str) -> None:
@@ -208,13 +213,19 @@ class Memory:
         with self.engine.begin() as conn:
             self._require_session(conn, session_id)
             conn.execute(
-                update(SessionRow).where(SessionRow.id == session_id).values(duration=float(seconds))
+                update(SessionRow)
+                .where(SessionRow.id == session_id)
+                .values(duration=float(seconds))
             )
 
     def _duration(self, db: Session, session_id: str) -> float:
-        duration = db.execute(
-            select(SessionRow.duration).where(SessionRow.id == session_id)
-        ).scalar_one_or_none()
+        duration = (
+            None
+            if "\x00" in session_id
+            else db.execute(
+                select(SessionRow.duration).where(SessionRow.id == session_id)
+            ).scalar_one_or_none()
+        )
         if duration is None:
             raise MemoryError(f"no session {session_id!r}; see `moss-agent sessions`")
         return float(duration)
@@ -318,6 +329,7 @@ class Memory:
     ) -> list[Event]:
         if t1 < t0:
             t0, t1 = t1, t0
+        self._require_session(db, session_id)
         span = self._max_span(db, session_id, kinds)
         statement = (
             select(EventRow)
@@ -342,9 +354,7 @@ class Memory:
     def transcript_between(self, session_id: str, t0: float, t1: float) -> list[TranscriptSegment]:
         """Transcript segments overlapping [t0, t1] seconds, ordered by start."""
         with Session(self.engine) as db:
-            events = self._events_overlapping(
-                db, session_id, t0, t1, [str(EventKind.TRANSCRIPT)]
-            )
+            events = self._events_overlapping(db, session_id, t0, t1, [str(EventKind.TRANSCRIPT)])
         return [e for e in events if isinstance(e, TranscriptSegment)]
 
     def transcript_at(
@@ -426,7 +436,7 @@ class Memory:
 
     def rename_speaker(self, session_id: str, speaker: str, display_name: str) -> None:
         """Give a speaker id (``S1``) a name (``Alice``) used in exports and answers."""
-        display_name = display_name.strip()
+        display_name = display_name.replace("\x00", "").strip()
         if not display_name:
             raise MemoryError("a speaker's display name cannot be empty")
         with self.engine.begin() as conn:
@@ -437,11 +447,15 @@ class Memory:
                 .values(display_name=display_name)
             ).rowcount
             if not changed:
-                known = conn.execute(
-                    select(SpeakerRow.speaker)
-                    .where(SpeakerRow.session_id == session_id)
-                    .order_by(SpeakerRow.speaker)
-                ).scalars().all()
+                known = (
+                    conn.execute(
+                        select(SpeakerRow.speaker)
+                        .where(SpeakerRow.session_id == session_id)
+                        .order_by(SpeakerRow.speaker)
+                    )
+                    .scalars()
+                    .all()
+                )
                 raise MemoryError(
                     f"no speaker {speaker!r} in session {session_id!r}; known speakers: "
                     + (", ".join(known) or "none")
@@ -456,11 +470,13 @@ class Memory:
         with Session(self.engine) as db:
             self._require_session(db, session_id)
             has_turns = db.execute(
-                select(EventRow.id).where(
+                select(EventRow.id)
+                .where(
                     EventRow.session_id == session_id,
                     EventRow.kind == str(EventKind.SPEAKER),
                     EventRow.speaker.is_not(None),
-                ).limit(1)
+                )
+                .limit(1)
             ).first()
             kind = EventKind.SPEAKER if has_turns else EventKind.TRANSCRIPT
             talk = func.sum(EventRow.end_time - EventRow.start_time)

@@ -34,6 +34,10 @@ def event_row(event: BaseEvent) -> dict[str, Any]:
     """The ``events`` row of ``event`` (as a dict for a bulk insert)."""
     data = event.model_dump(mode="json", exclude={"words", "event_id"})
     row: dict[str, Any] = {column: data.get(field) for field, column in _COLUMNS.items()}
+    for column in ("text", "label", "speaker"):
+        # PostgreSQL text cannot hold NUL; a NUL in model output is noise, not content.
+        if isinstance(row[column], str) and "\x00" in row[column]:
+            row[column] = row[column].replace("\x00", "")
     row["event_id"] = event.event_id
     row["details"] = {k: v for k, v in data.items() if k not in _NOT_DETAILS}
     return row

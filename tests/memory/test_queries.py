@@ -119,35 +119,45 @@ def test_search_text_finds_words_with_times(memory: Memory, meeting: str) -> Non
     assert len(memory.search_text(meeting, "thanks", limit=1)) == 1
 
 
-@pytest.mark.parametrize(
-    "attack",
-    [
-        '"',
-        '"budget',
-        "budget*",
-        "NEAR(budget review)",
-        "budget OR 1=1",
-        "'; DROP TABLE events; --",
-        "text:budget",
-        "^budget",
-        "budget -review",
-        "events_fts MATCH '*'",
-        "); DELETE FROM sessions; --",
-        "\\x00\x00 budget",
-        "budget' OR session_id != '",
-    ],
-)
-def test_search_text_treats_syntax_and_sql_as_words(
-    memory: Memory, meeting: str, attack: str
-) -> None:
+ATTACKS = [
+    '"',
+    '"budget',
+    "budget*",
+    "NEAR(budget review)",
+    "budget OR 1=1",
+    "'; DROP TABLE events; --",
+    "text:budget",
+    "^budget",
+    "budget -review",
+    "events_fts MATCH '*'",
+    "); DELETE FROM sessions; --",
+    "\\x00\x00 budget",
+    "budget' OR session_id != '",
+    "budget & !review | (office",
+    "a" * 5000,
+]
+
+
+def test_search_text_treats_syntax_and_sql_as_words(memory: Memory, meeting: str) -> None:
     other = memory.create_session("other")
     memory.ingest(other.id, [TranscriptSegment(start=0, end=1, text="budget secrets DROP TABLE")])
-    hits = memory.search_text(meeting, attack)
-    assert all(h.segment.session_id == meeting for h in hits)
+    for attack in ATTACKS:
+        hits = memory.search_text(meeting, attack)
+        assert all(h.segment.session_id == meeting for h in hits), attack
+        if "budget" in attack:
+            assert {h.start for h in hits} >= {4.5, 9.5} or hits[0].start == 9.5, attack
     # Nothing was dropped or deleted, and scoping still holds.
     assert memory.find_session(meeting).event_count == len(meeting_events())
     assert len(memory.list_sessions()) == 2
     assert [h.segment.session_id for h in memory.search_text(other.id, "budget")] == [other.id]
+    # The same strings as session ids, titles and speaker names are just values.
+    for attack in ATTACKS[:13]:
+        assert memory.find_session(attack) is None
+        with pytest.raises(MemoryError):
+            memory.last_minutes(attack, 1)
+    memory.rename_speaker(meeting, "S1", ATTACKS[5])
+    assert memory.speaker_names(meeting)["S1"] == ATTACKS[5]
+    assert len(memory.list_sessions()) == 2
 
 
 def test_every_query_is_scoped_to_its_session(memory: Memory, meeting: str) -> None:
@@ -229,6 +239,8 @@ def test_unknown_session_is_an_error_not_an_empty_answer(memory: Memory) -> None
     for call in (
         lambda: memory.ingest("missing", []),
         lambda: memory.last_minutes("missing", 5),
+        lambda: memory.transcript_at("missing", 5),
+        lambda: memory.events_between("missing", 0, 5),
         lambda: memory.search_text("missing", "x"),
         lambda: memory.speakers_with_talk_time("missing"),
         lambda: memory.delete_session("missing"),
