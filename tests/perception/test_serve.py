@@ -1,0 +1,154 @@
+"""``moss-agent serve``: the OpenAI-compatible server over the moss backend.
+
+Over HTTP against a real ``moss-agent serve`` process (tiny parity checkpoint), and
+in-process to count encoder passes when concurrent requests are batched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import soundfile as sf
+from aiohttp.test_utils import TestClient, TestServer
+
+from perception.backends.moss import MossBackend
+from perception.server import MossChatServer, RequestError, parse_chat_request
+
+
+def _wav_bytes(seconds: float = 1.5, seed: int = 0, rate: int = 16000) -> bytes:
+    rng = np.random.default_rng(seed)
+    buffer = io.BytesIO()
+    sf.write(buffer, (0.2 * rng.standard_normal(int(rate * seconds))).astype(np.float32), rate, format="WAV")
+    return buffer.getvalue()
+
+
+def _body(url: str, question: str = "What do you hear?", **extra) -> dict:  # type: ignore[no-untyped-def]
+    content = [{"type": "audio_url", "audio_url": {"url": url}}, {"type": "text", "text": question}]
+    return {"model": "tiny-moss", "messages": [{"role": "user", "content": content}], "max_tokens": 6, **extra}
+
+
+def _data_url(data: bytes, mime: str = "audio/wav") -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode()
+
+
+# --- a real server process ------------------------------------------------------------------
+
+
+def test_health_and_models(moss_server) -> None:  # type: ignore[no-untyped-def]
+    base = moss_server.url.removesuffix("/v1")
+    assert httpx.get(base + "/health").json()["status"] == "ok"
+    models = httpx.get(moss_server.url + "/models").json()
+    assert [m["id"] for m in models["data"]] == ["tiny-moss"]
+
+
+def test_chat_completion_shape_and_greedy_repeatability(moss_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    wav = _wav_bytes()
+    first = httpx.post(moss_server.url + "/chat/completions", json=_body(_data_url(wav)), timeout=60).json()
+    choice = first["choices"][0]
+    assert first["object"] == "chat.completion" and first["model"] == "tiny-moss"
+    assert choice["message"]["role"] == "assistant" and isinstance(choice["message"]["content"], str)
+    assert "reasoning_content" in choice["message"]
+    assert choice["finish_reason"] in ("stop", "length")
+    assert first["usage"]["completion_tokens"] <= 6 and first["usage"]["prompt_tokens"] > 20
+    # The same audio from a local file (path and file:// URL) gives the same greedy answer.
+    path = tmp_path / "clip.wav"
+    path.write_bytes(wav)
+    for url in (str(path), path.as_uri()):
+        again = httpx.post(moss_server.url + "/chat/completions", json=_body(url), timeout=60).json()
+        assert again["choices"][0]["message"] == choice["message"]
+
+
+def test_streaming_equals_the_whole_answer(moss_server) -> None:  # type: ignore[no-untyped-def]
+    body = _body(_data_url(_wav_bytes(seed=4)), max_tokens=12)
+    whole = httpx.post(moss_server.url + "/chat/completions", json=body, timeout=60).json()
+    chunks = []
+    with httpx.stream("POST", moss_server.url + "/chat/completions", json={**body, "stream": True}, timeout=60) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        for line in r.iter_lines():
+            if line.startswith("data: "):
+                chunks.append(line[6:])
+    assert chunks[-1] == "[DONE]"
+    deltas = [json.loads(c)["choices"][0] for c in chunks[:-1]]
+    content = "".join(d["delta"].get("content") or "" for d in deltas)
+    reasoning = "".join(d["delta"].get("reasoning_content") or "" for d in deltas)
+    message = whole["choices"][0]["message"]
+    assert content or reasoning  # the random model says real (nonsense) text
+    assert content == message["content"] and reasoning == (message["reasoning_content"] or "")
+    assert deltas[-1]["finish_reason"] == whole["choices"][0]["finish_reason"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "match"),
+    [(b"not json", 400, "not valid JSON"),
+     ({"messages": []}, 400, "non-empty list"),
+     ({"messages": [{"role": "user", "content": "hi"}]}, 400, "answers questions about audio"),
+     (_body("http://example.com/a.wav"), 400, "does not fetch http URLs"),
+     (_body(_data_url(b"RIFF....WAVEjunk")), 400, "cannot decode the audio"),
+     (_body("data:audio/wav,notbase64"), 400, "base64"),
+     (_body(_data_url(_wav_bytes()), question=" "), 400, "add a text part"),
+     (_body(_data_url(_wav_bytes()), max_tokens=-1), 400, "max_tokens"),
+     (_body(_data_url(_wav_bytes(seconds=121, rate=8000))), 400, "at most 120 s"),
+     (_body("/no/such/file.wav"), 400, "no such file")],
+)  # fmt: skip
+def test_bad_requests_get_clear_errors(moss_server, body, status: int, match: str) -> None:  # type: ignore[no-untyped-def]
+    kwargs = {"content": body} if isinstance(body, bytes) else {"json": body}
+    response = httpx.post(moss_server.url + "/chat/completions", timeout=60, **kwargs)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert pytest.approx(error["code"]) == status
+    assert match in error["message"]
+
+
+def test_request_parsing_accepts_openai_input_audio_and_system() -> None:
+    body = {"messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": [
+            {"type": "input_audio", "input_audio": {"data": base64.b64encode(_wav_bytes()).decode(), "format": "wav"}},
+            {"type": "text", "text": "What?"}]}],
+        "temperature": 0.7, "top_p": 0.9, "seed": 3}  # fmt: skip
+    chat = parse_chat_request(body)
+    assert (chat.system, chat.question, chat.temperature, chat.top_p, chat.seed) == ("Be brief.", "What?", 0.7, 0.9, 3)
+    assert len(chat.audio) == 24000
+    with pytest.raises(RequestError, match="does not read local files"):
+        parse_chat_request(_body("/tmp/x.wav"), allow_local_files=False)
+    with pytest.raises(RequestError, match="one audio part"):
+        two = _body(_data_url(_wav_bytes()))
+        two["messages"][0]["content"].insert(0, two["messages"][0]["content"][0])
+        parse_chat_request(two)
+
+
+# --- batching, in process --------------------------------------------------------------------
+
+
+async def test_concurrent_requests_share_one_encoder_pass(moss_tiny, tokenizer_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    model, processor = moss_tiny
+    backend = MossBackend(model=model, processor=processor, tokenizer=tokenizer_dir, model_name="tiny")
+    rows: list[int] = []
+    encode = model.encode_audio
+
+    def counting(mel, lengths):  # type: ignore[no-untyped-def]
+        rows.append(int(lengths.shape[0]))
+        return encode(mel, lengths)
+
+    monkeypatch.setattr(model, "encode_audio", counting)
+    server = MossChatServer(backend, batch_wait=1.0)
+    a, b = _wav_bytes(seed=1), _wav_bytes(seed=2, seconds=2.2)
+    bodies = [_body(_data_url(a), q) for q in ("one?", "two?", "three?")] + [_body(_data_url(b), "four?")]
+    async with TestClient(TestServer(server.create_app())) as client:
+        responses = await asyncio.gather(*(client.post("/v1/chat/completions", json=x) for x in bodies))
+        answers = [await r.json() for r in responses]
+    # Three questions on one clip plus one on another: one batch, each clip encoded once.
+    assert server.generate_calls == 1 and rows == [2]
+    # Each batched answer equals the same question asked alone.
+    for body, answer in zip(bodies, answers, strict=True):
+        chat = parse_chat_request(body)
+        [[alone]] = backend.generate([chat.audio], [[chat.question]], backend.generation_config(max_new_tokens=6))
+        assert answer["usage"]["completion_tokens"] == len(alone.token_ids)
+        assert answer["choices"][0]["message"]["content"] == (alone.answer or "")
