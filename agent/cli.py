@@ -16,6 +16,7 @@ from collections.abc import Sequence
 _COMMAND_MODULES = (
     "perception.moss.cli",  # model check / model info
     "perception.cli",  # transcribe, serve
+    "agent.webrtc.cli",  # serve --webrtc (after perception.cli: it extends serve)
     "memory.cli",  # db upgrade, sessions, export, speakers
     "agent.ask_cli",  # ask
     "agent.recorder_cli",  # record, demo
