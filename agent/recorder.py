@@ -12,6 +12,7 @@ stored before the seam by comparing voice embeddings.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -155,7 +156,9 @@ class Recorder:
         from perception.audio import decode_file, probe_duration
 
         path = Path(path)
-        chunks = decode_file(path)  # checks the file exists and is not empty
+        decoded = decode_file(path)
+        first = next(decoded, None)  # unreadable audio fails here, before any session exists
+        chunks = itertools.chain([first] if first is not None else [], decoded)
         total = probe_duration(path)
         session = self.session_for(title or path.stem, str(path.resolve()))
         return self._record(session, chunks, total, on_progress, from_start)

@@ -108,7 +108,7 @@ def _run_with_progress(recorder: Recorder, label: str, start: Any, console: Cons
         TextColumn("[dim]{task.fields[events]} events"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
+    with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(label, total=None, clock="", events=0)
 
         def on_progress(p: RecordingProgress) -> None:
@@ -143,6 +143,17 @@ def _summary(result: RecordingResult, memory: Memory) -> str:
     )
 
 
+def _check_audio(path: Path) -> None:
+    """Fail fast, before loading models or touching memory, on audio that cannot be read."""
+    from agent.cli import UsageError
+    from perception.audio import AudioDecodeError, decode_file
+
+    try:
+        next(decode_file(path, chunk_seconds=1.0))
+    except AudioDecodeError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 # --- record -------------------------------------------------------------------------------
 
 
@@ -154,8 +165,7 @@ def _record_command(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     if args.file != "-":
         path = Path(args.file)
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
+        _check_audio(path)
     memory = _open_memory(args.db)
     try:
         recorder = _make_recorder(memory, args.backend, args.archive_audio)
@@ -210,8 +220,7 @@ def _demo_command(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="moss-demo-"))
     if args.file:
         audio = Path(args.file)
-        if not audio.is_file():
-            raise UsageError(f"{audio}: no such file")
+        _check_audio(audio)
         title = audio.stem
     else:
         from perception.synthetic import SynthesisError, meeting
