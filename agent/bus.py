@@ -84,6 +84,7 @@ class Subscription:
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
         self._closed = False  # the subscriber left: drop what is queued
         self._ended = False  # the bus closed: deliver what is queued, then stop
+        self._space = asyncio.Event()  # set whenever the reader takes a message
 
     @property
     def closed(self) -> bool:
@@ -101,7 +102,12 @@ class Subscription:
                 self.dropped += 1
             self._queue.put_nowait(message)
         else:
-            await self._queue.put(message)
+            while self._queue.full():
+                self._space.clear()
+                await self._space.wait()
+                if self._closed:
+                    return
+            self._queue.put_nowait(message)
 
     def _end(self) -> None:
         self._ended = True
@@ -114,6 +120,7 @@ class Subscription:
         if self._closed or (self._ended and self._queue.empty()):
             raise StopAsyncIteration
         item = await self._queue.get()
+        self._space.set()
         if item is _END or self._closed:
             raise StopAsyncIteration
         return item  # type: ignore[no-any-return]
@@ -132,7 +139,8 @@ class Subscription:
         self.bus._unsubscribe(self)  # noqa: SLF001
         while not self._queue.empty():
             self._queue.get_nowait()
-        self._queue.put_nowait(_END)
+        self._queue.put_nowait(_END)  # wakes a reader waiting in get()
+        self._space.set()  # wakes publishers waiting for room
 
     def __enter__(self) -> Subscription:
         return self

@@ -6,7 +6,7 @@ function into a tool with a JSON schema for OpenAI-style and Qwen3 function call
 
 from __future__ import annotations
 
-from tools.actions import Alert, publish, schedule_reminder
+from tools.actions import Alert, Note, note, publish, schedule_reminder
 from tools.audio_scene import sound_events_between, voice_traits_between
 from tools.clock import format_clock, format_span
 from tools.context import Publisher, ToolContext, ToolInputError, ToolUnavailableError
@@ -27,7 +27,7 @@ READ_TOOLS = (
     voice_traits_between,
 )
 LISTEN_TOOLS = (relisten,)
-ACTION_TOOLS = (publish, schedule_reminder)
+ACTION_TOOLS = (publish, schedule_reminder, note)
 
 
 def builtin_registry(*, actions: bool = True, listen: bool = True, timeout: float | None = None) -> ToolRegistry:
@@ -42,6 +42,7 @@ def builtin_registry(*, actions: bool = True, listen: bool = True, timeout: floa
 __all__ = [
     "ACTION_TOOLS",
     "LISTEN_TOOLS",
+    "Note",
     "READ_TOOLS",
     "Alert",
     "Publisher",

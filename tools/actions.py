@@ -70,4 +70,39 @@ def schedule_reminder(
     return ctx.reminders.schedule(ctx.session_id, due, message)
 
 
-__all__ = ["Alert", "publish", "schedule_reminder"]
+
+
+class Note(BaseModel):
+    """A note kept in memory with the session's agent turns."""
+
+    turn_id: int
+    title: str
+    text: str
+    at: float | None = None
+
+    def summary_line(self) -> str:
+        when = f" at {format_clock(self.at)}" if self.at is not None else ""
+        return f"noted{when}: {self.title}"
+
+
+def note(
+    ctx: ToolContext,
+    text: Annotated[str, Field(min_length=1, max_length=4000)],
+    title: Annotated[str, Field(min_length=1, max_length=200)] = "note",
+    at: Seconds | None = None,
+) -> Note:
+    """Write a note into memory next to this session's questions and answers.
+
+    Args:
+        text: What to note.
+        title: A short title, e.g. "action item".
+        at: The moment of the session the note is about (seconds), if any.
+    """
+    from memory import AgentTurnRecord
+
+    turn = AgentTurnRecord(question=f"[note] {title}", answer=text, session_time=at)
+    turn_id = ctx.memory.record_agent_turn(ctx.session_id, turn)
+    return Note(turn_id=turn_id, title=title, text=text, at=at)
+
+
+__all__ = ["Alert", "Note", "note", "publish", "schedule_reminder"]
