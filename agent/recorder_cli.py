@@ -160,7 +160,6 @@ def _check_audio(path: Path) -> None:
 def _record_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from agent.cli import UsageError
 
     console = Console(stderr=True)
     if args.file != "-":
