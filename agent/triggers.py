@@ -154,6 +154,9 @@ class TriggerEngine:
         """Run every trigger ``event`` matches (respecting cooldowns); advance reminders."""
         fired: list[TriggerFiring] = []
         session = event.session_id
+        if self.reminders is not None and session:
+            # The event has been heard to its end: that is "now" for reminders made below.
+            await self.reminders.advance(session, event.end)
         for trigger in self.triggers:
             matched = trigger.matches(event)
             if matched is None:
@@ -172,8 +175,6 @@ class TriggerEngine:
                 log.warning("trigger %s: %s failed: %s", trigger.name, trigger.action, result.error)
             firing = TriggerFiring(trigger.name, event, matched, result)
             fired.append(firing)
-        if self.reminders is not None and session:
-            await self.reminders.advance(session, event.end)
         self.firings.extend(fired)
         return fired
 
