@@ -45,7 +45,7 @@ def resolve_url(url: str | None = None) -> URL:
         raw = f"sqlite:///{Path(raw).expanduser()}"
     try:
         parsed = make_url(raw)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise MemoryError(
             f"{raw!r} is not a database URL; use e.g. sqlite:///path/to/memory.db or "
             "postgresql+psycopg://user:password@host:5432/dbname"
@@ -109,7 +109,7 @@ def make_engine(url: URL) -> Engine:
     return engine
 
 
-def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 
     config = Config()
@@ -122,7 +122,7 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Apply the packaged Alembic migrations; returns the revision the database is now at."""
     from alembic import command
 
-    config = _alembic_config(engine)
+    config = alembic_config(engine)
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
@@ -146,3 +146,11 @@ def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+    """Leave the full-text machinery (written by hand in the migrations) out of autogenerate:
+    the FTS5 table and its shadow tables on SQLite, the expression GIN index on PostgreSQL."""
+    if type_ == "table" and name and name.startswith("events_fts"):
+        return False
+    return not (type_ == "index" and name == "ix_events_text_search")

@@ -255,7 +255,9 @@ def test_agent_turns_round_trip(memory: Memory, meeting: str) -> None:
     turn = AgentTurnRecord(
         question="When was the budget mentioned?",
         answer="At 00:04 and 00:09.",
-        tool_calls=[{"name": "search_text", "arguments": {"query": "budget"}, "result": [4.5, 9.5]}],
+        tool_calls=[
+            {"name": "search_text", "arguments": {"query": "budget"}, "result": [4.5, 9.5]}
+        ],
         reasoning=["search the transcript", {"step": 2, "note": "two hits"}],
         citations=[{"start": 4.5, "end": 9.0, "event_id": "abc"}],
         session_time=76.0,

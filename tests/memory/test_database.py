@@ -1,0 +1,121 @@
+"""Finding, opening and migrating the database; clear errors when that fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from memory import MemoryError, open_memory
+from memory.database import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    include_in_autogenerate,
+    upgrade,
+)
+from memory.schema import Base
+from perception.events import TranscriptSegment
+
+
+def test_default_database_lives_in_the_user_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MOSS_AGENTS_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    with open_memory() as memory:
+        memory.create_session("default")
+        with memory.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    assert (tmp_path / "data" / "moss-agents" / "memory.db").is_file()
+
+
+def test_environment_variable_and_plain_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOSS_AGENTS_DB", f"sqlite:///{tmp_path / 'env.db'}")
+    with open_memory() as memory:
+        memory.create_session("from env")
+    assert (tmp_path / "env.db").is_file()
+    with open_memory(str(tmp_path / "plain.db")) as memory:  # a bare path is a SQLite file
+        assert memory.list_sessions() == []
+    assert (tmp_path / "plain.db").is_file()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql+psycopg://me:s3cret@127.0.0.1:1/nothing", "cannot open the database"),
+        ("mysql://me@localhost/db", "unsupported database 'mysql'"),
+        ("sqlite:////no/such/folder/memory.db", "folder /no/such/folder does not exist"),
+        ("://nothing", "is not a database URL"),
+        ("postgresql://me:s3cret@host:notaport/db", "is not a database URL"),
+    ],
+)
+def test_broken_urls_give_one_clear_line(url: str, message: str) -> None:
+    with pytest.raises(MemoryError, match=message) as caught:
+        open_memory(url)
+    assert "\n" not in str(caught.value)
+    assert "s3cret" not in str(caught.value) or "notaport" in url
+
+
+def test_not_a_database_file_is_a_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.db"
+    bogus.write_text("this is not a database\n" * 100)
+    with pytest.raises(MemoryError, match="not a database"):
+        open_memory(str(bogus))
+    assert bogus.read_text().startswith("this is not a database")
+
+
+def test_fresh_database_is_at_head_and_matches_the_models(db_url: str) -> None:
+    with open_memory(db_url) as memory:
+        assert current_revision(memory.engine) == head_revision() == "0001_initial"
+        with memory.engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn, opts={"include_object": include_in_autogenerate, "compare_type": True}
+            )
+            diff = compare_metadata(context, Base.metadata)
+        assert diff == []
+        # Down to nothing and up again: the migrations are complete in both directions.
+        config = alembic_config(memory.engine)
+        with memory.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "base")
+        assert current_revision(memory.engine) is None
+        assert upgrade(memory.engine) == "0001_initial"
+        session = memory.create_session("after re-migration")
+        memory.ingest(session.id, [TranscriptSegment(start=0, end=1, text="still searchable")])
+        assert memory.search_text(session.id, "searchable")
+
+
+def test_text_search_uses_the_full_text_index(db_url: str) -> None:
+    from memory.fulltext import _SQLITE_SEARCH
+    from memory.schema import TEXT_VECTOR_SQL
+
+    with open_memory(db_url) as memory, memory.engine.begin() as conn:
+        params = {"session_id": "s", "limit": 5}
+        if conn.dialect.name == "sqlite":
+            plan = conn.execute(
+                text(f"EXPLAIN QUERY PLAN {_SQLITE_SEARCH.text}"), {**params, "match": '"x"'}
+            ).all()
+            assert any("VIRTUAL TABLE INDEX" in str(row) for row in plan), plan
+        else:
+            # The query's vector expression must be the index's, or the index is never used.
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = (
+                conn.execute(
+                    text(
+                        f"EXPLAIN SELECT id FROM events WHERE {TEXT_VECTOR_SQL} @@ "
+                        "plainto_tsquery('english'::regconfig, :words)"
+                    ),
+                    {"words": "x"},
+                )
+                .scalars()
+                .all()
+            )
+            assert any("ix_events_text_search" in line for line in plan), plan
