@@ -155,25 +155,9 @@ class ToolRegistry:
 
     def qwen_tools_prompt(self) -> str:
         """The tools section of Qwen3's chat template, to append to a system prompt."""
-        lines = [
-            "# Tools",
-            "",
-            "You may call one or more functions to assist with the user query.",
-            "",
-            "You are provided with function signatures within <tools></tools> XML tags:",
-            "<tools>",
-        ]
-        lines += [json.dumps(tool.openai_spec(), ensure_ascii=False) for tool in self._tools.values()]
-        lines += [
-            "</tools>",
-            "",
-            "For each function call, return a json object with function name and arguments "
-            "within <tool_call></tool_call> XML tags:",
-            "<tool_call>",
-            '{"name": <function-name>, "arguments": <args-json-object>}',
-            "</tool_call>",
-        ]
-        return "\n".join(lines)
+        from agent.qwen_format import tools_system_block
+
+        return tools_system_block(self.openai_tools())
 
     async def call(
         self,
