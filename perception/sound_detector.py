@@ -47,6 +47,9 @@ class SoundDetector:
     min_silence: float = 5.0  # report silences at least this long
     word_pad: float = 0.15  # speech around word timestamps that is still the word
     min_override: float = 0.6  # a tone must last this long to overrule transcript words
+    min_tonal: float = 0.4  # shorter stretches look tonal by chance (a vowel)
+    min_vague: float = 1.0  # "speech-like" or unclassified stretches shorter than this are
+    # leftovers of speech around the transcript's word times, not events
 
     def detect(self, samples: np.ndarray, words: Sequence[tuple[float, float]] = ()) -> list[DetectedSound]:
         """Sounds in ``samples`` that are not the speech under ``words`` (start, end spans).
@@ -75,7 +78,9 @@ class SoundDetector:
                         and sound.attributes["pitch_stability"] >= 0.8
                     ):
                         found.append(_replace(sound, overrides_words=True))
-                elif sound.category != SoundCategory.SPEECH or sound.end - sound.start >= 1.0:
+                elif sound.category in (SoundCategory.TONAL, SoundCategory.NOISE, SoundCategory.MUSIC) or (
+                    sound.end - sound.start >= self.min_vague
+                ):
                     found.append(sound)
         found += self._silences(loud)
         return _merge(sorted(found, key=lambda s: s.start), self.bridge_gap)
@@ -96,7 +101,7 @@ class SoundDetector:
             "envelope": shape,
         }
         notes = _distinct_notes(s.dominant_hz)
-        if s.tonality >= 0.6 and s.flatness < 0.1 and stability >= 0.6:
+        if s.tonality >= 0.6 and s.flatness < 0.1 and stability >= 0.6 and duration >= self.min_tonal:
             if notes >= 4 and duration >= 3.0:
                 cat, label, conf = SoundCategory.MUSIC, "music (melodic, tonal)", 0.6
             elif shape == "on/off":

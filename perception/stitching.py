@@ -137,7 +137,10 @@ class Stitcher:
         if not segments or not self._spill:
             return
         target = max(segments, key=lambda e: e.end)
-        missing = [w for w in self._spill if not _repeats(w, new_words, math.inf)]
+        missing = [
+            w for w in self._spill
+            if not _repeats(w, new_words, math.inf) and not any(_same_stretch(w, n) for n in new_words)
+        ]
         if missing:
             idx = self._held.index(target)
             self._held[idx] = _with_words(target, sorted(target.words + missing, key=lambda w: w.start))
@@ -155,6 +158,14 @@ def _repeats(word: Word, held_words: list[Word], lo: float) -> bool:
         and abs(_mid(h.start, h.end) - _mid(word.start, word.end)) < BOUNDARY_MARGIN
         for h in held_words
     )
+
+
+def _same_stretch(a: Word, b: Word) -> bool:
+    """Two words over mostly the same audio (the same word heard differently)."""
+    shorter = min(a.end - a.start, b.end - b.start)
+    if shorter < 0.02:  # a zero-length word: is it inside the other one?
+        return b.start <= a.start <= b.end or a.start <= b.start <= a.end
+    return min(a.end, b.end) - max(a.start, b.start) >= 0.5 * shorter
 
 
 def _with_words(segment: TranscriptSegment, words: list[Word]) -> TranscriptSegment:

@@ -33,7 +33,9 @@ class WindowConfig:
     gate: bool = True  # skip audio with neither speech nor sound
     cut_in_pauses: bool = True
     min_pause: float = 0.25  # shortest silence that counts as a pause to cut in
-    pause_search: float = 3.0  # how far before the nominal end to look for a pause
+    pause_search: float = 15.0  # how far before the nominal end to look for a pause
+    # (never into the first half of the window); longer pauses win, so cuts tend to fall
+    # between speakers, not between two sentences of one speaker.
     pad: float = 0.2  # silence kept before the first activity and after a pause cut
     end_of_utterance: float | None = 0.4  # live: this much silence after sound closes a window
     vad_aggressiveness: int = 2
@@ -240,8 +242,11 @@ class Windower:
             offset = max(f0, self._active.origin)
             pauses = [(a, b) for a, b in runs(flags, value=False) if b - a >= self._pause_frames]
             if pauses:
-                # The longest pause (the latest on ties) is the safest place to cut.
-                a, b = max(pauses, key=lambda r: (r[1] - r[0], r[0]))
+                # The longest pause is the safest place to cut; a later one gets a small
+                # bonus (up to 0.2 s worth) so windows stay long when pauses are alike.
+                span = max(1, f1 - f0)
+                bonus = 0.2 * SAMPLE_RATE / FRAME
+                a, b = max(pauses, key=lambda r: (r[1] - r[0]) + bonus * (r[0] + offset - f0) / span)
                 cut = (offset + (a + b) // 2) * FRAME
                 planned = self._emit(ws, min(nominal_end, cut + self._pad), cut, in_pause=True)
                 self._next = cut

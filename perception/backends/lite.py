@@ -25,7 +25,7 @@ from perception.events import Event, SoundCategory, SoundEvent, TranscriptSegmen
 from perception.sound_detector import DetectedSound, SoundDetector
 from perception.speakers import (
     DEFAULT_THRESHOLD,
-    MIN_SPEECH_SECONDS,
+    MIN_OPEN_SECONDS,
     OnlineSpeakerClusterer,
     SpeakerEncoder,
 )
@@ -39,6 +39,8 @@ HEURISTICS_MODEL = "acoustic-features-v1"
 # A segment with less webrtcvad speech under it than this is a hallucination.
 MIN_SPEECH_SHARE = 0.2
 MAX_SESSIONS = 32
+# Silence between two words long enough that a new speaker may have started.
+TURN_PAUSE = 0.6
 
 
 def bundled_model_path() -> Path:
@@ -100,6 +102,7 @@ class LiteBackend(PerceptionBackend):
         self._sounds = SoundDetector()
         self._encoder = SpeakerEncoder()
         self._speakers: OrderedDict[str, OnlineSpeakerClusterer] = OrderedDict()
+        self._source: dict[int, int] = {}
 
     # --- the interface -------------------------------------------------------------------
 
@@ -134,10 +137,9 @@ class LiteBackend(PerceptionBackend):
         )
         segments = _drop_words_under_tones(segments, sounds)
         events: list[Any] = []
-        clusterer = self._clusterer(window.session_id)
-        for seg in segments:
+        speakers = self._speakers_of(segments, audio, self._clusterer(window.session_id))
+        for seg, speaker in zip(segments, speakers, strict=True):
             clip = audio[int(seg.start * SAMPLE_RATE) : int(seg.end * SAMPLE_RATE)]
-            speaker = self._speaker(clusterer, clip)
             seg.speaker = speaker
             for w in seg.words:
                 w.speaker = speaker
@@ -168,7 +170,8 @@ class LiteBackend(PerceptionBackend):
             return []
         duration = len(audio) / SAMPLE_RATE
         out: list[TranscriptSegment] = []
-        for seg in raw:
+        self._source = {}  # id(part) -> index of the Whisper segment it came from
+        for source, seg in enumerate(raw):
             if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
                 continue  # Whisper's own "this was not speech" rule
             if seg.compression_ratio > 2.4:
@@ -181,17 +184,18 @@ class LiteBackend(PerceptionBackend):
                 if text and end >= start:
                     words.append(Word(start=start, end=end, text=text,
                                       confidence=float(np.clip(w.probability, 0.0, 1.0))))
-            if not words:
-                continue
-            start, end = words[0].start, max(w.end for w in words)
-            if _speech_share(start, end, speech) < MIN_SPEECH_SHARE:
-                log.debug("dropping a segment over non-speech: %r", seg.text)
-                continue
             confidence = float(np.clip(np.exp(seg.avg_logprob), 0.0, 1.0))
-            out.append(TranscriptSegment(
-                start=start, end=end, text=" ".join(w.text for w in words), words=words,
-                confidence=confidence, language=self.language,
-            ))
+            for part in _split_at_pauses(words):
+                start, end = part[0].start, max(w.end for w in part)
+                if _speech_share(start, end, speech) < MIN_SPEECH_SHARE:
+                    log.debug("dropping a segment over non-speech: %r", seg.text)
+                    continue
+                part_segment = TranscriptSegment(
+                    start=start, end=end, text=" ".join(w.text for w in part), words=part,
+                    confidence=confidence, language=self.language,
+                )
+                self._source[id(part_segment)] = source
+                out.append(part_segment)
         return out
 
     def _clusterer(self, session_id: str) -> OnlineSpeakerClusterer:
@@ -202,12 +206,40 @@ class LiteBackend(PerceptionBackend):
         self._speakers.move_to_end(session_id)
         return self._speakers[session_id]
 
+    def _speakers_of(
+        self, segments: list[TranscriptSegment], audio: np.ndarray, clusterer: OnlineSpeakerClusterer
+    ) -> list[str | None]:
+        """One id per segment. Parts of one Whisper segment (split at pauses) too short to
+        judge alone take the id of a long neighbour, or of the whole segment."""
+        ids: list[str | None] = [None] * len(segments)
+        groups: dict[int, list[int]] = {}
+        for i, seg in enumerate(segments):
+            groups.setdefault(self._source.get(id(seg), -1 - i), []).append(i)
+
+        def clip(a: float, b: float) -> np.ndarray:
+            return audio[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
+
+        for members in groups.values():
+            long = [i for i in members if segments[i].duration >= MIN_OPEN_SECONDS]
+            if len(members) == 1 or not long:
+                whole = self._speaker(clusterer, clip(segments[members[0]].start, segments[members[-1]].end))
+                for i in members:
+                    ids[i] = whole
+                continue
+            for i in long:
+                ids[i] = self._speaker(clusterer, clip(segments[i].start, segments[i].end))
+            for i in members:
+                if i not in long:
+                    nearest = min(long, key=lambda j: abs(j - i))
+                    ids[i] = ids[nearest]
+        return ids
+
     def _speaker(self, clusterer: OnlineSpeakerClusterer, clip: np.ndarray) -> str | None:
         vec = self._encoder.embed(clip)
         if vec is None:  # too short to tell; only a one-voice session can say who it was
             return clusterer.voices[0].label if len(clusterer.voices) == 1 else None
         seconds = len(clip) / SAMPLE_RATE
-        return clusterer.assign(vec, seconds, may_open=seconds >= MIN_SPEECH_SECONDS)
+        return clusterer.assign(vec, seconds, may_open=seconds >= MIN_OPEN_SECONDS)
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -246,6 +278,18 @@ def _snap_to_speech(start: float, end: float, speech: np.ndarray) -> tuple[float
     new_start = max(start, first)
     new_end = min(end, last) if min(end, last) > new_start else end
     return new_start, max(new_start, new_end)
+
+
+def _split_at_pauses(words: list[Word]) -> list[list[Word]]:
+    """Whisper segments can run across a change of speaker; a long pause is where turns
+    change, so each side gets its own segment (and its own speaker id)."""
+    parts: list[list[Word]] = []
+    for w in words:
+        if parts and w.start - parts[-1][-1].end < TURN_PAUSE:
+            parts[-1].append(w)
+        else:
+            parts.append([w])
+    return parts
 
 
 def _drop_words_under_tones(
