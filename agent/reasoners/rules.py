@@ -243,10 +243,16 @@ class _Run:
         topic = re.sub(r"\s+(?:in|during|at|from|between)\s+(?:the\s+)?(?:session|meeting|recording|call)$", "", topic, flags=re.I)
         return topic.strip(" ?!.,;:\"'“”‘’") or None
 
-    def speaker_named_in(self, text: str, overview: SpeakersOverview) -> list[str]:
+    def learn_names(self) -> None:
+        """Speaker names for quoting (a lookup, not a tool call: it is presentation only)."""
+        if not self.loop.speaker_names:
+            self.loop.learn_speaker_names()
+
+    def speaker_named_in(self, text: str) -> list[str]:
         """Speaker ids whose name or id appears in ``text``."""
+        self.learn_names()
         words = {w.lower() for w in re.findall(r"[\w']+", text)}
-        return [s.speaker for s in overview.speakers if s.name.lower() in words or s.speaker.lower() in words]
+        return [sid for sid, name in self.loop.speaker_names.items() if name.lower() in words or sid.lower() in words]
 
     # -- the answers ----------------------------------------------------------------------
 
@@ -254,8 +260,8 @@ class _Run:
         if scope.phrase is None and self.duration > WHOLE_SESSION_LIMIT:
             scope = _Scope(self.duration - LATEST_STRETCH, self.duration, "the last 10 minutes")
             self.note("No time given and the session is long: reading its last 10 minutes.")
-        overview = await self.load_speakers()
-        wanted = self.speaker_named_in(rest, overview) if _CAPITALISED.search(rest) else []
+        self.learn_names()
+        wanted = self.speaker_named_in(rest) if _CAPITALISED.search(rest) else []
         if scope.point is not None:
             result = await self.call("transcript_at", time=scope.point, before=scope.point - scope.start, after=scope.end - scope.point)
         else:
@@ -287,7 +293,7 @@ class _Run:
 
     async def when_mentioned(self, topic: str, scope: _Scope, *, about: bool = False) -> Answer:
         self.note(f"The question asks about {topic!r}: searching the transcript for it.")
-        await self.load_speakers()
+        self.learn_names()
         hits = await self.search(topic, scope)
         if hits is None:
             return self.finish(f"I could not search the transcript: {self.loop.results[-1].error}")
@@ -303,7 +309,7 @@ class _Run:
 
     async def who_said(self, topic: str, scope: _Scope) -> Answer:
         self.note(f"The question asks who said {topic!r}: searching the transcript, then naming the speakers.")
-        await self.load_speakers()
+        self.learn_names()
         hits = await self.search(topic, scope)
         if hits is None:
             return self.finish(f"I could not search the transcript: {self.loop.results[-1].error}")
@@ -358,7 +364,7 @@ class _Run:
             overview = await self.load_speakers()
             self.cite_speakers(overview)
             return [s.name for s in sorted(overview.speakers, key=lambda s: s.first_start or 0.0)]
-        await self.load_speakers()
+        self.learn_names()
         result = await self.call("transcript_between", start=scope.start, end=scope.end)
         if not result.ok:
             return None
@@ -379,7 +385,7 @@ class _Run:
 
     async def who_most(self, scope: _Scope, *, least: bool) -> Answer:
         if scope.phrase is not None:
-            await self.load_speakers()
+            self.learn_names()
             result = await self.call("transcript_between", start=scope.start, end=scope.end)
             if not result.ok:
                 return self.finish(f"I could not read the transcript: {result.error}")
@@ -453,8 +459,8 @@ class _Run:
         args: dict[str, Any] = {"start": scope.start}
         if scope.phrase is not None:
             args["end"] = scope.end
-        overview = await self.load_speakers()
-        named = self.speaker_named_in(rest, overview) if _CAPITALISED.search(rest) else []
+        self.learn_names()
+        named = self.speaker_named_in(rest) if _CAPITALISED.search(rest) else []
         if named:
             args["speaker"] = named[0]
         result = await self.call("voice_traits_between", **args)

@@ -19,7 +19,6 @@ async def session() -> ScriptedSession:
 async def test_what_was_said_at_minute_12(session: ScriptedSession) -> None:
     result = await session.ask("What was said at minute 12?")
     result.expect.next_tool_call(name="session_info")
-    result.expect.next_tool_call(name="speakers")
     result.expect.next_tool_call(name="transcript_between", arguments={"start": 720, "end": 780})
     result.expect.no_more_tool_calls()
     result.expect.contains_citation(at=723, kind="transcript", speaker="Bob", text="discuss the budget again")

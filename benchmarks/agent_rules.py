@@ -1,0 +1,109 @@
+"""Question -> answer latency of the ``rules`` reasoner over a day of memory.
+
+Fills a temporary SQLite memory with 24 hours of a meeting-like session (a transcript
+segment every 6 s from four speakers, voice traits every 30 s, a sound every 5 minutes),
+then asks each question several times through the real tool registry and memory.
+
+    .venv/bin/python benchmarks/agent_rules.py [--hours 24] [--repeats 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from agent.ask import ask
+from agent.reasoners.rules import RulesReasoner
+from memory import open_memory
+from perception.events import SoundEvent, TranscriptSegment, VoiceTraits
+
+QUESTIONS = (
+    "What was said at minute 12?",
+    "What was said at 7:00?",
+    "What was said at 12:30?",
+    "What was said at 1h05m?",
+    "What was said between minute 3 and 5?",
+    "What was said in the last 30 seconds?",
+    "What was said at the start?",
+    "When did someone mention the budget?",
+    "Who said action item?",
+    "Who spoke most?",
+    "How many people spoke?",
+    "Was there a doorbell?",
+    "When did the phone ring?",
+    "What was the mood at the end?",
+)
+LINES = (
+    "Let's go through the budget for the next quarter.",
+    "The servers need an upgrade before March.",
+    "Action item: write the job description by Friday.",
+    "I think we should hire two more engineers.",
+    "Can everyone hear me? The connection is bad.",
+    "Let's move on to the roadmap and the launch date.",
+)
+
+
+def fill(memory_url: str, hours: float) -> tuple[str, int, float]:
+    started = time.perf_counter()
+    with open_memory(memory_url) as memory:
+        session = memory.create_session("a long day").id
+        events: list = []
+        t = 0.0
+        i = 0
+        end = hours * 3600.0
+        while t < end:
+            speaker = f"S{i % 4 + 1}"
+            events.append(TranscriptSegment(start=t, end=t + 5.0, text=LINES[i % len(LINES)], speaker=speaker))
+            if i % 5 == 0:
+                events.append(VoiceTraits(start=t, end=t + 5.0, speaker=speaker, emotion=("neutral", "happy", "tense")[i % 3]))
+            if i % 50 == 0:
+                events.append(SoundEvent(start=t + 5.2, end=t + 6.0, label=("doorbell", "phone ringing")[(i // 50) % 2]))
+            t += 6.0
+            i += 1
+        count = memory.ingest(session, events, batch_size=5000)
+        for n, name in enumerate(("Bob", "Alice", "Carol", "Dan"), 1):
+            memory.rename_speaker(session, f"S{n}", name)
+    return session, count, time.perf_counter() - started
+
+
+async def measure(memory_url: str, session: str, repeats: int) -> dict[str, list[float]]:
+    reasoner = RulesReasoner()
+    timings: dict[str, list[float]] = {}
+    with open_memory(memory_url) as memory:
+        for question in QUESTIONS:
+            await ask(memory, session, question, reasoner, record=False)  # warm caches
+            runs = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                answer = await ask(memory, session, question, reasoner, record=False)
+                runs.append((time.perf_counter() - t0) * 1000)
+            assert answer.understood, question
+            timings[question] = runs
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=24.0)
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'memory.db'}"
+        session, count, fill_seconds = fill(url, args.hours)
+        print(f"memory: {args.hours:g} h, {count} events, filled in {fill_seconds:.1f} s")
+        timings = asyncio.run(measure(url, session, args.repeats))
+    print("\n| question | p50 ms | p95 ms |\n|---|---:|---:|")
+    every = []
+    for question, runs in timings.items():
+        every += runs
+        p95 = statistics.quantiles(runs, n=20)[-1] if len(runs) > 1 else runs[0]
+        print(f"| {question} | {statistics.median(runs):.1f} | {p95:.1f} |")
+    print(f"| **all questions** | **{statistics.median(every):.1f}** | **{statistics.quantiles(every, n=20)[-1]:.1f}** |")
+
+
+if __name__ == "__main__":
+    main()
