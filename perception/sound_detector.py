@@ -99,6 +99,7 @@ class SoundDetector:
             "dominant_hz": round(float(np.median(s.dominant_hz)), 1) if s.dominant_hz.size else None,
             "level_db": round(s.level_db, 1),
             "envelope": shape,
+            "steadiness": round(_steadiness(s.dominant_hz), 3),
         }
         notes = _distinct_notes(s.dominant_hz)
         if s.tonality >= 0.6 and s.flatness < 0.1 and stability >= 0.6 and duration >= self.min_tonal:
@@ -112,6 +113,11 @@ class SoundDetector:
                 attrs["guess"] = "doorbell or chime"
             else:
                 cat, label, conf = SoundCategory.TONAL, "tonal sound (steady tone or beep)", 0.7
+        elif s.tonality >= 0.85 and s.flatness < 0.1 and notes >= 4 and duration >= 3.0 and _steadiness(
+            s.dominant_hz
+        ) >= 0.85:
+            # Many pitches, each held (speech glides: its strongest partial rarely stays put).
+            cat, label, conf = SoundCategory.MUSIC, "music (melodic, tonal)", 0.6
         elif s.flatness >= 0.25 or (s.tonality < 0.3 and s.periodicity < 0.3):
             if shape == "decaying" and duration < 2.0:
                 cat, label, conf = SoundCategory.NOISE, "noise burst (impact-like)", 0.6
@@ -150,6 +156,15 @@ def _pitch_stability(dominant_hz: np.ndarray) -> float:
     semis = np.round(12 * np.log2(f / 440.0)).astype(int)
     _, counts = np.unique(semis, return_counts=True)
     return float(np.sort(counts)[-3:].sum() / f.size)
+
+
+def _steadiness(dominant_hz: np.ndarray) -> float:
+    """Share of frames whose strongest partial is on the same semitone as the frame before."""
+    f = dominant_hz[dominant_hz > 50]
+    if f.size < 3:
+        return 0.0
+    semis = np.round(12 * np.log2(f / 440.0)).astype(int)
+    return float(np.mean(semis[1:] == semis[:-1]))
 
 
 def _distinct_notes(dominant_hz: np.ndarray, min_frames: int = 10) -> int:
