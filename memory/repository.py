@@ -18,13 +18,13 @@ from typing import Any, Literal
 import numpy as np
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from memory import audio_archive, exports, fulltext
+from memory import audio_archive, bulk, exports, fulltext, timeline
 from memory.database import describe, make_engine, resolve_url, upgrade
 from memory.errors import MemoryError
 from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime, TextHit
-from memory.rows import event_from_rows, event_row, word_rows
+from memory.rows import event_row, word_rows
 from memory.schema import (
     AgentTurnRow,
     AudioChunkRow,
@@ -255,17 +255,10 @@ class Memory:
         unique: dict[str, BaseEvent] = {}
         for event in batch:
             unique.setdefault(event.event_id, event)
-        rows = [event_row(event) for event in unique.values()]
+        rows = [event_row(event, event_id) for event_id, event in unique.items()]
         with self.engine.begin() as conn:
-            inserted = conn.execute(
-                self._insert(EventRow)
-                .on_conflict_do_nothing(index_elements=["session_id", "event_id"])
-                .returning(EventRow.id, EventRow.event_id),
-                rows,
-            ).all()
-            words = [w for pk, eid in inserted for w in word_rows(unique[eid], pk)]
-            if words:
-                conn.execute(insert(WordRow), words)
+            inserted = bulk.insert_events(conn, rows)
+            bulk.insert_words(conn, [w for pk, eid in inserted for w in word_rows(unique[eid], pk)])
             self._note_speakers(conn, session_id, batch)
             self._note_spans(conn, session_id, batch)
             last_end = max(event.end for event in batch)
@@ -316,45 +309,12 @@ class Memory:
 
     # -- time queries --------------------------------------------------------------------
 
-    def _max_span(self, db: Session, session_id: str, kinds: list[str] | None) -> float:
-        statement = select(func.max(KindSpanRow.max_span)).where(
-            KindSpanRow.session_id == session_id
-        )
-        if kinds is not None:
-            statement = statement.where(KindSpanRow.kind.in_(kinds))
-        return float(db.execute(statement).scalar_one_or_none() or 0.0)
-
-    def _events_overlapping(
-        self, db: Session, session_id: str, t0: float, t1: float, kinds: list[str] | None
-    ) -> list[Event]:
-        if t1 < t0:
-            t0, t1 = t1, t0
-        self._require_session(db, session_id)
-        span = self._max_span(db, session_id, kinds)
-        statement = (
-            select(EventRow)
-            .where(
-                EventRow.session_id == session_id,
-                EventRow.start_time >= t0 - span,
-                EventRow.start_time <= t1,
-                EventRow.end_time >= t0,
-            )
-            .order_by(EventRow.start_time, EventRow.end_time, EventRow.id)
-        )
-        if kinds is not None:
-            statement = statement.where(EventRow.kind.in_(kinds))
-        if kinds is None or str(EventKind.TRANSCRIPT) in kinds:
-            statement = statement.options(selectinload(EventRow.words))
-        rows = db.scalars(statement).all()
-        return [
-            event_from_rows(row, row.words if row.kind == EventKind.TRANSCRIPT else None)
-            for row in rows
-        ]
-
     def transcript_between(self, session_id: str, t0: float, t1: float) -> list[TranscriptSegment]:
         """Transcript segments overlapping [t0, t1] seconds, ordered by start."""
-        with Session(self.engine) as db:
-            events = self._events_overlapping(db, session_id, t0, t1, [str(EventKind.TRANSCRIPT)])
+        with self.engine.connect() as conn:
+            events = timeline.events_overlapping(
+                conn, session_id, t0, t1, [str(EventKind.TRANSCRIPT)]
+            )
         return [e for e in events if isinstance(e, TranscriptSegment)]
 
     def transcript_at(
@@ -371,8 +331,8 @@ class Memory:
         kinds: Sequence[EventKind | str] | None = None,
     ) -> list[Event]:
         """Events (of ``kinds``, default all) overlapping [t0, t1], ordered by start."""
-        with Session(self.engine) as db:
-            return self._events_overlapping(db, session_id, t0, t1, _kind_names(kinds))
+        with self.engine.connect() as conn:
+            return timeline.events_overlapping(conn, session_id, t0, t1, _kind_names(kinds))
 
     def last_minutes(
         self, session_id: str, minutes: float, kinds: Sequence[EventKind | str] | None = None
@@ -380,8 +340,8 @@ class Memory:
         """Events of the last ``minutes`` of the session (before its end, not the clock)."""
         with Session(self.engine) as db:
             end = self._duration(db, session_id)
-            return self._events_overlapping(
-                db, session_id, max(0.0, end - minutes * 60.0), end, _kind_names(kinds)
+            return timeline.events_overlapping(
+                db.connection(), session_id, max(0.0, end - minutes * 60.0), end, _kind_names(kinds)
             )
 
     def session_events(
@@ -390,7 +350,9 @@ class Memory:
         """Every event of the session (of ``kinds``), ordered by start."""
         with Session(self.engine) as db:
             end = self._duration(db, session_id)
-            return self._events_overlapping(db, session_id, 0.0, end, _kind_names(kinds))
+            return timeline.events_overlapping(
+                db.connection(), session_id, 0.0, end, _kind_names(kinds)
+            )
 
     # -- text and speakers ---------------------------------------------------------------
 
@@ -400,20 +362,15 @@ class Memory:
         All words must match; if no segment has them all, segments with any of them are
         returned (ranked). Quotes, ``*``, ``NEAR``, SQL and the like are taken as words.
         """
-        with Session(self.engine) as db:
-            self._require_session(db, session_id)
-            hits = fulltext.search_segment_ids(db.connection(), session_id, query, limit)
+        with self.engine.connect() as conn:
+            self._require_session(conn, session_id)
+            hits = fulltext.search_segment_ids(conn, session_id, query, limit)
             if not hits:
                 return []
-            rows = db.scalars(
-                select(EventRow)
-                .where(EventRow.id.in_([pk for pk, _ in hits]))
-                .options(selectinload(EventRow.words))
-            ).all()
-            by_pk = {row.id: row for row in rows}
+            by_pk = timeline.events_by_pk(conn, [pk for pk, _ in hits])
             result = []
             for pk, score in hits:
-                segment = event_from_rows(by_pk[pk], by_pk[pk].words)
+                segment = by_pk[pk]
                 assert isinstance(segment, TranscriptSegment)
                 result.append(
                     TextHit(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Row
+
 from memory.schema import EventRow, WordRow
 from perception.events import BaseEvent, Event, event_from_dict
 
@@ -30,37 +32,34 @@ _COLUMNS = {
 _NOT_DETAILS = {*_COLUMNS, "words", "event_id"}
 
 
-def event_row(event: BaseEvent) -> dict[str, Any]:
-    """The ``events`` row of ``event`` (as a dict for a bulk insert)."""
+def event_row(event: BaseEvent, event_id: str | None = None) -> dict[str, Any]:
+    """The ``events`` row of ``event`` (as a dict for a bulk insert); pass ``event_id`` when
+    already computed (hashing it is a noticeable part of ingestion)."""
     data = event.model_dump(mode="json", exclude={"words", "event_id"})
     row: dict[str, Any] = {column: data.get(field) for field, column in _COLUMNS.items()}
     for column in ("text", "label", "speaker"):
         # PostgreSQL text cannot hold NUL; a NUL in model output is noise, not content.
         if isinstance(row[column], str) and "\x00" in row[column]:
             row[column] = row[column].replace("\x00", "")
-    row["event_id"] = event.event_id
+    row["event_id"] = event_id or event.event_id
     row["details"] = {k: v for k, v in data.items() if k not in _NOT_DETAILS}
     return row
 
 
-def word_rows(event: BaseEvent, event_pk: int) -> list[dict[str, Any]]:
-    """The ``words`` rows of a transcript segment (none for other kinds)."""
+def word_rows(event: BaseEvent, event_pk: int) -> list[tuple[Any, ...]]:
+    """The ``words`` rows of a transcript segment (none for other kinds), in the column
+    order of ``memory.bulk.WORD_COLUMNS``."""
     return [
-        {
-            "event_pk": event_pk,
-            "position": position,
-            "start_time": word.start,
-            "end_time": word.end,
-            "text": word.text,
-            "speaker": word.speaker,
-            "confidence": word.confidence,
-        }
-        for position, word in enumerate(getattr(event, "words", ()))
+        (event_pk, position, w.start, w.end, w.text.replace("\x00", ""), w.speaker, w.confidence)
+        for position, w in enumerate(getattr(event, "words", ()))
     ]
 
 
-def event_from_rows(row: EventRow, words: Sequence[WordRow] | None = None) -> Event:
-    """Rebuild the pydantic event from its row (and its words, for a transcript segment)."""
+def event_from_rows(
+    row: EventRow | Row[Any], words: Sequence[WordRow | Row[Any]] | None = None
+) -> Event:
+    """Rebuild the pydantic event from its row (and its words, for a transcript segment);
+    ORM objects or Core rows of the events / words tables."""
     data: dict[str, Any] = dict(row.details or {})
     for field, column in _COLUMNS.items():
         value = getattr(row, column)

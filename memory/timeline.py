@@ -1,0 +1,93 @@
+"""Events in a time range, read with prepared Core statements (the query hot path).
+
+A range query wants every event with ``start <= t1 and end >= t0``. The per-session
+longest span of each kind (``kind_spans``) turns that into a bounded scan of the
+(session, kind, start) index: ``t0 - span <= start <= t1``. Statements are built once;
+only bound parameters change between calls.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, bindparam, func, select
+
+from memory.errors import MemoryError
+from memory.rows import event_from_rows
+from memory.schema import EventRow, KindSpanRow, SessionRow, WordRow
+from perception.events import Event, EventKind
+
+_events = EventRow.__table__
+_words = WordRow.__table__
+_TRANSCRIPT = str(EventKind.TRANSCRIPT)
+
+
+def _span_statement(by_kind: bool) -> Any:
+    join_on = KindSpanRow.session_id == SessionRow.id
+    if by_kind:
+        join_on = and_(join_on, KindSpanRow.kind.in_(bindparam("kinds", expanding=True)))
+    return (
+        select(SessionRow.id, func.max(KindSpanRow.max_span))
+        .select_from(SessionRow)
+        .outerjoin(KindSpanRow, join_on)
+        .where(SessionRow.id == bindparam("session_id"))
+        .group_by(SessionRow.id)
+    )
+
+
+def _range_statement(by_kind: bool) -> Any:
+    statement = select(_events).where(
+        _events.c.session_id == bindparam("session_id"),
+        _events.c.start_time >= bindparam("lowest_start"),
+        _events.c.start_time <= bindparam("t1"),
+        _events.c.end_time >= bindparam("t0"),
+    )
+    if by_kind:
+        statement = statement.where(_events.c.kind.in_(bindparam("kinds", expanding=True)))
+    return statement.order_by(_events.c.start_time, _events.c.end_time, _events.c.id)
+
+
+_SPAN = {False: _span_statement(False), True: _span_statement(True)}
+_RANGE = {False: _range_statement(False), True: _range_statement(True)}
+_WORDS = (
+    select(_words)
+    .where(_words.c.event_pk.in_(bindparam("pks", expanding=True)))
+    .order_by(_words.c.event_pk, _words.c.position)
+)
+_BY_PK = select(_events).where(_events.c.id.in_(bindparam("pks", expanding=True)))
+
+
+def with_words(conn: Connection, rows: Sequence[Row[Any]]) -> list[Event]:
+    """Events from ``events`` rows, transcript segments with their words."""
+    pks = [row.id for row in rows if row.kind == _TRANSCRIPT]
+    words: dict[int, list[Row[Any]]] = defaultdict(list)
+    if pks:
+        for word in conn.execute(_WORDS, {"pks": pks}):
+            words[word.event_pk].append(word)
+    return [event_from_rows(row, words.get(row.id)) for row in rows]
+
+
+def events_overlapping(
+    conn: Connection, session_id: str, t0: float, t1: float, kinds: list[str] | None
+) -> list[Event]:
+    """Events of ``session_id`` (of ``kinds``, default all) overlapping [t0, t1], by start."""
+    if t1 < t0:
+        t0, t1 = t1, t0
+    by_kind = kinds is not None
+    params: dict[str, Any] = {"session_id": session_id}
+    if by_kind:
+        params["kinds"] = kinds
+    found = None if "\x00" in session_id else conn.execute(_SPAN[by_kind], params).first()
+    if found is None:
+        raise MemoryError(f"no session {session_id!r}; see `moss-agent sessions`")
+    span = float(found[1] or 0.0)
+    params.update(t0=t0, t1=t1, lowest_start=t0 - span)
+    return with_words(conn, conn.execute(_RANGE[by_kind], params).all())
+
+
+def events_by_pk(conn: Connection, pks: Sequence[int]) -> dict[int, Event]:
+    """Events by their row id (with words)."""
+    rows = conn.execute(_BY_PK, {"pks": list(pks)}).all()
+    return dict(zip([row.id for row in rows], with_words(conn, rows), strict=True))
