@@ -118,15 +118,17 @@ def run(name: str, url: str, events: list[Event], hours: float, repeats: int) ->
     with open_memory(url) as memory:
         session = memory.create_session(f"benchmark {hours:g} h", source="synthetic")
         empty = database_bytes(memory)
-        t0 = time.perf_counter()
+        cpu0, t0 = time.process_time(), time.perf_counter()
         added = memory.ingest(session.id, events, batch_size=1000)
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         assert added == len(events), (added, len(events))
-        results["ingest_events_per_s"] = len(events) / elapsed
-        results["ingest_seconds"] = elapsed
+        results["ingest events/s (wall)"] = len(events) / elapsed
+        # This process's CPU only: for SQLite that is all the work, for PostgreSQL the client.
+        results["ingest events/s per CPU-second of this process"] = len(events) / cpu
+        results["ingest seconds (wall)"] = elapsed
         t0 = time.perf_counter()
         assert memory.ingest(session.id, events, batch_size=1000) == 0
-        results["reingest_events_per_s"] = len(events) / (time.perf_counter() - t0)
+        results["re-ingest (all duplicates) events/s"] = len(events) / (time.perf_counter() - t0)
         if memory.engine.dialect.name == "postgresql":
             with memory.engine.begin() as conn:
                 conn.execute(text("ANALYZE"))

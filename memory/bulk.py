@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic_core import to_jsonable_python
 from sqlalchemy import Connection
 
 EVENT_COLUMNS = (
@@ -22,6 +23,13 @@ EVENT_COLUMNS = (
 WORD_COLUMNS = ("event_pk", "position", "start_time", "end_time", "text", "speaker", "confidence")
 # Parameters per statement stay well below SQLite's limit (32766) and PostgreSQL's (65535).
 EVENTS_PER_STATEMENT = 500
+
+
+def _json_value(value: Any) -> Any:
+    """JSON for what ``json`` cannot encode: numpy scalars and arrays, pydantic types."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return to_jsonable_python(value)
 
 
 def _placeholder(conn: Connection) -> str:
@@ -40,7 +48,9 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[tupl
             params: list[Any] = []
             for row in chunk:
                 params += [row[c] for c in EVENT_COLUMNS[:-1]]
-                params.append(json.dumps(row["details"], separators=(",", ":")))
+                params.append(
+                    json.dumps(row["details"], separators=(",", ":"), default=_json_value)
+                )
             cursor.execute(
                 f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
                 + ", ".join([one_row] * len(chunk))

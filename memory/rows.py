@@ -8,6 +8,7 @@ back compares equal to the one ingested, and new event fields need no migration.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Row
@@ -35,15 +36,24 @@ _NOT_DETAILS = {*_COLUMNS, "words", "event_id"}
 def event_row(event: BaseEvent, event_id: str | None = None) -> dict[str, Any]:
     """The ``events`` row of ``event`` (as a dict for a bulk insert); pass ``event_id`` when
     already computed (hashing it is a noticeable part of ingestion)."""
-    data = event.model_dump(mode="json", exclude={"words", "event_id"})
-    row: dict[str, Any] = {column: data.get(field) for field, column in _COLUMNS.items()}
+    # Attribute reads, not model_dump: this runs for every event ingested. Details values
+    # are JSON-encoded later (memory.bulk), with pydantic's encoder for anything unusual.
+    row: dict[str, Any] = {
+        column: getattr(event, field, None) for field, column in _COLUMNS.items()
+    }
+    row["kind"] = str(row["kind"])
     for column in ("text", "label", "speaker"):
         # PostgreSQL text cannot hold NUL; a NUL in model output is noise, not content.
         if isinstance(row[column], str) and "\x00" in row[column]:
             row[column] = row[column].replace("\x00", "")
     row["event_id"] = event_id or event.event_id
-    row["details"] = {k: v for k, v in data.items() if k not in _NOT_DETAILS}
+    row["details"] = {k: getattr(event, k) for k in _detail_fields(type(event))}
     return row
+
+
+@cache
+def _detail_fields(event_type: type[BaseEvent]) -> tuple[str, ...]:
+    return tuple(name for name in event_type.model_fields if name not in _NOT_DETAILS)
 
 
 def word_rows(event: BaseEvent, event_pk: int) -> list[tuple[Any, ...]]:

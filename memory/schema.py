@@ -89,7 +89,6 @@ class EventRow(Base):
 
     __table_args__ = (
         UniqueConstraint("session_id", "event_id", name="uq_events_session_event"),
-        Index("ix_events_session_start", "session_id", "start_time"),
         Index("ix_events_session_kind_start", "session_id", "kind", "start_time"),
         Index("ix_events_text_search", sql_text(TEXT_VECTOR_SQL), postgresql_using="gin").ddl_if(
             dialect="postgresql"
@@ -101,6 +100,8 @@ class WordRow(Base):
     """A timed word of a transcript segment, in order."""
 
     __tablename__ = "words"
+    # Clustered on (event_pk, position) on SQLite: one b-tree instead of table + key index.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     event_pk: Mapped[int] = mapped_column(
         RowId, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True

@@ -24,10 +24,11 @@ _words = WordRow.__table__
 _TRANSCRIPT = str(EventKind.TRANSCRIPT)
 
 
-def _span_statement(by_kind: bool) -> Any:
-    join_on = KindSpanRow.session_id == SessionRow.id
-    if by_kind:
-        join_on = and_(join_on, KindSpanRow.kind.in_(bindparam("kinds", expanding=True)))
+def _span_statement() -> Any:
+    join_on = and_(
+        KindSpanRow.session_id == SessionRow.id,
+        KindSpanRow.kind.in_(bindparam("kinds", expanding=True)),
+    )
     return (
         select(SessionRow.id, func.max(KindSpanRow.max_span))
         .select_from(SessionRow)
@@ -37,20 +38,20 @@ def _span_statement(by_kind: bool) -> Any:
     )
 
 
-def _range_statement(by_kind: bool) -> Any:
+def _range_statement() -> Any:
     statement = select(_events).where(
         _events.c.session_id == bindparam("session_id"),
+        _events.c.kind.in_(bindparam("kinds", expanding=True)),
         _events.c.start_time >= bindparam("lowest_start"),
         _events.c.start_time <= bindparam("t1"),
         _events.c.end_time >= bindparam("t0"),
     )
-    if by_kind:
-        statement = statement.where(_events.c.kind.in_(bindparam("kinds", expanding=True)))
     return statement.order_by(_events.c.start_time, _events.c.end_time, _events.c.id)
 
 
-_SPAN = {False: _span_statement(False), True: _span_statement(True)}
-_RANGE = {False: _range_statement(False), True: _range_statement(True)}
+_SPAN = _span_statement()
+_RANGE = _range_statement()
+_ALL_KINDS = [str(kind) for kind in EventKind]
 _WORDS = (
     select(_words)
     .where(_words.c.event_pk.in_(bindparam("pks", expanding=True)))
@@ -75,16 +76,14 @@ def events_overlapping(
     """Events of ``session_id`` (of ``kinds``, default all) overlapping [t0, t1], by start."""
     if t1 < t0:
         t0, t1 = t1, t0
-    by_kind = kinds is not None
-    params: dict[str, Any] = {"session_id": session_id}
-    if by_kind:
-        params["kinds"] = kinds
-    found = None if "\x00" in session_id else conn.execute(_SPAN[by_kind], params).first()
+    # "All kinds" is spelled out so that the (session, kind, start) index serves every query.
+    params: dict[str, Any] = {"session_id": session_id, "kinds": kinds or _ALL_KINDS}
+    found = None if "\x00" in session_id else conn.execute(_SPAN, params).first()
     if found is None:
         raise MemoryError(f"no session {session_id!r}; see `moss-agent sessions`")
     span = float(found[1] or 0.0)
     params.update(t0=t0, t1=t1, lowest_start=t0 - span)
-    return with_words(conn, conn.execute(_RANGE[by_kind], params).all())
+    return with_words(conn, conn.execute(_RANGE, params).all())
 
 
 def events_by_pk(conn: Connection, pks: Sequence[int]) -> dict[int, Event]:

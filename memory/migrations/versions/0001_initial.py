@@ -70,7 +70,6 @@ def upgrade() -> None:
         sa.Column("details", sa.JSON(), nullable=False),
         sa.UniqueConstraint("session_id", "event_id", name="uq_events_session_event"),
     )
-    op.create_index("ix_events_session_start", "events", ["session_id", "start_time"])
     op.create_index(
         "ix_events_session_kind_start", "events", ["session_id", "kind", "start_time"]
     )
@@ -89,6 +88,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("speaker", sa.String(100)),
         sa.Column("confidence", sa.Double()),
+        sqlite_with_rowid=False,
     )
 
     op.create_table(
