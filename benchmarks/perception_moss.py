@@ -120,6 +120,7 @@ def main() -> None:
                     "remote": lambda: remote.analyze([window])}  # fmt: skip
         times: dict[str, list[float]] = {name: [] for name in variants}
         outside: dict[str, list[float]] = {name: [] for name in variants}
+        calls: dict[str, list[int]] = {name: [] for name in variants}
         for rep in range(args.reps + 1):
             for name, run in variants.items():
                 inside.clear()
@@ -129,22 +130,23 @@ def main() -> None:
                 if rep:  # the first round warms up
                     times[name].append(total)
                     outside[name].append(total - sum(inside) if name != "bare" else 0.0)
+                    calls[name].append(len(inside))
         remote.close()
 
     medians = {name: statistics.median(values) for name, values in times.items()}
     print(f"window {args.window:g} s, 3 tasks x {args.tokens} new tokens, {args.reps} rounds, "
           f"torch threads {torch.get_num_threads()}")  # fmt: skip
-    print("| variant | median s / window | min s | vs bare (medians) | vs bare (mins) | outside the model, median s | share of the call |")
-    print("|---|---|---|---|---|---|---|")
+    print("| variant | median s / window | min s | vs bare (medians) | vs bare (mins) | outside the model, median s | share of the call | generate calls / window |")
+    print("|---|---|---|---|---|---|---|---|")
     best = {name: min(values) for name, values in times.items()}
     for name in times:
         if name == "bare":
-            print(f"| bare | {medians[name]:.3f} | {best[name]:.3f} | - | - | - | - |")
+            print(f"| bare | {medians[name]:.3f} | {best[name]:.3f} | - | - | - | - | 1 |")
             continue
         extra = statistics.median(outside[name])
         print(f"| {name} | {medians[name]:.3f} | {best[name]:.3f} | "
               f"{100 * (medians[name] / medians['bare'] - 1):+.1f} % | {100 * (best[name] / best['bare'] - 1):+.1f} % | "
-              f"{extra:.4f} | {100 * extra / medians[name]:.2f} % |")  # fmt: skip
+              f"{extra:.4f} | {100 * extra / medians[name]:.2f} % | {statistics.median(calls[name]):g} |")  # fmt: skip
 
 
 if __name__ == "__main__":

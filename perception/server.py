@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -48,6 +48,7 @@ DEFAULT_PORT = 8000
 MAX_BODY_BYTES = 64 * 1024 * 1024  # 120 s of 48 kHz stereo WAV, base64-encoded, fits
 DEFAULT_MAX_TOKENS = 512
 MAX_TOKENS_LIMIT = 8192
+MAX_ARRIVAL_WAIT = 0.25  # longest a batch waits for requests still being received (s)
 
 
 class RequestError(Exception):
@@ -217,7 +218,6 @@ class _Job:
     request: ChatRequest
     future: asyncio.Future[GenerationResult]
     tokens: asyncio.Queue[int | None] | None = None  # streaming jobs get their tokens here
-    created: float = field(default_factory=time.monotonic)
 
 
 class MossChatServer:
@@ -241,7 +241,9 @@ class MossChatServer:
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=max_pending)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moss-generate")
         self._worker: asyncio.Task[None] | None = None
+        self._arriving = 0  # requests being received and decoded, not queued yet
         self.generate_calls = 0  # batches run, for monitoring
+        self.requests = 0  # chat requests queued
 
     # --- app -------------------------------------------------------------------------
 
@@ -269,7 +271,10 @@ class MossChatServer:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "model": self.model_name})
+        return web.json_response({
+            "status": "ok", "model": self.model_name, "requests": self.requests,
+            "batches": self.generate_calls, "queued": self._queue.qsize(),
+        })  # fmt: skip
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({
@@ -278,23 +283,30 @@ class MossChatServer:
         })  # fmt: skip
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        # Counted from the first byte until queued, so that the batcher waits for requests
+        # already on their way (e.g. the other tasks of the same window).
+        self._arriving += 1
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error(400, "the body is not valid JSON")
-        except web.HTTPRequestEntityTooLarge:
-            return _error(413, f"the request is larger than {MAX_BODY_BYTES // 2**20} MiB")
-        try:
-            chat = await asyncio.get_running_loop().run_in_executor(
-                None, parse_chat_request, body, self.allow_local_files, self.backend.max_window
-            )
-        except RequestError as exc:
-            return _error(exc.status, str(exc))
-        job = _Job(chat, asyncio.get_running_loop().create_future(), asyncio.Queue() if chat.stream else None)
-        try:
-            self._queue.put_nowait(job)
-        except asyncio.QueueFull:
-            return _error(503, "the server is busy; retry later", "server_busy")
+            try:
+                body = await request.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return _error(400, "the body is not valid JSON")
+            except web.HTTPRequestEntityTooLarge:
+                return _error(413, f"the request is larger than {MAX_BODY_BYTES // 2**20} MiB")
+            try:
+                chat = await asyncio.get_running_loop().run_in_executor(
+                    None, parse_chat_request, body, self.allow_local_files, self.backend.max_window
+                )
+            except RequestError as exc:
+                return _error(exc.status, str(exc))
+            job = _Job(chat, asyncio.get_running_loop().create_future(), asyncio.Queue() if chat.stream else None)
+            try:
+                self._queue.put_nowait(job)
+                self.requests += 1
+            except asyncio.QueueFull:
+                return _error(503, "the server is busy; retry later", "server_busy")
+        finally:
+            self._arriving -= 1
         if chat.stream:
             return await self._stream(request, job)
         try:
@@ -312,19 +324,26 @@ class MossChatServer:
         loop = asyncio.get_running_loop()
         while True:
             jobs = [await self._queue.get()]
-            deadline = loop.time() + self.batch_wait
-            # Gather what arrives within batch_wait: up to max_batch different audio inputs
-            # (several questions about one input cost little more than one).
+            # Gather more: what arrives within batch_wait, and what is still being received
+            # (up to MAX_ARRIVAL_WAIT), up to max_batch different audio inputs (several
+            # questions about one input cost little more than one).
+            start = loop.time()
             while len({j.request.audio_key for j in jobs}) < self.max_batch and len(jobs) < 8 * self.max_batch:
-                remaining = deadline - loop.time()
                 try:
-                    if remaining > 0:
-                        job = await asyncio.wait_for(self._queue.get(), remaining)
-                    else:
-                        job = self._queue.get_nowait()
-                except (TimeoutError, asyncio.QueueEmpty):
+                    jobs.append(self._queue.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
+                waited = loop.time() - start
+                if self._arriving and waited < MAX_ARRIVAL_WAIT:
+                    await asyncio.sleep(0.002)
+                elif waited < self.batch_wait:
+                    try:
+                        jobs.append(await asyncio.wait_for(self._queue.get(), self.batch_wait - waited))
+                    except TimeoutError:
+                        break
+                else:
                     break
-                jobs.append(job)
             groups: dict[tuple[Any, ...], list[_Job]] = {}
             for job in jobs:
                 groups.setdefault(job.request.batch_key, []).append(job)
