@@ -33,28 +33,14 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.moss_model import medium_config  # noqa: E402  (the same model as the model benchmark)
 from perception.backend import Window  # noqa: E402
 from perception.backends.moss import MossBackend  # noqa: E402
 from perception.backends.remote import RemoteBackend  # noqa: E402
-from perception.moss import MossAudioConfig, MossAudioEncoderConfig, MossAudioModel, save_moss_audio  # noqa: E402
+from perception.moss import MossAudioModel, save_moss_audio  # noqa: E402
 from perception.parsers import DEFAULT_TASKS, PROMPTS  # noqa: E402
 from perception.server import MossChatServer, serve  # noqa: E402
 from tests.perception.tiny_moss import write_byte_tokenizer  # noqa: E402
-
-
-def medium_config() -> MossAudioConfig:
-    from transformers import Qwen3Config
-
-    language = Qwen3Config(
-        vocab_size=151936, hidden_size=512, intermediate_size=1536, num_hidden_layers=8,
-        num_attention_heads=8, num_key_value_heads=4, head_dim=64, max_position_embeddings=4096,
-        rope_theta=1000000.0, tie_word_embeddings=False,
-    )  # fmt: skip
-    audio = MossAudioEncoderConfig(
-        d_model=512, encoder_layers=6, encoder_attention_heads=8, encoder_ffn_dim=2048,
-        downsample_hidden_size=64, output_dim=512, deepstack_encoder_layer_indexes=[1, 3, 5],
-    )  # fmt: skip
-    return MossAudioConfig(audio_config=audio, language_config=language, adapter_hidden_size=1024)
 
 
 def start_server(backend: MossBackend) -> str:
