@@ -347,11 +347,11 @@ class Memory:
     def session_events(
         self, session_id: str, kinds: Sequence[EventKind | str] | None = None
     ) -> list[Event]:
-        """Every event of the session (of ``kinds``), ordered by start."""
-        with Session(self.engine) as db:
-            end = self._duration(db, session_id)
+        """Every event of the session (of ``kinds``), ordered by start (also any after a
+        duration set shorter by ``set_duration``)."""
+        with self.engine.connect() as conn:
             return timeline.events_overlapping(
-                db.connection(), session_id, 0.0, end, _kind_names(kinds)
+                conn, session_id, 0.0, float("inf"), _kind_names(kinds)
             )
 
     # -- text and speakers ---------------------------------------------------------------

@@ -59,6 +59,9 @@ def test_ingest_extends_duration_and_registers_speakers(memory: Memory, meeting:
     assert memory.speaker_names(meeting) == {"S1": "S1", "S2": "S2", "S3": "S3"}
     memory.set_duration(meeting, 120.0)
     assert memory.find_session(meeting).duration == 120.0
+    memory.set_duration(meeting, 50.0)  # shorter than the events: they are all still kept
+    assert len(memory.session_events(meeting)) == len(meeting_events())
+    assert "One more thing" in memory.export(meeting, "srt")
 
 
 def test_transcript_at_gives_context_before_and_after(memory: Memory, meeting: str) -> None:
