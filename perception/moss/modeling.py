@@ -246,6 +246,16 @@ class MossAudioModel(MossAudioGenerationMixin, nn.Module):
     def dtype(self) -> torch.dtype:
         return self.lm_head.weight.dtype
 
+    def project_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """``lm_head`` over the vocabulary. For a few rows on CPU, ``W @ h.T`` takes the
+        matrix-vector kernels, several times faster there than ``F.linear``'s choice for
+        2-16 rows against a 150k x H weight (the same numbers up to summation order)."""
+        rows = hidden.shape[:-1].numel()
+        if hidden.device.type != "cpu" or rows > 16:
+            return self.lm_head(hidden)
+        flat = hidden.reshape(rows, hidden.shape[-1])
+        return torch.matmul(self.lm_head.weight, flat.T).T.reshape(*hidden.shape[:-1], -1)
+
     # ---------------------------------------------------------------- audio side
     def encode_audio(self, mel: torch.Tensor, mel_lengths: torch.Tensor) -> AudioEmbeddings:
         """Mel batch [B, mels, T] (zero padded) -> adapter and merger outputs of the valid tokens."""
@@ -355,7 +365,7 @@ class MossAudioModel(MossAudioGenerationMixin, nn.Module):
                 )
         if logits_to_keep:
             hidden = hidden[:, -logits_to_keep:]
-        logits = self.lm_head(self.language_model.norm(hidden))
+        logits = self.project_logits(self.language_model.norm(hidden))
         return MossAudioForwardOutput(
             logits=logits,
             past_key_values=past_key_values if use_cache else None,

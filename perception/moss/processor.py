@@ -139,6 +139,10 @@ def log_mel(waveform: np.ndarray, mel_filters: np.ndarray) -> np.ndarray:
 
 
 def _as_ids(value: str | Sequence[int], tokenizer: Any, what: str) -> list[int]:
+    if not isinstance(value, str | Sequence) or not all(
+        isinstance(x, int | np.integer) for x in (value if not isinstance(value, str) else [])
+    ):
+        raise TypeError(f"the {what} must be text or a sequence of token ids, got {value!r}")
     if isinstance(value, str):
         if tokenizer is None:
             raise TokenizerMissingError(
@@ -260,39 +264,22 @@ class MossAudioProcessor:
         sequences work without it.
         """
         t = self.template
-        if self.tokenizer is not None:
-            system_text = DEFAULT_SYSTEM_PROMPT if system is None else system
-            head = (
-                self._encode(f"<|im_start|>system\n{system_text}<|im_end|>\n<|im_start|>user\n")
-                if isinstance(system_text, str)
-                else [
-                    t.im_start,
-                    *t.system_header,
-                    *system_text,
-                    t.im_end,
-                    t.newline,
-                    t.im_start,
-                    *t.user_header,
-                ]
-            )
-            if isinstance(question, str):
-                tail = self._encode(f"\n{question}<|im_end|>\n<|im_start|>assistant\n")
-            else:
-                tail = [t.newline, *question, t.im_end, t.newline, t.im_start, *t.assistant_header]
+        if system is None and self.tokenizer is None:
+            system = t.default_system
+        elif system is None:
+            system = DEFAULT_SYSTEM_PROMPT
+        if isinstance(system, str):
+            text = f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n"
+            head = _as_ids(text, self.tokenizer, "system prompt")
         else:
-            system_ids = (
-                list(t.default_system) if system is None else _as_ids(system, None, "system prompt")
-            )
+            system_ids = _as_ids(system, None, "system prompt")
+            head = [t.im_start, *t.system_header, *system_ids, t.im_end, t.newline, t.im_start]
+            head += t.user_header
+        if isinstance(question, str):
+            text = f"\n{question}<|im_end|>\n<|im_start|>assistant\n"
+            tail = _as_ids(text, self.tokenizer, "question")
+        else:
             question_ids = _as_ids(question, None, "question")
-            head = [
-                t.im_start,
-                *t.system_header,
-                *system_ids,
-                t.im_end,
-                t.newline,
-                t.im_start,
-                *t.user_header,
-            ]
             tail = [t.newline, *question_ids, t.im_end, t.newline, t.im_start, *t.assistant_header]
         prefix = head + self.audio_span_ids(n_audio_tokens)
         # The newline after the audio belongs to the shared prefix when it is its own token.
@@ -309,9 +296,6 @@ class MossAudioProcessor:
     ) -> list[int]:
         """The whole prompt as ids (see build_prompt_parts)."""
         return self.build_prompt_parts(question, n_audio_tokens, system).ids
-
-    def _encode(self, text: str) -> list[int]:
-        return list(self.tokenizer.encode(text, add_special_tokens=False))
 
     def decode(self, token_ids: Sequence[int]) -> str | None:
         """Text of generated ids, or None without a tokenizer."""

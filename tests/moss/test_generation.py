@@ -52,11 +52,11 @@ def test_encoder_batch_rows_equal_single_runs(moss) -> None:
                 assert (tap_b[row, :n] - tap_s[0]).abs().max().item() < 1e-5
 
 
-def test_lm_batch_rows_equal_single_runs(moss) -> None:
-    """Left-padded batched prefill gives each row the logits of its unpadded run."""
+@pytest.mark.parametrize("padding", ["left", "right"])
+def test_lm_batch_rows_equal_single_runs(moss, padding: str) -> None:
+    """A padded batched prefill gives each row the logits of its unpadded run."""
     model, processor = moss
     audios = [tone(2.2, 300, 3), tone(5.7, 500, 4)]
-    prompts = [processor.build_prompt(q, 0) for q in ([5, 6], [7, 8, 9, 10])]
     with torch.no_grad():
         audio = model.encode(processor, audios)
         prompts = [
@@ -64,12 +64,18 @@ def test_lm_batch_rows_equal_single_runs(moss) -> None:
             for q, n in zip(([5, 6], [7, 8, 9, 10]), audio.lengths.tolist(), strict=True)
         ]
         longest = max(len(p) for p in prompts)
-        ids = torch.tensor([[0] * (longest - len(p)) + p for p in prompts])
-        mask = torch.tensor([[0] * (longest - len(p)) + [1] * len(p) for p in prompts])
+
+        def pad(row: list[int], value: int) -> list[int]:
+            fill = [value] * (longest - len(row))
+            return fill + row if padding == "left" else row + fill
+
+        ids = torch.tensor([pad(p, 0) for p in prompts])
+        mask = torch.tensor([pad([1] * len(p), 0) for p in prompts])
         batched = model(ids, attention_mask=mask, audio=audio).logits
         for row, prompt in enumerate(prompts):
             single = model(torch.tensor([prompt]), audio=audio.select([row])).logits[0]
-            diff = (batched[row, longest - len(prompt) :] - single).abs().max().item()
+            valid = mask[row].bool()
+            diff = (batched[row, valid] - single).abs().max().item()
             assert diff < 1e-4, f"row {row}: {diff}"
 
 

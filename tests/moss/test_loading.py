@@ -169,6 +169,8 @@ def test_without_tokenizer_ids_only_works(moss_tiny, moss_parity: ParityData) ->
     assert not processor.has_tokenizer
     with pytest.raises(TokenizerMissingError, match="must be given as token ids"):
         processor.build_prompt("Describe this audio.", 10)
+    with pytest.raises(TypeError, match="text or a sequence of token ids"):
+        processor.build_prompt(5, 10)  # type: ignore[arg-type]
     waveform = moss_parity.tensors["waveform"].numpy()[:32000]
     [result] = model.generate(
         processor, [waveform], [[8102, 2610, 17546]], GenerationConfig(max_new_tokens=4)
