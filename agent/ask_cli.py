@@ -70,6 +70,12 @@ def run_ask(args: argparse.Namespace) -> int:
         elif args.reasoner == "moss":
             options = {"checkpoint": args.checkpoint, "max_steps": args.max_steps}
         backend = _backend(args.backend) if args.backend else None
+        if args.reasoner == "rules":
+            from tools import builtin_registry
+
+            # One question per process, nothing else on the event loop: the memory reads
+            # run inline, which saves a thread hop per tool call (see docs/BENCHMARKS.md).
+            options = {"registry": builtin_registry(sync_in_thread=False)}
         try:
             reasoner = get_reasoner(args.reasoner, **options)
         except ReasonerError as exc:

@@ -2,7 +2,8 @@
 
 Fills a temporary SQLite memory with 24 hours of a meeting-like session (a transcript
 segment every 6 s from four speakers, voice traits every 30 s, a sound every 5 minutes),
-then asks each question several times through the real tool registry and memory.
+then asks each question several times through the real tool registry and memory, with
+the memory tools run in a worker thread (the default) and inline, alternating.
 
     .venv/bin/python benchmarks/agent_rules.py [--hours 24] [--repeats 15]
 """
@@ -20,6 +21,7 @@ from agent.ask import ask
 from agent.reasoners.rules import RulesReasoner
 from memory import open_memory
 from perception.events import SoundEvent, TranscriptSegment, VoiceTraits
+from tools import builtin_registry
 
 QUESTIONS = (
     "What was said at minute 12?",
@@ -70,18 +72,25 @@ def fill(memory_url: str, hours: float) -> tuple[str, int, float]:
     return session, count, time.perf_counter() - started
 
 
-async def measure(memory_url: str, session: str, repeats: int) -> dict[str, list[float]]:
-    reasoner = RulesReasoner()
-    timings: dict[str, list[float]] = {}
+async def measure(memory_url: str, session: str, repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Per question, per mode (sync tools in a worker thread / inline), the times in ms;
+    the two modes alternate run by run so they see the same machine."""
+    reasoners = {
+        "thread": RulesReasoner(builtin_registry(sync_in_thread=True)),
+        "inline": RulesReasoner(builtin_registry(sync_in_thread=False)),
+    }
+    timings: dict[str, dict[str, list[float]]] = {}
     with open_memory(memory_url) as memory:
         for question in QUESTIONS:
-            await ask(memory, session, question, reasoner, record=False)  # warm caches
-            runs = []
+            runs: dict[str, list[float]] = {mode: [] for mode in reasoners}
+            for reasoner in reasoners.values():
+                await ask(memory, session, question, reasoner, record=False)  # warm caches
             for _ in range(repeats):
-                t0 = time.perf_counter()
-                answer = await ask(memory, session, question, reasoner, record=False)
-                runs.append((time.perf_counter() - t0) * 1000)
-            assert answer.understood, question
+                for mode, reasoner in reasoners.items():
+                    t0 = time.perf_counter()
+                    answer = await ask(memory, session, question, reasoner, record=False)
+                    runs[mode].append((time.perf_counter() - t0) * 1000)
+                    assert answer.understood, question
             timings[question] = runs
     return timings
 
@@ -96,14 +105,21 @@ def main() -> None:
         session, count, fill_seconds = fill(url, args.hours)
         print(f"memory: {args.hours:g} h, {count} events, filled in {fill_seconds:.1f} s")
         timings = asyncio.run(measure(url, session, args.repeats))
-    print("\n| question | p50 ms | p95 ms |\n|---|---:|---:|")
-    every = []
+    print("\n| question | p50 ms (thread) | p95 ms (thread) | p50 ms (inline) | p95 ms (inline) |")
+    print("|---|---:|---:|---:|---:|")
+    every: dict[str, list[float]] = {"thread": [], "inline": []}
     for question, runs in timings.items():
-        every += runs
-        p95 = statistics.quantiles(runs, n=20)[-1] if len(runs) > 1 else runs[0]
-        print(f"| {question} | {statistics.median(runs):.1f} | {p95:.1f} |")
-    print(f"| **all questions** | **{statistics.median(every):.1f}** | **{statistics.quantiles(every, n=20)[-1]:.1f}** |")
+        cells = []
+        for mode in ("thread", "inline"):
+            every[mode] += runs[mode]
+            cells += [f"{statistics.median(runs[mode]):.1f}", f"{_p95(runs[mode]):.1f}"]
+        print(f"| {question} | {' | '.join(cells)} |")
+    cells = [f"**{f(every[m]):.1f}**" for m in ("thread", "inline") for f in (statistics.median, _p95)]
+    print(f"| **all questions** | {' | '.join(cells)} |")
 
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
 
 if __name__ == "__main__":
     main()

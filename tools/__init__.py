@@ -30,9 +30,15 @@ LISTEN_TOOLS = (relisten,)
 ACTION_TOOLS = (publish, schedule_reminder, note)
 
 
-def builtin_registry(*, actions: bool = True, listen: bool = True, timeout: float | None = None) -> ToolRegistry:
-    """A registry with the built-in tools (reading ones always; re-listen and actions optional)."""
-    registry = ToolRegistry() if timeout is None else ToolRegistry(default_timeout=timeout)
+def builtin_registry(
+    *, actions: bool = True, listen: bool = True, timeout: float | None = None, sync_in_thread: bool = True
+) -> ToolRegistry:
+    """A registry with the built-in tools (reading ones always; re-listen and actions optional).
+
+    ``sync_in_thread=False`` runs the memory tools inline (see ``ToolRegistry``)."""
+    registry = ToolRegistry(sync_in_thread=sync_in_thread)
+    if timeout is not None:
+        registry.default_timeout = timeout
     funcs = READ_TOOLS + (LISTEN_TOOLS if listen else ()) + (ACTION_TOOLS if actions else ())
     for func in funcs:
         registry.register(func, timeout=120.0 if func is relisten else None)

@@ -106,6 +106,10 @@ class ToolRegistry:
     """Named tools; ``call`` validates, runs with a timeout and never raises."""
 
     default_timeout: float = DEFAULT_TIMEOUT
+    # Sync tools run in a worker thread so a slow one cannot stall the event loop and its
+    # timeout holds. ``False`` runs them inline: faster for local SQLite reads, but then
+    # only async tools have a timeout.
+    sync_in_thread: bool = True
     _tools: dict[str, Tool] = field(default_factory=dict)
 
     def register(
@@ -148,7 +152,8 @@ class ToolRegistry:
     def subset(self, names: Iterable[str]) -> ToolRegistry:
         """A registry with only ``names`` (e.g. to keep actions away from a model)."""
         wanted = set(names)
-        return ToolRegistry(self.default_timeout, {n: t for n, t in self._tools.items() if n in wanted})
+        kept = {n: t for n, t in self._tools.items() if n in wanted}
+        return ToolRegistry(self.default_timeout, self.sync_in_thread, kept)
 
     def openai_tools(self) -> list[dict[str, Any]]:
         return [tool.openai_spec() for tool in self._tools.values()]
@@ -188,7 +193,10 @@ class ToolRegistry:
             if tool.is_async:
                 result.value = await asyncio.wait_for(tool.func(*args, **kwargs), limit)
             else:
-                result.value = await asyncio.wait_for(asyncio.to_thread(tool.func, *args, **kwargs), limit)
+                if self.sync_in_thread:
+                    result.value = await asyncio.wait_for(asyncio.to_thread(tool.func, *args, **kwargs), limit)
+                else:
+                    result.value = tool.func(*args, **kwargs)
         except _CallError as exc:
             result.error = str(exc)
         except TimeoutError:

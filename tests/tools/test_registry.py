@@ -186,3 +186,14 @@ def test_builtin_registry_has_every_builtin_and_valid_schemas() -> None:
             assert prop.get("description"), f"{tool.name}.{name} has no description"
     read_only = builtin_registry(actions=False, listen=False)
     assert "publish" not in read_only and "relisten" not in read_only and "speakers" in read_only
+
+
+async def test_inline_sync_tools_run_on_the_loop(plain_ctx: ToolContext) -> None:
+    inline = ToolRegistry(sync_in_thread=False)
+    inline.register(blocking)
+    inline.register(slow)
+    done = await inline.call("blocking", {"seconds": 0.05}, plain_ctx, timeout=0.01)
+    assert done.value == "done"  # inline: no thread to abandon, so no timeout for sync tools
+    late = await inline.call("slow", {"seconds": 5}, plain_ctx, timeout=0.05)
+    assert late.error is not None and "timed out" in late.error  # async tools keep theirs
+    assert inline.subset(["slow"]).sync_in_thread is False
