@@ -13,7 +13,7 @@ import numpy as np
 from perception.backend import SAMPLE_RATE
 
 FFT_SIZE = 1024  # 64 ms: resolves tones 16 Hz apart (a phone's 440 + 480 Hz)
-HOP = 160  # 10 ms
+HOP = 320  # 20 ms
 
 
 def frame_signal(samples: np.ndarray, size: int, hop: int) -> np.ndarray:

@@ -62,7 +62,17 @@ class SpeakerEncoder:
         wav = preprocess_wav(np.asarray(samples, np.float32))  # level-normalised, silences trimmed
         if len(wav) < MIN_SPEECH_SECONDS * SAMPLE_RATE / 2:
             return None
-        vec = np.asarray(self._load().embed_utterance(wav), np.float64)
+        encoder = self._load()
+        import torch
+
+        # One thread: the LSTM is small, and torch's OpenMP pool fighting CTranslate2's
+        # (Whisper) for the same cores made each embedding ~10x slower on 2 cores.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            vec = np.asarray(encoder.embed_utterance(wav), np.float64)
+        finally:
+            torch.set_num_threads(threads)
         norm = float(np.linalg.norm(vec))
         return vec / norm if norm > 0 else None
 

