@@ -131,28 +131,37 @@ def generate_from_prompts(
     pad_id = int(stop_token_ids[0]) if stop_token_ids else 0
     stops = torch.tensor(sorted(set(stop_token_ids)), dtype=torch.long, device=device)
 
-    # Stage 1: shared prefixes with the audio, one row per audio input.
+    # Stage 1: shared prefixes with the audio, one row per audio input. Their last logits
+    # are only needed by tasks without a suffix.
+    suffixes = [list(suffix) for _, suffix in tasks]
     prefix_ids, prefix_mask = _left_pad(prefixes, pad_id, device)
     stage1 = model(
-        prefix_ids, attention_mask=prefix_mask, audio=audio, use_cache=True, logits_to_keep=1
+        prefix_ids,
+        attention_mask=prefix_mask,
+        audio=audio,
+        use_cache=True,
+        logits_to_keep=1,
+        compute_logits=not all(suffixes),
     )
     cache = stage1.past_key_values
-    prefix_logits = stage1.logits[:, -1]
 
     # Stage 2: copy each prefix's cache rows per task, prefill the task suffixes on top.
     rows = torch.tensor([prefix for prefix, _ in tasks], dtype=torch.long, device=device)
     cache.batch_select_indices(rows)
-    suffixes = [list(suffix) for _, suffix in tasks]
-    logits = prefix_logits.index_select(0, rows)
     mask = prefix_mask.index_select(0, rows)
+    prefix_logits = None if stage1.logits is None else stage1.logits[:, -1].index_select(0, rows)
+    logits = prefix_logits
     if any(suffixes):
         suffix_ids, suffix_mask = _left_pad(suffixes, pad_id, device)
         mask = torch.cat([mask, suffix_mask], dim=1)
         stage2 = model(
             suffix_ids, attention_mask=mask, past_key_values=cache, use_cache=True, logits_to_keep=1
         )
-        has_suffix = torch.tensor([bool(s) for s in suffixes], device=device)
-        logits = torch.where(has_suffix[:, None], stage2.logits[:, -1], logits)
+        logits = stage2.logits[:, -1]
+        if prefix_logits is not None:
+            has_suffix = torch.tensor([bool(s) for s in suffixes], device=device)
+            logits = torch.where(has_suffix[:, None], logits, prefix_logits)
+    assert logits is not None  # stage 1 computed them when no task has a suffix
 
     generator = None
     if config.do_sample:

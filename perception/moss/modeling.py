@@ -215,7 +215,7 @@ class MossAudioAdapter(nn.Module):
 
 @dataclass
 class MossAudioForwardOutput:
-    logits: torch.Tensor  # [B, kept positions, vocab]
+    logits: torch.Tensor | None  # [B, kept positions, vocab]; None when not asked for
     past_key_values: DynamicCache | None
     attention_mask: torch.Tensor  # [B, past + new] 2D mask over everything the cache holds
 
@@ -307,12 +307,14 @@ class MossAudioModel(MossAudioGenerationMixin, nn.Module):
         past_key_values: DynamicCache | None = None,
         use_cache: bool = False,
         logits_to_keep: int = 0,
+        compute_logits: bool = True,
     ) -> MossAudioForwardOutput:
         """One LM pass over ``input_ids`` [B, L].
 
         ``attention_mask`` covers the cached tokens plus the new ones ([B, past + L]); zeros
         mark padding anywhere. ``audio`` fills the placeholder positions (in row order).
-        ``logits_to_keep`` > 0 computes logits for the last positions only.
+        ``logits_to_keep`` > 0 computes logits for the last positions only;
+        ``compute_logits=False`` skips them (a prefill that only fills the cache).
         """
         device = self.device
         input_ids = input_ids.to(device)
@@ -363,9 +365,11 @@ class MossAudioModel(MossAudioGenerationMixin, nn.Module):
                     audio_positions[..., None],
                     hidden[audio_positions] + deepstack[index].to(hidden.dtype),
                 )
-        if logits_to_keep:
-            hidden = hidden[:, -logits_to_keep:]
-        logits = self.project_logits(self.language_model.norm(hidden))
+        logits = None
+        if compute_logits:
+            if logits_to_keep:
+                hidden = hidden[:, -logits_to_keep:]
+            logits = self.project_logits(self.language_model.norm(hidden))
         return MossAudioForwardOutput(
             logits=logits,
             past_key_values=past_key_values if use_cache else None,
