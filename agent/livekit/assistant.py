@@ -24,6 +24,7 @@ from livekit import rtc
 from livekit.agents import Agent, AgentSession, ModelSettings
 
 from agent.livekit.llm import ReasonerLLM, SpokenAnswer
+from agent.livekit.quick_transcript import QuickTranscriber
 from agent.livekit.reasoning_filter import strip_reasoning_stream
 from agent.livekit.stt import PerceptionSTT
 from agent.livekit.tools import ToolResultMemo, livekit_tools
@@ -45,6 +46,8 @@ INSTRUCTIONS = (
     "You are a voice assistant that listens to the whole call. Answer questions about what "
     "was said and heard earlier in the call, briefly, citing times."
 )
+# Longest a reply waits for perception to catch up with the question (then answers anyway).
+MEMORY_WAIT_SECONDS = 4.0
 # Archive the call's audio to memory in pieces of this many seconds (for re-listening).
 ARCHIVE_SECONDS = 10.0
 
@@ -128,6 +131,7 @@ class VoiceAssistant:
         voice: str = "en-us",
         words_per_minute: int = 175,
         instructions: str = INSTRUCTIONS,
+        quick_transcripts: bool = True,
     ) -> None:
         self.backend = backend
         self.memory = memory
@@ -137,6 +141,10 @@ class VoiceAssistant:
         self.words_per_minute = words_per_minute
         self.instructions = instructions
         self.tts = EspeakTTS(voice=voice, words_per_minute=words_per_minute)
+        # the lite backend's Whisper on each finished utterance, for fast replies
+        self.quick: QuickTranscriber | None = None
+        if quick_transcripts and backend.name == "lite":
+            self.quick = QuickTranscriber(language=getattr(backend, "language", "en"))
 
     async def new_call(self, title: str | None = None, source: str = "voice") -> CallRecord:
         """A memory session plus the per-call STT and LLM (not started yet)."""
@@ -151,8 +159,12 @@ class VoiceAssistant:
         )
         context = ToolContext(memory=self.memory, session_id=info.id, backend=self.backend, bus=self.bus)
         memo = ToolResultMemo()
-        stt = PerceptionSTT(self.backend, session_id=info.id)
-        llm_ = ReasonerLLM(self.reasoner, context, memo=memo)
+        stt = PerceptionSTT(self.backend, session_id=info.id, quick=self.quick)
+        llm_ = ReasonerLLM(
+            self.reasoner, context, memo=memo,
+            # memory must hold everything heard before the question before it is answered
+            before_answer=lambda: stt.wait_analysed(stt.last_final_start, timeout=MEMORY_WAIT_SECONDS),
+        )  # fmt: skip
         record = CallRecord(session_id=info.id, stt=stt, llm=llm_)
         archiver = _AudioArchiver(self.memory, info.id)
         stt.on_audio = archiver.add

@@ -101,10 +101,13 @@ class ReasonerLLM(llm.LLM):
         memo: ToolResultMemo | None = None,
         on_answer: AnswerCallback | None = None,
         answer_everything: bool = False,
+        before_answer: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         super().__init__()
         # False: only questions get a spoken answer (see ``question_in``)
         self.answer_everything = answer_everything
+        # awaited before the reasoner runs (e.g. until memory holds the question's context)
+        self.before_answer = before_answer
         self.reasoner = reasoner
         self.context = context
         self.memo = memo or ToolResultMemo()
@@ -134,6 +137,8 @@ class ReasonerLLM(llm.LLM):
         return ReasonerLLMStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
 
     async def _ask(self, question: str) -> SpokenAnswer:
+        if self.before_answer is not None:
+            await self.before_answer()
         try:
             raw = await self.reasoner.answer(question, self.context)
         except Exception as exc:  # a failed question must not end the call

@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from livekit import rtc
@@ -42,6 +43,9 @@ from perception.events import Event, TranscriptSegment
 from perception.vad import FRAME, VoiceActivityDetector
 from perception.windowing import WindowConfig
 
+if TYPE_CHECKING:
+    from agent.livekit.quick_transcript import QuickTranscriber
+
 logger = logging.getLogger(__name__)
 
 EventsCallback = Callable[[list[Event]], Awaitable[None] | None]
@@ -53,6 +57,21 @@ CHUNK_SECONDS = 0.1
 START_SPEECH_SECONDS = 0.15
 # Silence for this long after speech, with all audio analysed, ends the user's speech.
 END_SPEECH_SECONDS = 0.45
+
+
+# Audio kept from before the VAD noticed speech, so a quick transcript has the first word.
+PREROLL_SECONDS = 0.3
+# An engine segment starting before a quick transcript's end (give or take) is the same speech.
+QUICK_COVER_SLACK = 0.1
+
+
+@dataclass(frozen=True)
+class _Utterance:
+    """One finished utterance's 16 kHz audio, ``start`` seconds into the stream."""
+
+    samples: np.ndarray
+    start: float
+    last_voice_wall: float | None
 
 
 @dataclass(frozen=True)
@@ -76,6 +95,7 @@ class PerceptionSTT(stt.STT):
         on_events: EventsCallback | None = None,
         language: str = "en",
         window: WindowConfig | None = None,
+        quick: QuickTranscriber | None = None,
     ) -> None:
         super().__init__(
             capabilities=stt.STTCapabilities(
@@ -91,6 +111,13 @@ class PerceptionSTT(stt.STT):
         self.on_events = on_events
         self.language = language
         self.perceiver = Perceiver(backend, config=window, session_id=self.session_id)
+        # quick per-utterance transcripts for turn-taking (engine events still go to memory);
+        # their finals carry no speaker id, which the engine adds in memory a moment later
+        self.quick = quick
+        # how far (call time) the engine has analysed and handed its events to ``on_events``
+        self.analysed_until = 0.0
+        self.last_final_start = 0.0  # where the latest final transcript sent to LiveKit began
+        self._progress = asyncio.Condition() if _has_loop() else None
         # every 16 kHz chunk as it is analysed: (start on the call's timeline, float32 samples)
         self.on_audio: Callable[[float, np.ndarray], None] | None = None
         self._executor = _worker_for(backend)
@@ -156,6 +183,34 @@ class PerceptionSTT(stt.STT):
             language=language if isinstance(language, str) else self.language,
         )
 
+    async def wait_analysed(self, until: float, timeout: float) -> bool:
+        """Wait until the engine's events up to ``until`` (call time) are out; False on timeout.
+
+        Quick transcripts get ahead of the engine; a question about what was just heard
+        must not be answered from a memory that has not caught up yet.
+        """
+        if self._progress is None:
+            self._progress = asyncio.Condition()
+        async with self._progress:
+            try:
+                await asyncio.wait_for(
+                    self._progress.wait_for(lambda: self.analysed_until >= until), timeout
+                )
+            except TimeoutError:
+                logger.warning(
+                    "perception is %.1f s behind; answering from what memory has",
+                    until - self.analysed_until,
+                )
+                return False
+        return True
+
+    async def _mark_analysed(self, until: float) -> None:
+        self.analysed_until = max(self.analysed_until, until)
+        if self._progress is None:
+            self._progress = asyncio.Condition()
+        async with self._progress:
+            self._progress.notify_all()
+
     def feed(self, pcm: bytes) -> list[Event]:
         """Analyse one 16 kHz int16 chunk (on the perception thread); the events now final."""
         start = self.perceiver.seconds_received
@@ -166,6 +221,14 @@ class PerceptionSTT(stt.STT):
             except Exception:
                 logger.exception("the call's audio sink failed")
         return events
+
+
+def _has_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 # One perception thread per backend, shared by its calls: the Perceivers are stateful and a
@@ -195,6 +258,7 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
             sound_threshold_db=stt.perceiver.config.sound_threshold_db,
         )
         self._speaking_reported = False
+        self._quick_until = -1.0  # call time up to which quick transcripts went to LiveKit
         self.utterances_finalised = 0
 
     # LiveKit's stream time = perceiver time - origin + start_time_offset
@@ -202,23 +266,37 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
         return self.start_time_offset - self._origin
 
     async def _run(self) -> None:
-        chunks: asyncio.Queue[_Chunk | None] = asyncio.Queue()
-        reader = asyncio.create_task(self._read_input(chunks), name="stt-reader")
+        # (priority, sequence, item): utterances for a quick transcript jump the audio queue
+        work: asyncio.PriorityQueue[tuple[int, int, _Chunk | _Utterance | None]] = asyncio.PriorityQueue()
+        reader = asyncio.create_task(self._read_input(work), name="stt-reader")
         try:
-            await self._process(chunks)
+            await self._process(work)
         finally:
             reader.cancel()
 
-    async def _read_input(self, chunks: asyncio.Queue[_Chunk | None]) -> None:
-        """Frames -> VAD flags (on the loop, cheap) -> fixed-size chunks for the worker."""
+    async def _read_input(self, work: asyncio.PriorityQueue) -> None:
+        """Frames -> VAD flags (on the loop, cheap) -> fixed-size chunks for the worker,
+        plus each finished utterance's audio when quick transcripts are on."""
         chunk_bytes = int(CHUNK_SECONDS * SAMPLE_RATE) * 2
         vad_carry = np.zeros(0, np.float32)
         pending = bytearray()
         recent: list[bool] = []
         start_frames = max(1, round(START_SPEECH_SECONDS / 0.03))
+        preroll_frames = round(PREROLL_SECONDS / 0.03)
         silence_frames = 0
         last_voice_wall: float | None = None
         speaking = False
+        frames_seen = 0  # 30 ms VAD frames since this stream began
+        history: list[np.ndarray] = []  # recent frames (pre-roll), then the utterance
+        utterance_start = 0
+        seq = 0
+        quick = self._stt.quick is not None
+
+        def put(priority: int, item: _Chunk | _Utterance | None) -> None:
+            nonlocal seq
+            seq += 1
+            work.put_nowait((priority, seq, item))
+
         async for item in self._input_ch:
             if isinstance(item, self._FlushSentinel):
                 continue  # we endpoint on our own VAD; a flush is not the end of a window
@@ -230,10 +308,16 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
             vad_carry = np.concatenate((vad_carry, np.frombuffer(data, np.int16) / 32768.0))
             whole = len(vad_carry) // FRAME * FRAME
             if whole:
-                flags = self._vad.frames(vad_carry[:whole].astype(np.float32)).speech
+                block = vad_carry[:whole].astype(np.float32)
+                flags = self._vad.frames(block).speech
                 vad_carry = vad_carry[whole:]
                 now = time.time()
-                for is_speech in flags:
+                for i, is_speech in enumerate(flags):
+                    frames_seen += 1
+                    if quick:
+                        history.append(block[i * FRAME : (i + 1) * FRAME])
+                        if not speaking:
+                            del history[:-preroll_frames]
                     recent = (recent + [bool(is_speech)])[-(start_frames + 2) :]
                     if is_speech:
                         silence_frames = 0
@@ -242,17 +326,20 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
                         silence_frames += 1
                     if not speaking and sum(recent) >= start_frames:
                         speaking = True
+                        utterance_start = frames_seen - len(history)
                         self._report_start_of_speech()
                     elif speaking and silence_frames * 0.03 >= END_SPEECH_SECONDS:
                         speaking = False
+                        if quick and history:
+                            voiced = history[: len(history) - silence_frames + 2]
+                            put(0, _Utterance(np.concatenate(voiced), utterance_start * 0.03, last_voice_wall))
+                        history = history[-preroll_frames:]
             while len(pending) >= chunk_bytes:
-                chunks.put_nowait(
-                    _Chunk(bytes(pending[:chunk_bytes]), speaking, silence_frames * 0.03, last_voice_wall)
-                )
+                put(1, _Chunk(bytes(pending[:chunk_bytes]), speaking, silence_frames * 0.03, last_voice_wall))
                 del pending[:chunk_bytes]
         if pending:
-            chunks.put_nowait(_Chunk(bytes(pending), speaking, silence_frames * 0.03, last_voice_wall))
-        chunks.put_nowait(None)
+            put(1, _Chunk(bytes(pending), speaking, silence_frames * 0.03, last_voice_wall))
+        put(2, None)
 
     def _report_start_of_speech(self) -> None:
         if self._speaking_reported:
@@ -266,43 +353,76 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
             )
         )
 
-    async def _process(self, chunks: asyncio.Queue[_Chunk | None]) -> None:
+    async def _process(self, work: asyncio.PriorityQueue) -> None:
         stt_ = self._stt
         while True:
-            chunk = await chunks.get()
-            if chunk is None:
+            _, _, item = await work.get()
+            if item is None:
                 break
+            if isinstance(item, _Utterance):
+                await self._quick_final(item)
+                continue
             try:
-                events = await stt_.run_in_worker(stt_.feed, chunk.pcm)
+                events = await stt_.run_in_worker(stt_.feed, item.pcm)
             except BackendError as exc:
                 raise APIConnectionError(
                     f"perception backend {stt_.backend.name!r} failed: {exc}", retryable=False
                 ) from exc
             await self._publish(events)  # type: ignore[arg-type]
+            await stt_._mark_analysed(stt_.perceiver.seconds_received)
             if (
                 self._speaking_reported
-                and not chunk.speaking
-                and chunk.silence >= END_SPEECH_SECONDS
-                and chunks.empty()
+                and not item.speaking
+                and item.silence >= END_SPEECH_SECONDS
+                and work.empty()
             ):
-                self._report_end_of_speech(chunk.last_voice_wall)
+                self._report_end_of_speech(item.last_voice_wall)
         # end of input: what the windower still holds becomes final
+        until = stt_.perceiver.seconds_received
         events = await stt_.run_in_worker(stt_.perceiver.flush)
         await self._publish(events)  # type: ignore[arg-type]
+        await stt_._mark_analysed(until)
         if self._speaking_reported:
             self._report_end_of_speech(None)
+
+    async def _quick_final(self, utterance: _Utterance) -> None:
+        """Answer-grade words now; the engine's full events follow for memory."""
+        quick = self._stt.quick
+        assert quick is not None
+        start = self._origin + utterance.start
+        segment = await self._stt.run_in_worker(quick.transcribe, utterance.samples, start)
+        if segment is not None and segment.text.strip():
+            self._report_start_of_speech()
+            self._quick_until = max(self._quick_until, segment.end)
+            self._stt.last_final_start = segment.start
+            self._event_ch.send_nowait(
+                stt.SpeechEvent(
+                    type=stt.SpeechEventType.FINAL_TRANSCRIPT,
+                    request_id=self._request_id,
+                    alternatives=[_speech_data([segment], self._language, self._offset())],
+                )
+            )
+            self.utterances_finalised += 1
+        if self._speaking_reported:
+            self._report_end_of_speech(utterance.last_voice_wall)
 
     async def _publish(self, events: list[Event]) -> None:
         if not events:
             return
         await self._stt.emit_events(events)
-        segments = [e for e in events if isinstance(e, TranscriptSegment) and e.text.strip()]
+        segments = [
+            e for e in events
+            if isinstance(e, TranscriptSegment) and e.text.strip()
+            # words a quick transcript already gave LiveKit go to memory only
+            and e.start >= self._quick_until - QUICK_COVER_SLACK
+        ]  # fmt: skip
         if not segments:
             return
         # LiveKit needs a start before a final; a very short word may have slipped under it
         self._report_start_of_speech()
         offset = self._offset()
         for segment in segments:
+            self._stt.last_final_start = segment.start
             self._event_ch.send_nowait(
                 stt.SpeechEvent(
                     type=stt.SpeechEventType.FINAL_TRANSCRIPT,

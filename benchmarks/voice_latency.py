@@ -1,0 +1,196 @@
+"""Voice-to-voice latency of the local WebRTC endpoint: end of the user's speech to the
+first answer audio arriving back, p50 and p95, all local on the CPU.
+
+Starts the endpoint in this process (lite perception, rules reasoner, espeak-ng voice,
+in-memory-free SQLite), connects a WebRTC client (aiortc: Opus both ways, as a browser
+would) that speaks espeak-ng questions into the call in real time, and timestamps, per
+question, the last sample of speech sent and the first non-silent answer audio received.
+The data channel's transcript and answer messages give the split: end of speech ->
+transcript (perception), -> answer (reasoner), -> first audio back (TTS and transport).
+
+    .venv/bin/python benchmarks/voice_latency.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fractions
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import av
+import numpy as np
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+
+from agent.bus import EventBus
+from agent.livekit.assistant import VoiceAssistant
+from agent.reasoner import get_reasoner
+from agent.webrtc.endpoint import call_handler
+from agent.webrtc.server import VoiceServer
+from memory import open_memory
+from perception import synthetic
+from perception.backends import get_backend
+
+RATE = 48_000
+FRAME = 960  # 20 ms
+CONTEXT = "We keep the printer in the basement."
+QUESTIONS = (
+    "Who mentioned the basement?",
+    "What was said in the last minute?",
+    "What happened so far?",
+)
+
+
+class ScriptedMicrophone(MediaStreamTrack):
+    """Plays queued 48 kHz audio in real time (silence otherwise); notes when each clip ends."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending = np.zeros(0, np.int16)
+        self._start: float | None = None
+        self._pts = 0
+        self.clip_ends: list[float] = []
+        self._ends_at: list[int] = []  # sample positions where queued clips end
+        self._sent = 0
+
+    def say(self, audio16k: np.ndarray) -> None:
+        from scipy.signal import resample_poly
+
+        pcm = (np.clip(resample_poly(audio16k, 3, 1), -1, 1) * 32767).astype(np.int16)
+        self._pending = np.concatenate([self._pending, pcm])
+        self._ends_at.append(self._sent + len(self._pending))
+
+    async def recv(self) -> av.AudioFrame:
+        if self._start is None:
+            self._start = time.time()
+        else:
+            self._pts += FRAME
+            await asyncio.sleep(max(0.0, self._start + self._pts / RATE - time.time()))
+        chunk, self._pending = self._pending[:FRAME], self._pending[FRAME:]
+        self._sent += len(chunk)
+        while self._ends_at and self._sent >= self._ends_at[0]:
+            self._ends_at.pop(0)
+            self.clip_ends.append(time.time())
+        if len(chunk) < FRAME:
+            self._sent += FRAME - len(chunk)
+            chunk = np.concatenate([chunk, np.zeros(FRAME - len(chunk), np.int16)])
+        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME)
+        frame.planes[0].update(chunk.tobytes())
+        frame.pts, frame.sample_rate, frame.time_base = self._pts, RATE, fractions.Fraction(1, RATE)
+        return frame
+
+
+async def _listen(track: MediaStreamTrack, onsets: list[float], threshold: float = 0.01) -> None:
+    """Record the wall time when answer audio starts after a silence."""
+    silent_for = 1.0
+    while True:
+        try:
+            frame = await track.recv()
+        except Exception:
+            return
+        pcm = frame.to_ndarray().astype(np.float32) / 32768
+        loud = float(np.sqrt(np.mean(pcm**2))) > threshold
+        if loud and silent_for >= 0.5:
+            onsets.append(time.time())
+        silent_for = 0.0 if loud else silent_for + frame.samples / frame.sample_rate
+
+
+async def run(rounds: int) -> dict[str, list[float]]:
+    backend = get_backend("lite")
+    tmp = tempfile.mkdtemp()
+    memory = open_memory(str(Path(tmp) / "memory.db"))
+    assistant = VoiceAssistant(backend, memory, get_reasoner("rules"), bus=EventBus())
+    server = VoiceServer(call_handler(assistant), port=0)
+    await server.start()
+
+    mic = ScriptedMicrophone()
+    pc = RTCPeerConnection()
+    pc.addTrack(mic)
+    channel = pc.createDataChannel("events")
+    messages: list[tuple[float, dict]] = []
+    channel.on("message", lambda m: messages.append((time.time(), json.loads(m))))
+    onsets: list[float] = []
+    listeners: list[asyncio.Task] = []
+    pc.on("track", lambda t: listeners.append(asyncio.ensure_future(_listen(t, onsets))))
+    await pc.setLocalDescription(await pc.createOffer())
+    async with aiohttp.ClientSession() as http, http.post(
+        server.url + "offer", json={"sdp": pc.localDescription.sdp, "type": "offer"}
+    ) as r:
+        answer = await r.json()
+    await pc.setRemoteDescription(RTCSessionDescription(**answer))
+
+    clips = {q: synthetic.speak(q, "en-us", words_per_minute=150) for q in QUESTIONS}
+    pause = np.zeros(16_000, np.float32)
+    await asyncio.sleep(1.0)
+    mic.say(np.concatenate([pause, synthetic.speak(CONTEXT, "en-gb+f3", words_per_minute=150), pause]))
+    await asyncio.sleep(6.0)  # context transcribed and stored; no reply expected
+    results: dict[str, list[float]] = {"total": [], "transcript": [], "answer": [], "audio": []}
+    for _ in range(rounds):
+        for question in QUESTIONS:
+            n_ends, n_onsets, n_msgs = len(mic.clip_ends), len(onsets), len(messages)
+            mic.say(clips[question])
+            deadline = time.time() + 30
+            while len(onsets) <= n_onsets and time.time() < deadline:
+                await asyncio.sleep(0.02)
+            if len(onsets) <= n_onsets or len(mic.clip_ends) <= n_ends:
+                print(f"no answer to {question!r} within 30 s")
+                continue
+            end = mic.clip_ends[n_ends]
+            onset = onsets[n_onsets]
+            new = messages[n_msgs:]
+            t_final = next((t for t, m in new if m["type"] == "transcript" and m.get("final")), None)
+            t_answer = next((t for t, m in new if m["type"] == "answer"), None)
+            results["total"].append(onset - end)
+            if t_final and t_answer:
+                results["transcript"].append(t_final - end)
+                results["answer"].append(t_answer - t_final)
+                results["audio"].append(onset - t_answer)
+            print(f"{question!r}: {onset - end:.3f} s")
+            await asyncio.sleep(4.0)  # let the answer play out (and stay out of the next turn)
+            while time.time() - max(onsets[-1], end) < 1.0:
+                await asyncio.sleep(0.2)
+    for task in listeners:
+        task.cancel()
+    with contextlib.suppress(Exception):
+        await pc.close()
+    await server.stop()
+    memory.close()
+    backend.close()
+    return results
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3, help="times each question is asked (default 3)")
+    args = parser.parse_args()
+    results = asyncio.run(run(args.rounds))
+    print(f"\nvoice-to-voice latency over {len(results['total'])} questions (seconds)")
+    print("| stage | p50 | p95 |\n|---|---|---|")
+    labels = {
+        "transcript": "end of speech -> final transcript",
+        "answer": "transcript -> answer text",
+        "audio": "answer text -> first answer audio received",
+        "total": "**end of speech -> first answer audio**",
+    }
+    for key, label in labels.items():
+        values = results[key]
+        if values:
+            print(f"| {label} | {statistics.median(values):.3f} | {_pct(values, 0.95):.3f} |")
+
+
+if __name__ == "__main__":
+    main()
