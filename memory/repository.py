@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ from memory.schema import (
     KindSpanRow,
     SessionRow,
     SpeakerRow,
+    TalkTimeRow,
     WordRow,
 )
 from perception.events import BaseEvent, Event, EventKind, TranscriptSegment
@@ -39,6 +40,7 @@ from perception.events import BaseEvent, Event, EventKind, TranscriptSegment
 log = logging.getLogger(__name__)
 
 ExportFormat = Literal["json", "srt", "vtt", "md"]
+_TALK_KINDS = (str(EventKind.SPEAKER), str(EventKind.TRANSCRIPT))
 
 
 def open_memory(url: str | None = None) -> Memory:
@@ -204,7 +206,9 @@ class Memory:
             self._require_session(conn, session_id)
             event_pks = select(EventRow.id).where(EventRow.session_id == session_id)
             conn.execute(delete(WordRow).where(WordRow.event_pk.in_(event_pks)))
-            for table in (EventRow, SpeakerRow, KindSpanRow, AgentTurnRow, AudioChunkRow):
+            for table in (
+                EventRow, SpeakerRow, KindSpanRow, TalkTimeRow, AgentTurnRow, AudioChunkRow
+            ):  # fmt: skip
                 conn.execute(delete(table).where(table.session_id == session_id))
             conn.execute(delete(SessionRow).where(SessionRow.id == session_id))
 
@@ -260,6 +264,7 @@ class Memory:
             inserted = bulk.insert_events(conn, rows)
             bulk.insert_words(conn, [w for pk, eid in inserted for w in word_rows(unique[eid], pk)])
             self._note_speakers(conn, session_id, batch)
+            self._add_talk_time(conn, session_id, [unique[eid] for _, eid in inserted])
             self._note_spans(conn, session_id, batch)
             last_end = max(event.end for event in batch)
             conn.execute(
@@ -282,6 +287,73 @@ class Memory:
                 self._insert(SpeakerRow).on_conflict_do_nothing(),
                 [{"session_id": session_id, "speaker": s} for s in sorted(speakers)],
             )
+
+    def _add_talk_time(
+        self, conn: Connection, session_id: str, new_events: Sequence[BaseEvent]
+    ) -> None:
+        totals: dict[tuple[str, str], list[float]] = {}
+        for event in new_events:
+            kind = str(event.kind)  # type: ignore[attr-defined]
+            if not event.speaker or kind not in _TALK_KINDS:
+                continue
+            key = (event.speaker, kind)
+            if key not in totals:
+                totals[key] = [0.0, 0, event.start, event.end]
+            total = totals[key]
+            total[0] += event.end - event.start
+            total[1] += 1
+            total[2] = min(total[2], event.start)
+            total[3] = max(total[3], event.end)
+        if not totals:
+            return
+        rows = [
+            {
+                "sid": session_id,
+                "who": speaker,
+                "what": kind,
+                "s": s,
+                "n": n,
+                "f": f,
+                "l": last,
+            }
+            for (speaker, kind), (s, n, f, last) in totals.items()
+        ]
+        conn.execute(
+            self._insert(TalkTimeRow)
+            .values(
+                session_id=bindparam("sid"),
+                speaker=bindparam("who"),
+                kind=bindparam("what"),
+                seconds=0.0,
+                turns=0,
+                first_start=bindparam("f"),
+                last_end=bindparam("l"),
+            )
+            .on_conflict_do_nothing(),
+            rows,
+        )
+        # Increments in SQL, so concurrent writers to one session cannot lose each other's.
+        conn.execute(
+            update(TalkTimeRow)
+            .where(
+                TalkTimeRow.session_id == bindparam("sid"),
+                TalkTimeRow.speaker == bindparam("who"),
+                TalkTimeRow.kind == bindparam("what"),
+            )
+            .values(
+                seconds=TalkTimeRow.seconds + bindparam("s"),
+                turns=TalkTimeRow.turns + bindparam("n"),
+                first_start=case(
+                    (TalkTimeRow.first_start > bindparam("f"), bindparam("f")),
+                    else_=TalkTimeRow.first_start,
+                ),
+                last_end=case(
+                    (TalkTimeRow.last_end < bindparam("l"), bindparam("l")),
+                    else_=TalkTimeRow.last_end,
+                ),
+            ),
+            rows,
+        )
 
     def _note_spans(self, conn: Connection, session_id: str, batch: Sequence[BaseEvent]) -> None:
         spans: dict[str, float] = defaultdict(float)
@@ -424,35 +496,23 @@ class Memory:
         Talk time comes from diarisation turns when the session has any, else from
         transcript segments attributed to a speaker.
         """
-        with Session(self.engine) as db:
-            self._require_session(db, session_id)
-            has_turns = db.execute(
-                select(EventRow.id)
-                .where(
-                    EventRow.session_id == session_id,
-                    EventRow.kind == str(EventKind.SPEAKER),
-                    EventRow.speaker.is_not(None),
-                )
-                .limit(1)
-            ).first()
-            kind = EventKind.SPEAKER if has_turns else EventKind.TRANSCRIPT
-            talk = func.sum(EventRow.end_time - EventRow.start_time)
-            rows = db.execute(
+        with self.engine.connect() as conn:
+            self._require_session(conn, session_id)
+            rows = conn.execute(
                 select(
-                    EventRow.speaker,
-                    talk,
-                    func.count(),
-                    func.min(EventRow.start_time),
-                    func.max(EventRow.end_time),
+                    TalkTimeRow.kind,
+                    TalkTimeRow.speaker,
+                    TalkTimeRow.seconds,
+                    TalkTimeRow.turns,
+                    TalkTimeRow.first_start,
+                    TalkTimeRow.last_end,
                 )
-                .where(
-                    EventRow.session_id == session_id,
-                    EventRow.kind == str(kind),
-                    EventRow.speaker.is_not(None),
-                )
-                .group_by(EventRow.speaker)
-                .order_by(talk.desc(), EventRow.speaker)
+                .where(TalkTimeRow.session_id == session_id, TalkTimeRow.turns > 0)
+                .order_by(TalkTimeRow.seconds.desc(), TalkTimeRow.speaker)
             ).all()
+        has_turns = any(row.kind == EventKind.SPEAKER for row in rows)
+        kind = str(EventKind.SPEAKER if has_turns else EventKind.TRANSCRIPT)
+        rows = [row[1:] for row in rows if row.kind == kind]
         names = self.speaker_names(session_id)
         return [
             SpeakerTalkTime(

@@ -126,6 +126,27 @@ class SpeakerRow(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
 
 
+class TalkTimeRow(Base):
+    """Running totals of how long each speaker talked, per kind of event that says so.
+
+    Kept up to date by ingestion (only new events count), so "who spoke most" reads a few
+    rows instead of aggregating a day of events. ``kind`` is ``speaker`` (diarisation
+    turns) or ``transcript`` (segments attributed to a speaker).
+    """
+
+    __tablename__ = "talk_times"
+
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    speaker: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seconds: Mapped[float] = mapped_column(Double)
+    turns: Mapped[int] = mapped_column(Integer)
+    first_start: Mapped[float] = mapped_column(Double)
+    last_end: Mapped[float] = mapped_column(Double)
+
+
 class KindSpanRow(Base):
     """The longest event of each kind in a session.
 

@@ -74,7 +74,7 @@ def test_not_a_database_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_fresh_database_is_at_head_and_matches_the_models(db_url: str) -> None:
     with open_memory(db_url) as memory:
-        assert current_revision(memory.engine) == head_revision() == "0001_initial"
+        assert current_revision(memory.engine) == head_revision() == "0002_talk_times"
         with memory.engine.connect() as conn:
             context = MigrationContext.configure(
                 conn, opts={"include_object": include_in_autogenerate, "compare_type": True}
@@ -87,7 +87,7 @@ def test_fresh_database_is_at_head_and_matches_the_models(db_url: str) -> None:
             config.attributes["connection"] = conn
             command.downgrade(config, "base")
         assert current_revision(memory.engine) is None
-        assert upgrade(memory.engine) == "0001_initial"
+        assert upgrade(memory.engine) == "0002_talk_times"
         session = memory.create_session("after re-migration")
         memory.ingest(session.id, [TranscriptSegment(start=0, end=1, text="still searchable")])
         assert memory.search_text(session.id, "searchable")
@@ -119,3 +119,19 @@ def test_text_search_uses_the_full_text_index(db_url: str) -> None:
                 .all()
             )
             assert any("ix_events_text_search" in line for line in plan), plan
+
+
+def test_talk_time_migration_backfills_from_stored_events(db_url: str) -> None:
+    from tests.memory.scenes import meeting_events
+
+    with open_memory(db_url) as memory:
+        session = memory.create_session("before 0002")
+        memory.ingest(session.id, meeting_events())
+        expected = memory.speakers_with_talk_time(session.id)
+        config = alembic_config(memory.engine)
+        with memory.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0001_initial")  # drops the running totals
+        assert upgrade(memory.engine) == "0002_talk_times"  # rebuilds them from events
+        assert memory.speakers_with_talk_time(session.id) == expected
+        assert [t.speaker for t in expected] == ["S1", "S2", "S3"]

@@ -42,7 +42,9 @@ def test_ingest_is_idempotent_and_counts_only_new(memory: Memory) -> None:
     session = memory.create_session("retries")
     events = meeting_events()
     assert memory.ingest(session.id, events, batch_size=3) == len(events)
+    talk = memory.speakers_with_talk_time(session.id)
     assert memory.ingest(session.id, meeting_events(), batch_size=7) == 0
+    assert memory.speakers_with_talk_time(session.id) == talk  # nothing counted twice
     # A window's events arriving twice in one batch, plus overlap with stored ones.
     extra = TranscriptSegment(start=80.0, end=82.0, text="new line", speaker="S1")
     twice = [*meeting_events()[:4], extra, extra.model_copy()]
