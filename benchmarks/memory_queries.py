@@ -154,6 +154,7 @@ def run(name: str, url: str, events: list[Event], hours: float, repeats: int) ->
             "search_text (two words)": lambda: memory.search_text(
                 session.id, f"{rng.choice(vocab[:2000])} {rng.choice(vocab[:2000])}"
             ),
+            "speakers_with_talk_time": lambda: memory.speakers_with_talk_time(session.id),
             "events_between (sounds, 10 min)": lambda: memory.events_between(
                 session.id, (t := rng.uniform(0, end - 600)), t + 600, kinds=["sound"]
             ),
