@@ -12,12 +12,12 @@ if TYPE_CHECKING:
     from agent.answer import Answer
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+# The names get_reasoner knows (agent.reasoner.REASONER_NAMES, which imports pydantic).
+REASONER_NAMES = ("rules", "openai", "moss")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
-    """Add ``ask`` to ``sub``."""
-    from agent.reasoner import REASONER_NAMES
-
+    """Add ``ask`` to ``sub`` (no heavy imports here: ``--help`` must stay instant)."""
     ask = sub.add_parser(
         "ask",
         help="ask a question about a recorded session",

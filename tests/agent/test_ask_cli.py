@@ -77,3 +77,9 @@ def test_openai_server_down(db: str, capsys: pytest.CaptureFixture[str]) -> None
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"moss-agent ask: cannot reach an OpenAI-compatible server at http://127.0.0.1:{port}/v1")
     assert len(err.splitlines()) == 1
+
+
+def test_the_reasoner_choices_match_the_factory() -> None:
+    from agent import ask_cli, reasoner
+
+    assert ask_cli.REASONER_NAMES == reasoner.REASONER_NAMES
