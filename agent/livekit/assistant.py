@@ -47,7 +47,7 @@ INSTRUCTIONS = (
     "was said and heard earlier in the call, briefly, citing times."
 )
 # Longest a reply waits for perception to catch up with the question (then answers anyway).
-MEMORY_WAIT_SECONDS = 4.0
+MEMORY_WAIT_SECONDS = 10.0
 # Archive the call's audio to memory in pieces of this many seconds (for re-listening).
 ARCHIVE_SECONDS = 10.0
 
