@@ -161,6 +161,19 @@ def read_state_dict(
     return state
 
 
+def generation_stop_ids(directory: Path) -> list[int]:
+    """``eos_token_id`` of generation_config.json (an id or a list), if the file has one."""
+    path = directory / "generation_config.json"
+    if not path.is_file():
+        return []
+    try:
+        eos = json.loads(path.read_text(encoding="utf-8")).get("eos_token_id")
+    except (OSError, json.JSONDecodeError, AttributeError) as exc:
+        raise MossCheckpointError(f"{path} is not a readable JSON object: {exc}") from exc
+    values = eos if isinstance(eos, list) else [eos]
+    return [int(x) for x in values if isinstance(x, int)]
+
+
 def load_tokenizer(directory: Path) -> object | None:
     """The checkpoint's tokenizer, or None when it ships none (ids-only use)."""
     if not any((directory / name).is_file() for name in TOKENIZER_FILES):
@@ -226,7 +239,7 @@ def load_moss_audio(
         audio_token_id=config.audio_token_id,
         audio_start_id=config.audio_start_id,
         audio_end_id=config.audio_end_id,
-        stop_token_ids=config.eos_token_id,
+        stop_token_ids=list(dict.fromkeys(config.eos_token_id + generation_stop_ids(directory))),
     )
     return model, processor
 

@@ -234,3 +234,14 @@ def test_audio_input_errors(moss_tiny) -> None:
         processor.features(np.full(16000, np.nan, dtype=np.float32))
     with pytest.raises(AudioInputError, match="int16"):
         processor.features(np.zeros(16000, dtype=np.int16))
+
+
+def test_stop_ids_from_config_and_generation_config(checkpoint_copy: Path) -> None:
+    (checkpoint_copy / "generation_config.json").write_text(
+        json.dumps({"eos_token_id": [151645, 151643]})
+    )
+    _, processor = load_moss_audio(checkpoint_copy)
+    assert processor.stop_token_ids == (151645, 151643)
+    (checkpoint_copy / "generation_config.json").write_text("[oops")
+    with pytest.raises(MossCheckpointError, match="generation_config.json is not a readable"):
+        load_moss_audio(checkpoint_copy)
