@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from memory.schema import EventRow, WordRow
 from perception.events import BaseEvent, Event, event_from_dict
 
 # Event field -> events column (the rest of the event goes into ``details``).
@@ -65,25 +64,18 @@ def word_rows(event: BaseEvent, event_pk: int) -> list[tuple[Any, ...]]:
     ]
 
 
-def event_from_rows(
-    row: EventRow | Row[Any], words: Sequence[WordRow | Row[Any]] | None = None
-) -> Event:
-    """Rebuild the pydantic event from its row (and its words, for a transcript segment);
-    ORM objects or Core rows of the events / words tables."""
-    data: dict[str, Any] = dict(row.details or {})
+def event_from_rows(row: Row[Any], words: Sequence[Row[Any]] | None = None) -> Event:
+    """Rebuild the pydantic event from its ``events`` row (and, for a transcript segment,
+    its ``words`` rows), as Core rows."""
+    values = row._mapping
+    data: dict[str, Any] = dict(values["details"] or {})
     for field, column in _COLUMNS.items():
-        value = getattr(row, column)
+        value = values[column]
         if value is not None:
             data[field] = value
     if words:
         data["words"] = [
-            {
-                "start": w.start_time,
-                "end": w.end_time,
-                "text": w.text,
-                "speaker": w.speaker,
-                "confidence": w.confidence,
-            }
-            for w in words
+            {"start": start, "end": end, "text": text, "speaker": speaker, "confidence": conf}
+            for _pk, _position, start, end, text, speaker, conf in words  # table column order
         ]
     return event_from_dict(data)
