@@ -35,6 +35,11 @@ class SpeechInput(io.AudioInput):
             return None
         return self.started + len(self.pcm) / self.rate / self.speed
 
+    def say(self, audio: np.ndarray) -> None:
+        """Speak ``audio`` from now on (the scripted audio must have finished)."""
+        pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+        self.pcm = np.concatenate([self.pcm[: self.position], np.zeros(max(0, self.position - len(self.pcm)), np.int16), pcm])
+
     async def __anext__(self) -> rtc.AudioFrame:
         if self.started is None:
             self.started = time.time()
@@ -88,3 +93,46 @@ class CaptureOutput(io.AudioOutput):
             pushed, self._pushed = self._pushed, 0.0
             self.interrupted += 1
             self.on_playback_finished(playback_position=pushed, interrupted=True)
+
+
+class PacedOutput(CaptureOutput):
+    """Like a speaker: a segment takes as long to play as it lasts, unless cleared (barge-in)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._segment_started: float | None = None
+        self._segment_seconds = 0.0
+        self._finish: asyncio.TimerHandle | None = None
+        self.played: list[tuple[float, float, bool]] = []  # (played, queued, interrupted)
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        if self._segment_started is None:
+            self._segment_started = time.time()
+            self._segment_seconds = 0.0
+        self._segment_seconds += frame.duration
+        await super().capture_frame(frame)
+
+    def flush(self) -> None:
+        io.AudioOutput.flush(self)
+        if self._segment_started is None:
+            return
+        remaining = self._segment_started + self._segment_seconds - time.time()
+        self._finish = asyncio.get_running_loop().call_later(max(0.0, remaining), self._done, False)
+
+    def clear_buffer(self) -> None:
+        if self._segment_started is not None:
+            if self._finish is not None:
+                self._finish.cancel()
+            self._done(True)
+
+    def _done(self, interrupted: bool) -> None:
+        if self._segment_started is None:
+            return
+        played = min(time.time() - self._segment_started, self._segment_seconds)
+        self.played.append((played, self._segment_seconds, interrupted))
+        self._segment_started, self._finish, self._pushed = None, None, 0.0
+        if interrupted:
+            self.interrupted += 1
+        else:
+            self.segments += 1
+        self.on_playback_finished(playback_position=played, interrupted=interrupted)
