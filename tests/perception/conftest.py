@@ -4,7 +4,6 @@ real ``moss-agent serve`` process running it on loopback."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.perception.tiny_moss import PARITY_CHECKPOINT, REPO_ROOT, write_byte_tokenizer
+from tests.perception.tiny_moss import (
+    MOSS_AGENT,
+    PARITY_CHECKPOINT,
+    REPO_ROOT,
+    write_byte_tokenizer,
+)
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +35,7 @@ class ServeProcess:
 def moss_server(tokenizer_dir: Path) -> Iterator[ServeProcess]:
     """``moss-agent serve`` with the tiny parity checkpoint, on a free loopback port."""
     command = [
-        sys.executable, "-m", "agent.cli", "serve", "--checkpoint", str(PARITY_CHECKPOINT),
+        *MOSS_AGENT, "serve", "--checkpoint", str(PARITY_CHECKPOINT),
         "--tokenizer", str(tokenizer_dir), "--port", "0", "--dtype", "float32",
         "--served-model-name", "tiny-moss", "--batch-wait-ms", "50",
     ]  # fmt: skip

@@ -152,3 +152,16 @@ async def test_concurrent_requests_share_one_encoder_pass(moss_tiny, tokenizer_d
         [[alone]] = backend.generate([chat.audio], [[chat.question]], backend.generation_config(max_new_tokens=6))
         assert answer["usage"]["completion_tokens"] == len(alone.token_ids)
         assert answer["choices"][0]["message"]["content"] == (alone.answer or "")
+
+
+def test_serve_command_without_a_checkpoint_is_a_one_line_error() -> None:
+    import os
+    import subprocess
+
+    from tests.perception.tiny_moss import MOSS_AGENT, REPO_ROOT
+
+    env = {k: v for k, v in os.environ.items() if k != "MOSS_AUDIO_CHECKPOINT"}
+    done = subprocess.run([*MOSS_AGENT, "serve", "--port", "0"], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "MOSS_AUDIO_CHECKPOINT" in done.stderr and len(done.stderr.strip().splitlines()) == 1
