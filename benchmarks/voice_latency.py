@@ -8,7 +8,10 @@ question, the last sample of speech sent and the first non-silent answer audio r
 The data channel's transcript and answer messages give the split: end of speech ->
 transcript (perception), -> answer (reasoner), -> first audio back (TTS and transport).
 
-    .venv/bin/python benchmarks/voice_latency.py [--rounds 3]
+    .venv/bin/python benchmarks/voice_latency.py [--rounds 3] [--engine-only]
+
+``--engine-only`` repeats the run with replies waiting for the perception engine's own
+transcripts (no quick per-utterance transcript), side by side in the same process.
 """
 
 from __future__ import annotations
@@ -104,11 +107,12 @@ async def _listen(track: MediaStreamTrack, onsets: list[float], threshold: float
         silent_for = 0.0 if loud else silent_for + frame.samples / frame.sample_rate
 
 
-async def run(rounds: int) -> dict[str, list[float]]:
-    backend = get_backend("lite")
+async def run(rounds: int, backend, quick: bool) -> dict[str, list[float]]:
     tmp = tempfile.mkdtemp()
     memory = open_memory(str(Path(tmp) / "memory.db"))
-    assistant = VoiceAssistant(backend, memory, get_reasoner("rules"), bus=EventBus())
+    assistant = VoiceAssistant(
+        backend, memory, get_reasoner("rules"), bus=EventBus(), quick_transcripts=quick
+    )
     server = VoiceServer(call_handler(assistant), port=0)
     await server.start()
 
@@ -164,7 +168,6 @@ async def run(rounds: int) -> dict[str, list[float]]:
         await pc.close()
     await server.stop()
     memory.close()
-    backend.close()
     return results
 
 
@@ -173,12 +176,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3, help="times each question is asked (default 3)")
-    args = parser.parse_args()
-    results = asyncio.run(run(args.rounds))
-    print(f"\nvoice-to-voice latency over {len(results['total'])} questions (seconds)")
+def _table(results: dict[str, list[float]]) -> None:
     print("| stage | p50 | p95 |\n|---|---|---|")
     labels = {
         "transcript": "end of speech -> final transcript",
@@ -190,6 +188,25 @@ def main() -> None:
         values = results[key]
         if values:
             print(f"| {label} | {statistics.median(values):.3f} | {_pct(values, 0.95):.3f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3, help="times each question is asked (default 3)")
+    parser.add_argument(
+        "--engine-only", action="store_true",
+        help="also measure replies from the engine's transcripts alone (no quick transcripts)",
+    )
+    args = parser.parse_args()
+    backend = get_backend("lite")
+    modes = [("quick transcripts (default)", True)] + ([("engine transcripts only", False)] if args.engine_only else [])
+    tables = []
+    for label, quick in modes:
+        tables.append((label, asyncio.run(run(args.rounds, backend, quick))))
+    backend.close()
+    for label, results in tables:
+        print(f"\n{label}: voice-to-voice latency over {len(results['total'])} questions (seconds)")
+        _table(results)
 
 
 if __name__ == "__main__":

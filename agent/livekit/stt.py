@@ -65,13 +65,19 @@ PREROLL_SECONDS = 0.3
 QUICK_COVER_SLACK = 0.1
 
 
+# While someone speaks, an interim transcript of the utterance so far this often (seconds).
+INTERIM_EVERY = 1.0
+
+
 @dataclass(frozen=True)
 class _Utterance:
-    """One finished utterance's 16 kHz audio, ``start`` seconds into the stream."""
+    """An utterance's 16 kHz audio, ``start`` seconds into the stream; ``interim`` while
+    it is still going on."""
 
     samples: np.ndarray
     start: float
     last_voice_wall: float | None
+    interim: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,8 @@ class PerceptionSTT(stt.STT):
         super().__init__(
             capabilities=stt.STTCapabilities(
                 streaming=True,
-                interim_results=True,
+                # interim transcripts come from the quick transcriber, when there is one
+                interim_results=quick is not None,
                 diarization=True,
                 aligned_transcript="word",
                 offline_recognize=True,
@@ -259,6 +266,8 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
         )
         self._speaking_reported = False
         self._quick_until = -1.0  # call time up to which quick transcripts went to LiveKit
+        self._interim_busy = False
+        self._finals_sent = 0
         self.utterances_finalised = 0
 
     # LiveKit's stream time = perceiver time - origin + start_time_offset
@@ -289,6 +298,8 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
         frames_seen = 0  # 30 ms VAD frames since this stream began
         history: list[np.ndarray] = []  # recent frames (pre-roll), then the utterance
         utterance_start = 0
+        interim_frames = round(INTERIM_EVERY / 0.03)
+        next_interim = 0
         seq = 0
         quick = self._stt.quick is not None
 
@@ -327,7 +338,16 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
                     if not speaking and sum(recent) >= start_frames:
                         speaking = True
                         utterance_start = frames_seen - len(history)
+                        next_interim = frames_seen + interim_frames
                         self._report_start_of_speech()
+                    elif (
+                        quick and speaking and frames_seen >= next_interim
+                        and silence_frames == 0 and work.empty() and not self._interim_busy
+                    ):  # fmt: skip
+                        # only when the worker is idle: a final must never wait behind it
+                        next_interim = frames_seen + interim_frames
+                        self._interim_busy = True
+                        put(0, _Utterance(np.concatenate(history), utterance_start * 0.03, now, interim=True))
                     elif speaking and silence_frames * 0.03 >= END_SPEECH_SECONDS:
                         speaking = False
                         if quick and history:
@@ -390,7 +410,23 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
         quick = self._stt.quick
         assert quick is not None
         start = self._origin + utterance.start
-        segment = await self._stt.run_in_worker(quick.transcribe, utterance.samples, start)
+        finals_before = self._finals_sent
+        try:
+            segment = await self._stt.run_in_worker(quick.transcribe, utterance.samples, start)
+        finally:
+            if utterance.interim:
+                self._interim_busy = False
+        if utterance.interim:
+            # stale if the utterance was finalised meanwhile
+            if segment is not None and segment.text.strip() and self._finals_sent == finals_before:
+                self._event_ch.send_nowait(
+                    stt.SpeechEvent(
+                        type=stt.SpeechEventType.INTERIM_TRANSCRIPT,
+                        request_id=self._request_id,
+                        alternatives=[_speech_data([segment], self._language, self._offset())],
+                    )
+                )
+            return
         if segment is not None and segment.text.strip():
             self._report_start_of_speech()
             self._quick_until = max(self._quick_until, segment.end)
@@ -403,6 +439,7 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
                 )
             )
             self.utterances_finalised += 1
+            self._finals_sent += 1
         if self._speaking_reported:
             self._report_end_of_speech(utterance.last_voice_wall)
 
@@ -431,6 +468,7 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
                 )
             )
             self.utterances_finalised += 1
+            self._finals_sent += 1
 
     def _report_end_of_speech(self, last_voice_wall: float | None) -> None:
         self._speaking_reported = False

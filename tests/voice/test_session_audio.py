@@ -51,7 +51,8 @@ async def test_spoken_question_about_an_earlier_doorbell(lite_backend, memory) -
     call.sinks.append(messages.append)
     session, agent = assistant.make_session(call)
     transcripts: list = []
-    session.on("user_input_transcribed", lambda ev: transcripts.append(ev) if ev.is_final else None)
+    interims: list = []
+    session.on("user_input_transcribed", lambda ev: (transcripts if ev.is_final else interims).append(ev))
 
     speech = SpeechInput(_call_audio())
     output = CaptureOutput()
@@ -68,6 +69,9 @@ async def test_spoken_question_about_an_earlier_doorbell(lite_backend, memory) -
     # what the user said, transcribed by perception with speaker ids
     heard = " ".join(t.transcript.lower() for t in transcripts)
     assert "server" in heard and "doorbell" in heard
+    # while the statement was still being spoken, an interim transcript of it came out
+    assert call.stt.capabilities.interim_results
+    assert any("moved" in ev.transcript.lower() for ev in interims), interims
     # quick transcripts drive the turn; the engine's diarised segments land in memory
     stored = memory.transcript_between(call.session_id, 0, 60)
     assert stored and all(seg.speaker for seg in stored)
