@@ -37,7 +37,7 @@ def _tui_command(args: argparse.Namespace) -> int:
     from agent.reasoner import get_reasoner
     from memory import MemoryError, open_memory
     from tui.app import MossTUI
-    from tui.live import bus_events, bus_publisher, parse_host_port, record_beside
+    from tui.live import bus_events, bus_publisher, record_beside
 
     try:
         memory = open_memory(args.db)
@@ -58,13 +58,14 @@ def _tui_command(args: argparse.Namespace) -> int:
     live = None
     bus = EventBus()
     if args.mqtt:
-        try:
-            host, port = parse_host_port(args.mqtt)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
+        from agent.mqtt import MqttSettings
         from tui.live import mqtt_events
 
-        live = mqtt_events(host, port)
+        try:
+            settings = MqttSettings.from_url(args.mqtt)
+        except ValueError as exc:
+            raise UsageError(f"--mqtt {args.mqtt!r}: {exc}; use HOST:PORT") from exc
+        live = mqtt_events(settings)
     elif args.record:
         live = bus_events(bus)
 

@@ -1,5 +1,5 @@
-"""Where a live session's events come from: the in-process bus, MQTT, or a recording
-running beside the UI. Each source is an async iterator of events for ``MossTUI(live=...)``.
+"""Where a live session's events come from: the in-process bus, MQTT (through the agent's
+bridge), or a recording running beside the UI. Each source is an async iterator of events for ``MossTUI(live=...)``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from perception.events import BaseEvent, Event
 
 if TYPE_CHECKING:
     from agent.bus import EventBus
+    from agent.mqtt import MqttSettings
     from agent.recorder import Recorder
 
 log = logging.getLogger(__name__)
@@ -57,45 +58,18 @@ def record_beside(
     return thread
 
 
-async def mqtt_events(host: str, port: int, pattern: str = "moss/#") -> AsyncIterator[BaseEvent]:
-    """Events published on an MQTT broker (JSON lines, as the MQTT bridge sends them).
-
-    Reconnects with a growing pause when the broker goes away; payloads that are not
-    events (alerts, answers) are skipped.
+async def mqtt_events(
+    settings: MqttSettings, pattern: str = "moss/#", ready: asyncio.Event | None = None
+) -> AsyncIterator[BaseEvent]:
+    """Events published on an MQTT broker, through the agent's MQTT bridge
+    (``agent.mqtt.mqtt_messages``: QoS 1, reconnects by itself). Messages that are not
+    events (alerts, answers) are skipped; ``ready`` is set once subscribed.
     """
-    import aiomqtt
+    from agent.mqtt import mqtt_messages
 
-    from perception.events import event_from_json
-
-    pause = 1.0
-    while True:
-        try:
-            async with aiomqtt.Client(host, port) as client:
-                await client.subscribe(pattern, qos=1)
-                pause = 1.0
-                async for message in client.messages:
-                    try:
-                        yield event_from_json(bytes(message.payload))  # type: ignore[arg-type]
-                    except ValueError:
-                        log.debug("not an event on %s", message.topic)
-        except aiomqtt.MqttError as exc:
-            log.warning("MQTT broker %s:%d: %s; retrying in %.0f s", host, port, exc, pause)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 30.0)
+    async for message in mqtt_messages(settings, pattern, ready=ready):
+        if isinstance(message.payload, BaseEvent):
+            yield message.payload
 
 
-def parse_host_port(value: str, default_port: int = 1883) -> tuple[str, int]:
-    """``HOST:PORT`` (or ``HOST``) -> (host, port); raises ValueError with a hint."""
-    host, _, port = value.rpartition(":") if ":" in value else (value, "", "")
-    if not host:
-        raise ValueError(f"expected HOST:PORT for the MQTT broker, got {value!r}")
-    try:
-        number = int(port) if port else default_port
-    except ValueError:
-        raise ValueError(f"MQTT port must be a number, got {port!r}") from None
-    if not 0 < number < 65536:
-        raise ValueError(f"MQTT port out of range: {number}")
-    return host, number
-
-
-__all__ = ["bus_events", "bus_publisher", "mqtt_events", "parse_host_port", "record_beside"]
+__all__ = ["bus_events", "bus_publisher", "mqtt_events", "record_beside"]
