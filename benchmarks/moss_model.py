@@ -2,11 +2,12 @@
 
 The random weights are saved to a temporary checkpoint and loaded like a real one (float32).
 Measured side by side in one run, medians over ``--reps``:
-- prefill of one 30 s window: features, encoder + adapters, LM prefill (time to first token);
-- decode tokens/s at batch 1 (generate N tokens minus generate 1 token, divided by N - 1);
-- 8 windows batched in one ``generate`` call vs one call per window (``--reps`` - 1 runs);
+- prefill of one 30 s window: features, encoder + adapters, time to first token;
+- decode tokens/s at batch 1 (between the first and the last streamed token);
 - 3 tasks on one window with prefix reuse (``generate_tasks``) vs 3 independent runs, both
-  relative to a single task.
+  relative to a single task (ratios taken per rep, then the median);
+- 8 windows batched in one ``generate`` call vs one call per window (``--reps`` - 1 runs).
+The variants alternate rep by rep so that they see the same load on a shared machine.
 Greedy decoding with a stop token the model never emits, so every run decodes exactly
 ``--tokens`` tokens.
 
@@ -68,13 +69,10 @@ def window(seconds: float, seed: int) -> np.ndarray:
     return (0.3 * voice + 0.05 * rng.standard_normal(t.shape)).astype(np.float32)
 
 
-def median_seconds(fn: Callable[[], object], reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -96,53 +94,79 @@ def main() -> None:
 
     audio30 = window(30.0, 0)
     gen = GenerationConfig(max_new_tokens=args.tokens, stop_token_ids=(NEVER,))
-    first_token = GenerationConfig(max_new_tokens=1, stop_token_ids=(NEVER,))
 
-    def run(audios: list[np.ndarray], config: GenerationConfig, question: list[int]) -> None:
-        results = model.generate(processor, audios, [question] * len(audios), config)
-        assert all(len(r.token_ids) == config.max_new_tokens for r in results)
+    def run(audios: list[np.ndarray], question: list[int]) -> None:
+        results = model.generate(processor, audios, [question] * len(audios), gen)
+        assert all(len(r.token_ids) == args.tokens for r in results)
 
-    # Warm-up (allocator, kernels).
-    run([audio30], gen, QUESTIONS[0])
-
-    features = processor.features(audio30)
-    t_features = median_seconds(lambda: processor.features(audio30), args.reps)
-    with torch.no_grad():
-        t_encoder = median_seconds(lambda: model.encode(processor, [audio30]), args.reps)
-    prompt_len = len(processor.build_prompt(QUESTIONS[0], features.n_audio_tokens))
-    t_first = median_seconds(lambda: run([audio30], first_token, QUESTIONS[0]), args.reps)
-    t_gen = median_seconds(lambda: run([audio30], gen, QUESTIONS[0]), args.reps)
-    decode_tps = (args.tokens - 1) / (t_gen - t_first)
-    print(f"\n30 s window: {features.n_frames} mel frames, {features.n_audio_tokens} audio tokens, "
-          f"{prompt_len}-token prompt")  # fmt: skip
-    print(f"  features (log-mel)                 {t_features * 1000:8.1f} ms")
-    print(f"  features + encoder + adapters      {t_encoder * 1000:8.1f} ms")
-    print(f"  prefill, time to first token       {t_first * 1000:8.1f} ms")
-    print(f"  decode, batch 1                    {decode_tps:8.1f} tokens/s")
-
-    windows = [window(30.0, seed) for seed in range(8)]
-    long_reps = max(1, args.reps - 1)  # these rows take the most time
-    t_batched = median_seconds(lambda: run(windows, gen, QUESTIONS[0]), long_reps)
-    t_serial = median_seconds(lambda: [run([w], gen, QUESTIONS[0]) for w in windows], long_reps)
-    print(f"\n8 windows x 30 s, {args.tokens} tokens each")
-    print(f"  one generate call (batch 8)        {t_batched:8.2f} s")
-    print(f"  one call per window                {t_serial:8.2f} s")
-    print(f"  batched / one-by-one               {t_batched / t_serial:8.2f}x")
+    def one_task() -> tuple[float, float, float]:
+        """(total, time to first token, decode tokens/s) from the streaming callback's clock."""
+        stamps: list[float] = []
+        start = time.perf_counter()
+        model.generate(
+            processor,
+            [audio30],
+            [QUESTIONS[1]],
+            gen,
+            on_token=lambda r, t: stamps.append(time.perf_counter()),
+        )
+        total = time.perf_counter() - start
+        return total, stamps[0] - start, (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
     def tasks_reused() -> None:
         results = model.generate_tasks(processor, audio30, QUESTIONS, gen)
         assert all(len(r.token_ids) == args.tokens for r in results)
 
-    t_one = median_seconds(lambda: run([audio30], gen, QUESTIONS[1]), args.reps)
-    t_reuse = median_seconds(tasks_reused, args.reps)
-    t_independent = median_seconds(lambda: [run([audio30], gen, q) for q in QUESTIONS], args.reps)
-    print(f"\n3 tasks on one 30 s window, {args.tokens} tokens each")
-    print(f"  one task                           {t_one:8.2f} s")
-    print(
-        f"  3 tasks, prefix reuse              {t_reuse:8.2f} s   {t_reuse / t_one:5.2f}x one task"
+    run([audio30], QUESTIONS[0])  # warm-up (allocator, kernels)
+
+    # Alternate the variants rep by rep, so that they see the same load on a shared machine.
+    rows: dict[str, list[float]] = {
+        name: [] for name in ("features", "encoder", "one", "ttft", "tps", "reuse", "independent")
+    }
+    for _ in range(args.reps):
+        rows["features"].append(timed(lambda: processor.features(audio30)))
+        with torch.no_grad():
+            rows["encoder"].append(timed(lambda: model.encode(processor, [audio30])))
+        total, ttft, tps = one_task()
+        rows["one"].append(total)
+        rows["ttft"].append(ttft)
+        rows["tps"].append(tps)
+        rows["reuse"].append(timed(tasks_reused))
+        rows["independent"].append(timed(lambda: [run([audio30], q) for q in QUESTIONS]))
+    med = {name: statistics.median(values) for name, values in rows.items()}
+    # Per-rep ratios, then their median: robust to load changing between reps.
+    reuse_ratio = statistics.median(r / o for r, o in zip(rows["reuse"], rows["one"], strict=True))
+    independent_ratio = statistics.median(
+        i / o for i, o in zip(rows["independent"], rows["one"], strict=True)
     )
-    print(f"  3 independent runs                 {t_independent:8.2f} s   "
-          f"{t_independent / t_one:5.2f}x one task")  # fmt: skip
+
+    features = processor.features(audio30)
+    prompt_len = len(processor.build_prompt(QUESTIONS[1], features.n_audio_tokens))
+    print(f"\n30 s window: {features.n_frames} mel frames, {features.n_audio_tokens} audio tokens, "
+          f"{prompt_len}-token prompt")  # fmt: skip
+    print(f"  features (log-mel)                 {med['features'] * 1000:8.1f} ms")
+    print(f"  features + encoder + adapters      {med['encoder'] * 1000:8.1f} ms")
+    print(f"  prefill, time to first token       {med['ttft'] * 1000:8.1f} ms")
+    print(f"  decode, batch 1                    {med['tps']:8.1f} tokens/s")
+
+    print(f"\n3 tasks on one 30 s window, {args.tokens} tokens each")
+    print(f"  one task                           {med['one']:8.2f} s")
+    print(
+        f"  3 tasks, prefix reuse              {med['reuse']:8.2f} s   {reuse_ratio:5.2f}x one task"
+    )
+    print(f"  3 independent runs                 {med['independent']:8.2f} s   "
+          f"{independent_ratio:5.2f}x one task")  # fmt: skip
+
+    windows = [window(30.0, seed) for seed in range(8)]
+    batched, serial = [], []
+    for _ in range(max(1, args.reps - 1)):  # the longest rows
+        batched.append(timed(lambda: run(windows, QUESTIONS[0])))
+        serial.append(timed(lambda: [run([w], QUESTIONS[0]) for w in windows]))
+    batch_ratio = statistics.median(b / s for b, s in zip(batched, serial, strict=True))
+    print(f"\n8 windows x 30 s, {args.tokens} tokens each")
+    print(f"  one generate call (batch 8)        {statistics.median(batched):8.2f} s")
+    print(f"  one call per window                {statistics.median(serial):8.2f} s")
+    print(f"  batched / one-by-one               {batch_ratio:8.2f}x")
 
 
 if __name__ == "__main__":
