@@ -107,68 +107,88 @@ async def _listen(track: MediaStreamTrack, onsets: list[float], threshold: float
         silent_for = 0.0 if loud else silent_for + frame.samples / frame.sample_rate
 
 
-async def run(rounds: int, backend, quick: bool) -> dict[str, list[float]]:
-    tmp = tempfile.mkdtemp()
-    memory = open_memory(str(Path(tmp) / "memory.db"))
-    assistant = VoiceAssistant(
-        backend, memory, get_reasoner("rules"), bus=EventBus(), quick_transcripts=quick
-    )
-    server = VoiceServer(call_handler(assistant), port=0)
-    await server.start()
+class Caller:
+    """One WebRTC call into one endpoint: a scripted microphone, the answer track, the data channel."""
 
-    mic = ScriptedMicrophone()
-    pc = RTCPeerConnection()
-    pc.addTrack(mic)
-    channel = pc.createDataChannel("events")
-    messages: list[tuple[float, dict]] = []
-    channel.on("message", lambda m: messages.append((time.time(), json.loads(m))))
-    onsets: list[float] = []
-    listeners: list[asyncio.Task] = []
-    pc.on("track", lambda t: listeners.append(asyncio.ensure_future(_listen(t, onsets))))
-    await pc.setLocalDescription(await pc.createOffer())
-    async with aiohttp.ClientSession() as http, http.post(
-        server.url + "offer", json={"sdp": pc.localDescription.sdp, "type": "offer"}
-    ) as r:
-        answer = await r.json()
-    await pc.setRemoteDescription(RTCSessionDescription(**answer))
+    def __init__(self, backend, quick: bool) -> None:
+        self.memory = open_memory(str(Path(tempfile.mkdtemp()) / "memory.db"))
+        assistant = VoiceAssistant(
+            backend, self.memory, get_reasoner("rules"), bus=EventBus(), quick_transcripts=quick
+        )
+        self.server = VoiceServer(call_handler(assistant), port=0)
+        self.mic = ScriptedMicrophone()
+        self.pc = RTCPeerConnection()
+        self.messages: list[tuple[float, dict]] = []
+        self.onsets: list[float] = []
+        self._listeners: list[asyncio.Task] = []
+        self.results: dict[str, list[float]] = {"total": [], "transcript": [], "answer": [], "audio": []}
 
+    async def connect(self) -> None:
+        await self.server.start()
+        self.pc.addTrack(self.mic)
+        channel = self.pc.createDataChannel("events")
+        channel.on("message", lambda m: self.messages.append((time.time(), json.loads(m))))
+        self.pc.on("track", lambda t: self._listeners.append(asyncio.ensure_future(_listen(t, self.onsets))))
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        async with aiohttp.ClientSession() as http, http.post(
+            self.server.url + "offer", json={"sdp": self.pc.localDescription.sdp, "type": "offer"}
+        ) as r:
+            answer = await r.json()
+        await self.pc.setRemoteDescription(RTCSessionDescription(**answer))
+
+    async def ask(self, question: str, clip: np.ndarray) -> None:
+        mic, onsets = self.mic, self.onsets
+        n_ends, n_onsets, n_msgs = len(mic.clip_ends), len(onsets), len(self.messages)
+        mic.say(clip)
+        deadline = time.time() + 30
+        while len(onsets) <= n_onsets and time.time() < deadline:
+            await asyncio.sleep(0.02)
+        if len(onsets) <= n_onsets or len(mic.clip_ends) <= n_ends:
+            print(f"no answer to {question!r} within 30 s")
+            return
+        end, onset = mic.clip_ends[n_ends], onsets[n_onsets]
+        new = self.messages[n_msgs:]
+        t_final = next((t for t, m in new if m["type"] == "transcript" and m.get("final")), None)
+        t_answer = next((t for t, m in new if m["type"] == "answer"), None)
+        self.results["total"].append(onset - end)
+        if t_final and t_answer:
+            self.results["transcript"].append(t_final - end)
+            self.results["answer"].append(t_answer - t_final)
+            self.results["audio"].append(onset - t_answer)
+        print(f"{question!r}: {onset - end:.3f} s")
+        await asyncio.sleep(4.0)  # let the answer play out (and stay out of the next turn)
+        while time.time() - max(onsets[-1], end) < 1.0:
+            await asyncio.sleep(0.2)
+
+    async def close(self) -> None:
+        for task in self._listeners:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self.pc.close()
+        await self.server.stop()
+        self.memory.close()
+
+
+async def run(rounds: int, backend, modes: list[tuple[str, bool]]) -> dict[str, dict[str, list[float]]]:
+    """Each question goes to each mode's call in turn, so load drifts hit all modes alike."""
+    callers = {label: Caller(backend, quick) for label, quick in modes}
+    for caller in callers.values():
+        await caller.connect()
     clips = {q: synthetic.speak(q, "en-us", words_per_minute=150) for q in QUESTIONS}
     pause = np.zeros(16_000, np.float32)
+    context = np.concatenate([pause, synthetic.speak(CONTEXT, "en-gb+f3", words_per_minute=150), pause])
     await asyncio.sleep(1.0)
-    mic.say(np.concatenate([pause, synthetic.speak(CONTEXT, "en-gb+f3", words_per_minute=150), pause]))
-    await asyncio.sleep(6.0)  # context transcribed and stored; no reply expected
-    results: dict[str, list[float]] = {"total": [], "transcript": [], "answer": [], "audio": []}
+    for caller in callers.values():
+        caller.mic.say(context)
+        await asyncio.sleep(6.0)  # context transcribed and stored; no reply expected
     for _ in range(rounds):
         for question in QUESTIONS:
-            n_ends, n_onsets, n_msgs = len(mic.clip_ends), len(onsets), len(messages)
-            mic.say(clips[question])
-            deadline = time.time() + 30
-            while len(onsets) <= n_onsets and time.time() < deadline:
-                await asyncio.sleep(0.02)
-            if len(onsets) <= n_onsets or len(mic.clip_ends) <= n_ends:
-                print(f"no answer to {question!r} within 30 s")
-                continue
-            end = mic.clip_ends[n_ends]
-            onset = onsets[n_onsets]
-            new = messages[n_msgs:]
-            t_final = next((t for t, m in new if m["type"] == "transcript" and m.get("final")), None)
-            t_answer = next((t for t, m in new if m["type"] == "answer"), None)
-            results["total"].append(onset - end)
-            if t_final and t_answer:
-                results["transcript"].append(t_final - end)
-                results["answer"].append(t_answer - t_final)
-                results["audio"].append(onset - t_answer)
-            print(f"{question!r}: {onset - end:.3f} s")
-            await asyncio.sleep(4.0)  # let the answer play out (and stay out of the next turn)
-            while time.time() - max(onsets[-1], end) < 1.0:
-                await asyncio.sleep(0.2)
-    for task in listeners:
-        task.cancel()
-    with contextlib.suppress(Exception):
-        await pc.close()
-    await server.stop()
-    memory.close()
-    return results
+            for label, caller in callers.items():
+                print(f"[{label}] ", end="")
+                await caller.ask(question, clips[question])
+    for caller in callers.values():
+        await caller.close()
+    return {label: caller.results for label, caller in callers.items()}
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -195,16 +215,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="times each question is asked (default 3)")
     parser.add_argument(
         "--engine-only", action="store_true",
-        help="also measure replies from the engine's transcripts alone (no quick transcripts)",
+        help="also measure replies from the engine's transcripts alone, interleaved with the default",
     )
     args = parser.parse_args()
     backend = get_backend("lite")
     modes = [("quick transcripts (default)", True)] + ([("engine transcripts only", False)] if args.engine_only else [])
-    tables = []
-    for label, quick in modes:
-        tables.append((label, asyncio.run(run(args.rounds, backend, quick))))
+    tables = asyncio.run(run(args.rounds, backend, modes))
     backend.close()
-    for label, results in tables:
+    for label, results in tables.items():
         print(f"\n{label}: voice-to-voice latency over {len(results['total'])} questions (seconds)")
         _table(results)
 

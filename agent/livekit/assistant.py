@@ -64,27 +64,6 @@ class MossVoiceAgent(Agent):
             yield frame
 
 
-@dataclass
-class CallRecord:
-    """One call's memory session and what happened in it (also handy for tests)."""
-
-    session_id: str
-    stt: PerceptionSTT
-    llm: ReasonerLLM
-    events: list[Event] = field(default_factory=list)
-    answers: list[SpokenAnswer] = field(default_factory=list)
-    sinks: list[MessageSink] = field(default_factory=list)
-
-    async def send(self, message: dict[str, Any]) -> None:
-        for sink in list(self.sinks):
-            try:
-                result = sink(message)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                logger.exception("a message sink of call %s failed", self.session_id)
-
-
 class _AudioArchiver:
     """Collects the call's 16 kHz audio on the perception thread and archives it in pieces."""
 
@@ -116,6 +95,29 @@ class _AudioArchiver:
             self.memory.archive_audio(self.session_id, self._start, audio)
         except Exception:  # re-listening degrades; the call goes on
             logger.exception("could not archive %.1f s of call audio", len(audio) / SAMPLE_RATE)
+
+
+@dataclass
+class CallRecord:
+    """One call's memory session and what happened in it (also handy for tests)."""
+
+    session_id: str
+    stt: PerceptionSTT
+    llm: ReasonerLLM
+    archiver: _AudioArchiver
+    tools: list[Any]  # LiveKit function tools bound to this call's memory session
+    events: list[Event] = field(default_factory=list)
+    answers: list[SpokenAnswer] = field(default_factory=list)
+    sinks: list[MessageSink] = field(default_factory=list)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        for sink in list(self.sinks):
+            try:
+                result = sink(message)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception("a message sink of call %s failed", self.session_id)
 
 
 class VoiceAssistant:
@@ -165,13 +167,14 @@ class VoiceAssistant:
             # memory must hold everything heard before the question before it is answered
             before_answer=lambda: stt.wait_analysed(stt.last_final_start, timeout=MEMORY_WAIT_SECONDS),
         )  # fmt: skip
-        record = CallRecord(session_id=info.id, stt=stt, llm=llm_)
-        archiver = _AudioArchiver(self.memory, info.id)
-        stt.on_audio = archiver.add
+        record = CallRecord(
+            session_id=info.id, stt=stt, llm=llm_,
+            archiver=_AudioArchiver(self.memory, info.id),
+            tools=livekit_tools(self.reasoner.registry, context, memo),
+        )  # fmt: skip
+        stt.on_audio = record.archiver.add
         stt.on_events = lambda events: self._on_events(record, events)
         llm_.on_answer = lambda answer: self._on_answer(record, answer)
-        record.archiver = archiver  # type: ignore[attr-defined]
-        record.tools = livekit_tools(self.reasoner.registry, context, memo)  # type: ignore[attr-defined]
         return record
 
     def make_session(
@@ -194,13 +197,13 @@ class VoiceAssistant:
             max_tool_steps=2,
             session_close_transcript_timeout=close_transcript_timeout,
         )
-        agent = MossVoiceAgent(instructions=self.instructions, tools=record.tools)  # type: ignore[attr-defined]
+        agent = MossVoiceAgent(instructions=self.instructions, tools=record.tools)
         _forward_session_events(session, record)
         return session, agent
 
     async def end_call(self, record: CallRecord) -> None:
         """Flush the audio archive and store the call's length."""
-        await asyncio.to_thread(record.archiver.flush)  # type: ignore[attr-defined]
+        await asyncio.to_thread(record.archiver.flush)
         seconds = record.stt.perceiver.seconds_received
         await asyncio.to_thread(self.memory.set_duration, record.session_id, seconds)
         await record.stt.aclose()

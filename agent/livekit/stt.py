@@ -65,6 +65,8 @@ PREROLL_SECONDS = 0.3
 QUICK_COVER_SLACK = 0.1
 
 
+# A pause this long starts the quick transcript (kept only if the pause ends the utterance).
+QUICK_AFTER_SILENCE = 0.24
 # While someone speaks, an interim transcript of the utterance so far this often (seconds).
 INTERIM_EVERY = 1.0
 
@@ -78,6 +80,8 @@ class _Utterance:
     start: float
     last_voice_wall: float | None
     interim: bool = False
+    generation: int = 0  # bumped by every voiced frame
+    speculative: bool = False  # made at a pause that may not end the utterance
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ class PerceptionSTT(stt.STT):
         # how far (call time) the engine has analysed and handed its events to ``on_events``
         self.analysed_until = 0.0
         self.last_final_start = 0.0  # where the latest final transcript sent to LiveKit began
-        self._progress = asyncio.Condition() if _has_loop() else None
+        self._progress: asyncio.Condition | None = None  # made on first use, in the loop
         # every 16 kHz chunk as it is analysed: (start on the call's timeline, float32 samples)
         self.on_audio: Callable[[float, np.ndarray], None] | None = None
         self._executor = _worker_for(backend)
@@ -230,14 +234,6 @@ class PerceptionSTT(stt.STT):
         return events
 
 
-def _has_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 # One perception thread per backend, shared by its calls: the Perceivers are stateful and a
 # backend (Whisper, the speaker encoder) is not re-entrant.
 _WORKERS: dict[int, tuple[PerceptionBackend, concurrent.futures.ThreadPoolExecutor]] = {}
@@ -268,6 +264,8 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
         self._quick_until = -1.0  # call time up to which quick transcripts went to LiveKit
         self._interim_busy = False
         self._finals_sent = 0
+        # a transcript made at a pause: (generation, segment), used if the pause ends the turn
+        self._ahead: tuple[int, TranscriptSegment | None] | None = None
         self.utterances_finalised = 0
 
     # LiveKit's stream time = perceiver time - origin + start_time_offset
@@ -300,6 +298,7 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
         utterance_start = 0
         interim_frames = round(INTERIM_EVERY / 0.03)
         next_interim = 0
+        generation = 0
         seq = 0
         quick = self._stt.quick is not None
 
@@ -351,9 +350,18 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
                     elif speaking and silence_frames * 0.03 >= END_SPEECH_SECONDS:
                         speaking = False
                         if quick and history:
+                            # the transcript started at the pause is used if no word came since
                             voiced = history[: len(history) - silence_frames + 2]
-                            put(0, _Utterance(np.concatenate(voiced), utterance_start * 0.03, last_voice_wall))
+                            put(0, _Utterance(np.concatenate(voiced), utterance_start * 0.03, last_voice_wall,
+                                              generation=generation))
                         history = history[-preroll_frames:]
+                    elif quick and speaking and silence_frames == round(QUICK_AFTER_SILENCE / 0.03):
+                        # transcribe ahead, before the engine closes its window (it would go first)
+                        voiced = history[: len(history) - silence_frames + 2]
+                        put(0, _Utterance(np.concatenate(voiced), utterance_start * 0.03, last_voice_wall,
+                                          generation=generation, speculative=True))
+                    if is_speech:
+                        generation += 1  # speech after a pause: a transcript made ahead is stale
             while len(pending) >= chunk_bytes:
                 put(1, _Chunk(bytes(pending[:chunk_bytes]), speaking, silence_frames * 0.03, last_voice_wall))
                 del pending[:chunk_bytes]
@@ -411,11 +419,19 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
         assert quick is not None
         start = self._origin + utterance.start
         finals_before = self._finals_sent
-        try:
-            segment = await self._stt.run_in_worker(quick.transcribe, utterance.samples, start)
-        finally:
-            if utterance.interim:
-                self._interim_busy = False
+        ahead = self._ahead
+        if not utterance.interim and not utterance.speculative and ahead is not None and ahead[0] == utterance.generation:
+            segment = ahead[1]  # transcribed at the pause, and nobody spoke since
+        else:
+            try:
+                segment = await self._stt.run_in_worker(quick.transcribe, utterance.samples, start)
+            finally:
+                if utterance.interim:
+                    self._interim_busy = False
+        if utterance.speculative:
+            self._ahead = (utterance.generation, segment)
+            return
+        self._ahead = None
         if utterance.interim:
             # stale if the utterance was finalised meanwhile
             if segment is not None and segment.text.strip() and self._finals_sent == finals_before:
