@@ -216,7 +216,7 @@ class MossAudioGenerationMixin:
         self: MossAudioModel, processor: MossAudioProcessor, audios: Sequence[np.ndarray]
     ) -> AudioEmbeddings:  # type: ignore[misc]
         """Features and one batched encoder pass for several 16 kHz mono waveforms."""
-        _, mel, lengths = processor.batch_features(audios)
+        _, mel, lengths = processor.batch_features(audios, device=self.device)
         with torch.no_grad():
             return self.encode_audio(mel, lengths)
 

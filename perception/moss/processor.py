@@ -138,6 +138,30 @@ def log_mel(waveform: np.ndarray, mel_filters: np.ndarray) -> np.ndarray:
     return ((spec + 4.0) / 4.0).astype(np.float32)
 
 
+def log_mel_torch(waveform: torch.Tensor, mel_filters: torch.Tensor) -> torch.Tensor:
+    """The same log-mel with ``torch.stft`` on the waveform's device (fast on a GPU).
+
+    It differs from the numpy path by about 1e-5, enough to flip a few bfloat16 roundings
+    (harmless for the model), so the CPU default stays the numpy path that matches the
+    reference exactly.
+    """
+    window = torch.hann_window(N_FFT, periodic=True, device=waveform.device, dtype=torch.float64)
+    stft = torch.stft(
+        waveform.to(torch.float64),
+        N_FFT,
+        HOP_LENGTH,
+        window=window,
+        center=True,
+        pad_mode="reflect",
+        return_complex=True,
+    )
+    power = stft.abs() ** 2
+    mel = mel_filters.to(device=waveform.device, dtype=torch.float64).T @ power
+    spec = torch.log10(mel.clamp(min=1e-10))[:, :-1]
+    spec = torch.maximum(spec, spec.max() - 8.0)
+    return ((spec + 4.0) / 4.0).to(torch.float32)
+
+
 def _as_ids(value: str | Sequence[int], tokenizer: Any, what: str) -> list[int]:
     if not isinstance(value, str | Sequence) or not all(
         isinstance(x, int | np.integer) for x in (value if not isinstance(value, str) else [])
@@ -195,8 +219,17 @@ class MossAudioProcessor:
         return self.tokenizer is not None
 
     # ------------------------------------------------------------------ audio
-    def features(self, waveform: np.ndarray, sampling_rate: int = SAMPLE_RATE) -> AudioFeatures:
-        """Log-mel of a mono 16 kHz float waveform; frames = samples // 160."""
+    def features(
+        self,
+        waveform: np.ndarray,
+        sampling_rate: int = SAMPLE_RATE,
+        device: str | torch.device | None = None,
+    ) -> AudioFeatures:
+        """Log-mel of a mono 16 kHz float waveform; frames = samples // 160.
+
+        ``device`` "cuda" computes it with torch on the GPU; the default numpy path on the
+        CPU matches the reference exactly.
+        """
         if sampling_rate != SAMPLE_RATE:
             raise AudioInputError(
                 f"audio is at {sampling_rate} Hz; resample it to {SAMPLE_RATE} Hz mono first "
@@ -220,14 +253,18 @@ class MossAudioProcessor:
             raise AudioInputError(
                 "audio contains NaN or infinite samples; the decoder output is corrupt"
             )
-        mel = torch.from_numpy(log_mel(array.astype(np.float32), self.mel_filters))
+        if device is not None and torch.device(device).type != "cpu":
+            samples = torch.from_numpy(array.astype(np.float32)).to(device)
+            mel = log_mel_torch(samples, torch.from_numpy(self.mel_filters))
+        else:
+            mel = torch.from_numpy(log_mel(array.astype(np.float32), self.mel_filters))
         return AudioFeatures(mel=mel.to(torch.bfloat16), mel_fp32=mel)
 
     def batch_features(
-        self, waveforms: Sequence[np.ndarray]
+        self, waveforms: Sequence[np.ndarray], device: str | torch.device | None = None
     ) -> tuple[list[AudioFeatures], torch.Tensor, torch.Tensor]:
         """Features of several inputs, plus the zero-padded mel batch and the frame counts."""
-        features = [self.features(w) for w in waveforms]
+        features = [self.features(w, device=device) for w in waveforms]
         return (features, *self.pad_features(features))
 
     @staticmethod
@@ -236,8 +273,9 @@ class MossAudioProcessor:
         if not features:
             raise ValueError("no audio given")
         longest = max(f.n_frames for f in features)
+        first = features[0].mel
         batch = torch.zeros(
-            len(features), features[0].mel.shape[0], longest, dtype=features[0].mel.dtype
+            len(features), first.shape[0], longest, dtype=first.dtype, device=first.device
         )
         for row, feature in enumerate(features):
             batch[row, :, : feature.n_frames] = feature.mel

@@ -132,3 +132,18 @@ def test_prompt_builder_reproduces_reference_ids(moss_tiny, moss_parity: ParityD
     )
     assert prompt.ids == ids
     assert prompt.prefix == ids[: end + 2]
+
+
+def test_torch_mel_path_matches_within_tolerance(moss_tiny, moss_parity: ParityData) -> None:
+    """The torch.stft path (used on GPUs) run here on the CPU: same mel within mel_abs, and
+    the bf16 mel within one bf16 step."""
+    from perception.moss.processor import log_mel_torch
+
+    _, processor = moss_tiny
+    mel = log_mel_torch(moss_parity.tensors["waveform"], torch.from_numpy(processor.mel_filters))
+    expected = moss_parity.tensors["mel_fp32"]
+    assert mel.shape == expected.shape
+    assert (mel - expected).abs().max().item() <= moss_parity.tolerances["mel_abs"]
+    rounded = mel.to(torch.bfloat16).float()
+    expected_bf16 = moss_parity.tensors["mel"]
+    assert ((rounded - expected_bf16).abs() <= bf16_step(expected_bf16)).all()
