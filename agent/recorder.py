@@ -36,6 +36,8 @@ SEAM_OVERLAP = 0.5
 SEAM_SECONDS = 5.0
 # Stored speech per speaker used to recognise voices after a seam.
 VOICE_SECONDS = 20.0
+# Speech of a resumed speaker heard before deciding which stored voice it is.
+DECIDE_SECONDS = 3.0
 
 
 class RecorderError(RuntimeError):
@@ -61,26 +63,76 @@ class RecordingResult:
 
 
 ProgressHandler = Callable[[RecordingProgress], None]
+
+
+def completed_recording(memory: Memory, title: str, source: str, total: float | None) -> SessionInfo | None:
+    """The session titled ``title`` if it already holds ``source`` to its end, else None.
+
+    A cheap check from memory alone, so a finished recording is reported without loading
+    a perception model.
+    """
+    if total is None:
+        return None
+    session = memory.find_session(title)
+    if session is None or session.title != title or session.source != source:
+        return None
+    return session if session.duration > 0 and session.duration >= total - END_TOLERANCE else None
 EventSink = Callable[[Sequence[Event]], None]
 
 
 @dataclass
 class _VoiceBook:
-    """Voices stored before a resume seam, to give the new run's speakers their old ids."""
+    """Voices stored before a resume seam, to give the new run's speakers their old ids.
+
+    A new-run speaker is matched on ``DECIDE_SECONDS`` of their speech, not on their
+    first segment: short segments (a two-word phrase) embed too noisily to recognise a
+    voice. Their events wait (``held``) until the decision, which is forced at every
+    checkpoint so nothing before a checkpoint is left unstored.
+    """
 
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)
     mapping: dict[str, str] = field(default_factory=dict)  # new-run id -> stored id
-    threshold: float = 0.84
+    threshold: float = 0.86
+    clips: dict[str, list[np.ndarray]] = field(default_factory=dict)  # undecided speakers' speech
+    held: list[Event] = field(default_factory=list)
 
-    def map_event(self, event: Event, audio_at: Callable[[float, float], np.ndarray], encoder: Any) -> Event:
+    def offer(self, event: Event, audio_at: Callable[[float, float], np.ndarray], encoder: Any) -> list[Event]:
+        """Events now ready, with stored speaker ids (``event`` itself may be held)."""
         speaker = event.speaker
-        if speaker is None:
+        if speaker is None or speaker in self.mapping:
+            return [self._mapped(event)]
+        self.held.append(event)
+        if isinstance(event, TranscriptSegment):
+            self.clips.setdefault(speaker, []).append(audio_at(event.start, event.end))
+            if sum(len(c) for c in self.clips[speaker]) >= DECIDE_SECONDS * SAMPLE_RATE:
+                self._decide(speaker, encoder)
+                return self._release()
+        return []
+
+    def settle(self, encoder: Any) -> list[Event]:
+        """Decide every waiting speaker with the speech heard so far; release their events."""
+        for speaker in list(self.clips):
+            self._decide(speaker, encoder)
+        for event in self.held:  # speakers with no speech yet (e.g. only a voice event)
+            if event.speaker is not None and event.speaker not in self.mapping:
+                self.mapping[event.speaker] = self._match(None)
+        return self._release()
+
+    def _decide(self, speaker: str, encoder: Any) -> None:
+        parts = self.clips.pop(speaker, [])
+        audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        self.mapping[speaker] = self._match(encoder.embed(audio) if audio.size else None)
+        log.debug("resumed speaker %s is stored speaker %s", speaker, self.mapping[speaker])
+
+    def _release(self) -> list[Event]:
+        ready = [e for e in self.held if e.speaker in self.mapping]
+        self.held = [e for e in self.held if e.speaker not in self.mapping]
+        return [self._mapped(e) for e in ready]
+
+    def _mapped(self, event: Event) -> Event:
+        if event.speaker is None:
             return event
-        if speaker not in self.mapping:
-            if not isinstance(event, TranscriptSegment):
-                return event  # wait for speech by this voice to decide
-            self.mapping[speaker] = self._match(encoder.embed(audio_at(event.start, event.end)))
-        target = self.mapping[speaker]
+        target = self.mapping[event.speaker]
         update: dict[str, Any] = {"speaker": target}
         if isinstance(event, TranscriptSegment):
             update["words"] = [w.model_copy(update={"speaker": target}) for w in event.words]
@@ -329,12 +381,22 @@ class _Run:
         if self.offset:
             event = event.shifted(self.offset)  # type: ignore[assignment]
             if self.voices is not None:
-                event = self.voices.map_event(event, self.audio_between, self.encoder)
-            if self._heard_before(event):
+                for ready in self.voices.offer(event, self.audio_between, self.encoder):
+                    self._accept(ready)
                 return
+        self._accept(event)
+
+    def _accept(self, event: Event) -> None:
+        if self.offset and self._heard_before(event):
+            return
         event.session_id = self.session.id
         self.produced += 1
         self.pending.append(event)
+
+    def _settle_voices(self) -> None:
+        if self.voices is not None:
+            for ready in self.voices.settle(self.encoder):
+                self._accept(ready)
 
     def _heard_before(self, event: Event) -> bool:
         if event.start > self.offset + SEAM_SECONDS:
@@ -379,6 +441,7 @@ class _Run:
         self._advance(self.offset + max(0.0, perceiver.seconds_received - perceiver.buffered_seconds))
 
     def _advance(self, safe: float) -> None:
+        self._settle_voices()
         self._store_pending()
         self._archive_until(safe)
         if safe > self.checkpoint_at:
@@ -387,6 +450,7 @@ class _Run:
         self._report()
 
     def finish(self) -> None:
+        self._settle_voices()
         self._store_pending()
         self._archive_until(self.received)
         self.checkpoint_at = max(self.checkpoint_at, self.received)
@@ -402,6 +466,7 @@ class _Run:
 
 __all__ = [
     "EventSink",
+    "completed_recording",
     "ProgressHandler",
     "Recorder",
     "RecorderError",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -32,6 +34,19 @@ def _no_repeats(events: list) -> None:
             overlap = min(a.end, b.end) - max(a.start, b.start)
             shorter = max(0.01, min(a.duration, b.duration))
             assert overlap / shorter <= 0.5, f"stored twice: {a} / {b}"
+
+
+def _checkpoint_of(path: Path, title: str) -> float | None:
+    """The stored duration of ``title``, read without migrating: the recorder may still be
+    creating the database, and a second migration beside its own would collide."""
+    if not path.exists():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
+            row = db.execute("SELECT duration FROM sessions WHERE title = ?", (title,)).fetchone()
+    except sqlite3.OperationalError:  # no tables yet, or busy
+        return None
+    return float(row[0]) if row and row[0] else None
 
 
 def test_records_the_meeting_into_memory(
@@ -72,6 +87,28 @@ def test_recording_again_adds_nothing(
     assert memory.find_session(first.session.id).event_count == count
 
 
+def test_completed_recording_is_reported_without_loading_a_model(
+    recorded: tuple[Memory, RecordingResult], meeting_wav: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    import perception.backends
+
+    memory, first = recorded
+    count = memory.find_session(first.session.id).event_count
+
+    def no_model(name: str) -> PerceptionBackend:
+        raise AssertionError(f"the {name} backend was loaded for a recording with nothing left to do")
+
+    monkeypatch.setattr(perception.backends, "get_backend", no_model)
+    db = memory.engine.url.render_as_string(hide_password=False)
+    assert main(["record", str(meeting_wav), "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "already recorded to its end" in out and first.session.id in out
+    assert memory.find_session(first.session.id).event_count == count
+    # Asking for the work again (--from-start) does need the model.
+    with pytest.raises(AssertionError, match="lite backend was loaded"):
+        main(["record", str(meeting_wav), "--db", db, "--from-start"])
+
+
 def test_interrupted_recording_resumes_without_duplicates(long_meeting_wav: Path, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'memory.db'}"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -84,13 +121,9 @@ def test_interrupted_recording_resumes_without_duplicates(long_meeting_wav: Path
     try:
         while time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.2)
-            if not (tmp_path / "memory.db").exists():
-                continue
-            memory = open_memory(db)
-            session = memory.find_session("long_meeting")
-            memory.close()
-            if session is not None and session.duration > 0:
-                checkpoint = session.duration
+            duration = _checkpoint_of(tmp_path / "memory.db", "long_meeting")
+            if duration:
+                checkpoint = duration
                 proc.send_signal(signal.SIGKILL)  # no chance to clean up
                 break
     finally:
