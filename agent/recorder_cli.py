@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +14,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from agent.answer import Answer
-    from agent.recorder import Recorder, RecordingResult
+    from agent.mqtt import MqttSettings
+    from agent.recorder import EventSink, Recorder, RecordingResult
+    from agent.recorder_mqtt import MqttEventSink
     from memory import Memory
 
 BACKENDS = ("lite", "moss", "remote")
@@ -35,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     record.add_argument("--backend", choices=BACKENDS, default="lite", help="perception backend")
     record.add_argument(
         "--archive-audio", action="store_true", help="also keep the audio (FLAC) for re-listening"
+    )
+    record.add_argument(
+        "--mqtt",
+        metavar="HOST:PORT",
+        help="also publish each stored event on this MQTT broker (moss/<session>/<kind>), "
+        "e.g. for `moss-agent tui --mqtt HOST:PORT` in another terminal",
     )
     record.add_argument(
         "--from-start",
@@ -72,7 +82,9 @@ def _open_memory(url: str | None) -> Memory:
         raise UsageError(str(exc)) from exc
 
 
-def _make_recorder(memory: Memory, backend_name: str, archive_audio: bool = False) -> Recorder:
+def _make_recorder(
+    memory: Memory, backend_name: str, archive_audio: bool = False, on_events: EventSink | None = None
+) -> Recorder:
     from agent.cli import UsageError
     from agent.recorder import Recorder
     from perception.backend import BackendError
@@ -82,7 +94,7 @@ def _make_recorder(memory: Memory, backend_name: str, archive_audio: bool = Fals
         backend = get_backend(backend_name)
     except (BackendError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
-    return Recorder(memory, backend, archive_audio=archive_audio)
+    return Recorder(memory, backend, archive_audio=archive_audio, on_events=on_events)
 
 
 def _run_with_progress(recorder: Recorder, label: str, start: Any, console: Console) -> RecordingResult:
@@ -160,40 +172,82 @@ def _check_audio(path: Path) -> None:
 def _record_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-
     console = Console(stderr=True)
+    settings = _mqtt_settings(args.mqtt) if args.mqtt else None
     if args.file != "-":
-        path = Path(args.file)
-        _check_audio(path)
+        _check_audio(Path(args.file))
     memory = _open_memory(args.db)
     try:
-        recorder = _make_recorder(memory, args.backend, args.archive_audio)
-        if args.file == "-":
-            from agent.pcm_stream import read_pcm_stream
-
-            title = args.session or "stdin"
-            chunks = read_pcm_stream(sys.stdin.buffer)
-            result = _run_with_progress(
-                recorder,
-                f"recording stdin as {title!r}",
-                lambda cb: recorder.record_stream(
-                    chunks, title, on_progress=cb, from_start=args.from_start
-                ),
-                console,
-            )
-        else:
-            result = _run_with_progress(
-                recorder,
-                f"recording {Path(args.file).name}",
-                lambda cb: recorder.record_file(
-                    args.file, args.session, on_progress=cb, from_start=args.from_start
-                ),
-                console,
-            )
+        if args.file != "-" and not args.from_start:
+            done = _already_recorded(memory, Path(args.file), args.session)
+            if done is not None:  # nothing to do: no model to load, nothing to publish
+                sys.stdout.write(_summary(done, memory) + "\n")
+                return 0
+        with contextlib.ExitStack() as stack:
+            sink = stack.enter_context(_mqtt_sink(settings)) if settings else None
+            recorder = _make_recorder(memory, args.backend, args.archive_audio, on_events=sink)
+            result = _record_source(recorder, args, console)
         sys.stdout.write(_summary(result, memory) + "\n")
     finally:
         memory.close()
     return 0
+
+
+def _record_source(recorder: Recorder, args: argparse.Namespace, console: Console) -> RecordingResult:
+    if args.file == "-":
+        from agent.pcm_stream import read_pcm_stream
+
+        title = args.session or "stdin"
+        chunks = read_pcm_stream(sys.stdin.buffer)
+        return _run_with_progress(
+            recorder,
+            f"recording stdin as {title!r}",
+            lambda cb: recorder.record_stream(chunks, title, on_progress=cb, from_start=args.from_start),
+            console,
+        )
+    return _run_with_progress(
+        recorder,
+        f"recording {Path(args.file).name}",
+        lambda cb: recorder.record_file(args.file, args.session, on_progress=cb, from_start=args.from_start),
+        console,
+    )
+
+
+def _already_recorded(memory: Memory, path: Path, title: str | None) -> RecordingResult | None:
+    from agent.recorder import RecordingResult, completed_recording
+    from perception.audio import probe_duration
+
+    session = completed_recording(memory, title or path.stem, str(path.resolve()), probe_duration(path))
+    if session is None:
+        return None
+    return RecordingResult(session, session.duration, 0, 0, already_complete=True)
+
+
+def _mqtt_settings(value: str) -> MqttSettings:
+    from agent.cli import UsageError
+    from agent.mqtt import MqttSettings
+
+    try:
+        return MqttSettings.from_url(value)
+    except ValueError as exc:
+        raise UsageError(f"--mqtt {value!r}: {exc}; use HOST:PORT") from exc
+
+
+@contextlib.contextmanager
+def _mqtt_sink(settings: MqttSettings) -> Iterator[MqttEventSink]:
+    """The MQTT publisher for ``--mqtt``; an unreachable broker is a one-line error."""
+    from agent.cli import UsageError
+    from agent.mqtt import MqttUnavailableError
+    from agent.recorder_mqtt import MqttEventSink
+
+    try:
+        sink = MqttEventSink(settings, give_up_after=2.0).__enter__()
+    except MqttUnavailableError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        yield sink
+    finally:
+        sink.__exit__(None, None, None)
 
 
 # --- demo ---------------------------------------------------------------------------------
