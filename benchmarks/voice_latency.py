@@ -8,10 +8,10 @@ question, the last sample of speech sent and the first non-silent answer audio r
 The data channel's transcript and answer messages give the split: end of speech ->
 transcript (perception), -> answer (reasoner), -> first audio back (TTS and transport).
 
-    .venv/bin/python benchmarks/voice_latency.py [--rounds 3] [--engine-only]
+    .venv/bin/python benchmarks/voice_latency.py [--rounds 3] [--quick-finals]
 
-``--engine-only`` repeats the run with replies waiting for the perception engine's own
-transcripts (no quick per-utterance transcript), side by side in the same process.
+``--quick-finals`` adds a second call whose replies start from a quick per-utterance
+Whisper transcript instead of the engine's, each question asked of both calls in turn.
 """
 
 from __future__ import annotations
@@ -214,12 +214,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="times each question is asked (default 3)")
     parser.add_argument(
-        "--engine-only", action="store_true",
-        help="also measure replies from the engine's transcripts alone, interleaved with the default",
+        "--quick-finals", action="store_true",
+        help="also measure replies from quick per-utterance transcripts, interleaved with the default",
     )
     args = parser.parse_args()
     backend = get_backend("lite")
-    modes = [("quick transcripts (default)", True)] + ([("engine transcripts only", False)] if args.engine_only else [])
+    modes = [("engine finals (default)", False)] + ([("quick finals", True)] if args.quick_finals else [])
     tables = asyncio.run(run(args.rounds, backend, modes))
     backend.close()
     for label, results in tables.items():

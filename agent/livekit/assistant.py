@@ -133,7 +133,8 @@ class VoiceAssistant:
         voice: str = "en-us",
         words_per_minute: int = 175,
         instructions: str = INSTRUCTIONS,
-        quick_transcripts: bool = True,
+        interim_transcripts: bool = True,
+        quick_transcripts: bool = False,
     ) -> None:
         self.backend = backend
         self.memory = memory
@@ -143,9 +144,11 @@ class VoiceAssistant:
         self.words_per_minute = words_per_minute
         self.instructions = instructions
         self.tts = EspeakTTS(voice=voice, words_per_minute=words_per_minute)
-        # the lite backend's Whisper on each finished utterance, for fast replies
+        # Whisper on the utterance so far (interim results) and, if asked, on each finished
+        # utterance (quick finals ahead of the engine's; no speaker id, see PerceptionSTT)
         self.quick: QuickTranscriber | None = None
-        if quick_transcripts and backend.name == "lite":
+        self.quick_finals = quick_transcripts
+        if (interim_transcripts or quick_transcripts) and backend.name == "lite":
             self.quick = QuickTranscriber(language=getattr(backend, "language", "en"))
 
     async def new_call(self, title: str | None = None, source: str = "voice") -> CallRecord:
@@ -161,7 +164,7 @@ class VoiceAssistant:
         )
         context = ToolContext(memory=self.memory, session_id=info.id, backend=self.backend, bus=self.bus)
         memo = ToolResultMemo()
-        stt = PerceptionSTT(self.backend, session_id=info.id, quick=self.quick)
+        stt = PerceptionSTT(self.backend, session_id=info.id, quick=self.quick, quick_finals=self.quick_finals)
         llm_ = ReasonerLLM(
             self.reasoner, context, memo=memo,
             # memory must hold everything heard before the question before it is answered

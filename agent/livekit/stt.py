@@ -106,6 +106,7 @@ class PerceptionSTT(stt.STT):
         language: str = "en",
         window: WindowConfig | None = None,
         quick: QuickTranscriber | None = None,
+        quick_finals: bool = False,
     ) -> None:
         super().__init__(
             capabilities=stt.STTCapabilities(
@@ -122,9 +123,12 @@ class PerceptionSTT(stt.STT):
         self.on_events = on_events
         self.language = language
         self.perceiver = Perceiver(backend, config=window, session_id=self.session_id)
-        # quick per-utterance transcripts for turn-taking (engine events still go to memory);
-        # their finals carry no speaker id, which the engine adds in memory a moment later
+        # per-utterance transcripts for interim results (engine events still go to memory);
+        # quick finals carry no speaker id, which the engine adds in memory a moment later
         self.quick = quick
+        # also use it for the final transcript of each utterance (measured slower than the
+        # engine on a 2-core CPU, see docs/BENCHMARKS.md, so off by default)
+        self.quick_finals = quick is not None and quick_finals
         # how far (call time) the engine has analysed and handed its events to ``on_events``
         self.analysed_until = 0.0
         self.last_final_start = 0.0  # where the latest final transcript sent to LiveKit began
@@ -301,6 +305,7 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
         generation = 0
         seq = 0
         quick = self._stt.quick is not None
+        quick_finals = self._stt.quick_finals
 
         def put(priority: int, item: _Chunk | _Utterance | None) -> None:
             nonlocal seq
@@ -349,13 +354,13 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
                         put(0, _Utterance(np.concatenate(history), utterance_start * 0.03, now, interim=True))
                     elif speaking and silence_frames * 0.03 >= END_SPEECH_SECONDS:
                         speaking = False
-                        if quick and history:
+                        if quick_finals and history:
                             # the transcript started at the pause is used if no word came since
                             voiced = history[: len(history) - silence_frames + 2]
                             put(0, _Utterance(np.concatenate(voiced), utterance_start * 0.03, last_voice_wall,
                                               generation=generation))
                         history = history[-preroll_frames:]
-                    elif quick and speaking and silence_frames == round(QUICK_AFTER_SILENCE / 0.03):
+                    elif quick_finals and speaking and silence_frames == round(QUICK_AFTER_SILENCE / 0.03):
                         # transcribe ahead, before the engine closes its window (it would go first)
                         voiced = history[: len(history) - silence_frames + 2]
                         put(0, _Utterance(np.concatenate(voiced), utterance_start * 0.03, last_voice_wall,

@@ -62,7 +62,7 @@ async def test_quick_transcripts_answer_first_and_engine_events_still_recorded(l
     from agent.livekit.quick_transcript import QuickTranscriber
 
     recorded = []
-    stt = PerceptionSTT(lite_backend, on_events=recorded.extend, quick=QuickTranscriber())
+    stt = PerceptionSTT(lite_backend, on_events=recorded.extend, quick=QuickTranscriber(), quick_finals=True)
     pause = np.zeros(16_000, np.float32)
     audio = np.concatenate([pause, synthetic.speak(SENTENCE, "en-gb+f3", words_per_minute=150), pause])
     events = await asyncio.wait_for(_run(stt, audio, offset=0.0), 60)
