@@ -24,7 +24,7 @@ import numpy as np
 from memory import Memory, SessionInfo
 from perception.backend import SAMPLE_RATE, PerceptionBackend
 from perception.engine import Perceiver
-from perception.events import Event, TranscriptSegment
+from perception.events import Event, SpeakerTurn, TranscriptSegment
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,8 @@ SEAM_OVERLAP = 0.5
 SEAM_SECONDS = 5.0
 # Stored speech per speaker used to recognise voices after a seam.
 VOICE_SECONDS = 20.0
+# How far before a resume seam to look for a speaker turn the killed run left open.
+TURN_LOOKBACK = 600.0
 # Speech of a resumed speaker heard before deciding which stored voice it is.
 DECIDE_SECONDS = 3.0
 
@@ -298,6 +300,40 @@ class _Run:
             self.seam = self.memory.events_between(
                 session.id, max(0.0, resume_at - SEAM_SECONDS), resume_at + SEAM_SECONDS
             )
+            self.pending += self._turns_lost_at_seam()
+
+    def _turns_lost_at_seam(self) -> list[Event]:
+        """Speaker turns for stored speech before the seam that no stored turn covers.
+
+        The engine emits a turn when it closes, so the turn still open when a run was
+        killed was never stored; rebuild it from the stored transcript (the same rule as
+        the engine: one voice, pauses of at most ``TURN_GAP``).
+        """
+        from perception.engine import TURN_GAP
+
+        since = max(0.0, self.offset - TURN_LOOKBACK)
+        turns = self.memory.events_between(self.session.id, since, self.offset, kinds=["speaker"])
+        lost: list[SpeakerTurn] = []
+        for segment in self.memory.transcript_between(self.session.id, since, self.offset):
+            if segment.speaker is None or any(
+                t.speaker == segment.speaker and t.start <= segment.start + 0.01 and segment.end <= t.end + 0.01
+                for t in turns
+            ):
+                continue
+            last = lost[-1] if lost else None
+            if last is not None and last.speaker == segment.speaker and segment.start - last.end <= TURN_GAP:
+                last.end = max(last.end, segment.end)
+                continue
+            lost.append(
+                SpeakerTurn(
+                    start=segment.start, end=segment.end, speaker=segment.speaker,
+                    session_id=self.session.id, window_id=segment.window_id,
+                    backend=segment.backend, model=segment.model,
+                )
+            )
+        if lost:
+            log.info("rebuilt %d speaker turn(s) left open when the last run stopped", len(lost))
+        return list(lost)
 
     # --- audio ------------------------------------------------------------------------
 

@@ -147,6 +147,10 @@ def test_interrupted_recording_resumes_without_duplicates(long_meeting_wav: Path
         assert {s.speaker for s in segments} == {"S1", "S2", "S3"}
         first_bob = next(s.speaker for s in segments if "good morning" in s.text.lower())
         assert all(s.speaker == first_bob for s in segments if "good morning" in s.text.lower())
+        # Every attributed line lies in a turn of its speaker, also the turn open at the kill.
+        turns = memory.session_events(session.id, kinds=["speaker"])
+        for s in segments:
+            assert any(t.speaker == s.speaker and t.start <= s.start + 0.01 and s.end <= t.end + 0.01 for t in turns), s
     finally:
         memory.close()
 
