@@ -41,7 +41,8 @@ class SpeakerEncoder:
     def __init__(self) -> None:
         self._encoder = None
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def load(self):  # type: ignore[no-untyped-def]
+        """Load the encoder now (it is otherwise loaded on first use)."""
         with self._lock:
             if self._encoder is None:
                 try:
@@ -62,7 +63,7 @@ class SpeakerEncoder:
         wav = preprocess_wav(np.asarray(samples, np.float32))  # level-normalised, silences trimmed
         if len(wav) < MIN_SPEECH_SECONDS * SAMPLE_RATE / 2:
             return None
-        encoder = self._load()
+        encoder = self.load()
         import torch
 
         # One thread: the LSTM is small, and torch's OpenMP pool fighting CTranslate2's

@@ -101,6 +101,7 @@ class LiteBackend(PerceptionBackend):
         self._vad = VoiceActivityDetector()
         self._sounds = SoundDetector()
         self._encoder = SpeakerEncoder()
+        self._encoder.load()  # now, not in the middle of the first live utterance
         self._speakers: OrderedDict[str, OnlineSpeakerClusterer] = OrderedDict()
         self._source: dict[int, int] = {}
 
@@ -130,7 +131,12 @@ class LiteBackend(PerceptionBackend):
         if len(audio) < FRAME:
             return []
         speech = self._vad.frames(audio).speech
-        segments = self._transcribe(audio, speech)
+        if self.detect_sounds and self._only_non_speech(audio):
+            # A window of bells, rings or noise: Whisper would only hallucinate on it, slowly
+            # (temperature fallbacks), so it is not asked.
+            segments: list[TranscriptSegment] = []
+        else:
+            segments = self._transcribe(audio, speech)
         sounds = (
             self._sounds.detect(audio, [(s.start, s.end) for s in segments])
             if self.detect_sounds else []
@@ -157,6 +163,13 @@ class LiteBackend(PerceptionBackend):
             if isinstance(e, SoundEvent | VoiceTraits):
                 e.model = HEURISTICS_MODEL
         return stamped
+
+    def _only_non_speech(self, audio: np.ndarray) -> bool:
+        sounds = self._sounds.detect(audio)
+        loud = [s for s in sounds if s.category != SoundCategory.SILENCE]
+        return bool(loud) and all(
+            s.category in (SoundCategory.TONAL, SoundCategory.NOISE, SoundCategory.MUSIC) for s in loud
+        )
 
     def _transcribe(self, audio: np.ndarray, speech: np.ndarray) -> list[TranscriptSegment]:
         try:
