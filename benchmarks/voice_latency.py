@@ -8,10 +8,11 @@ question, the last sample of speech sent and the first non-silent answer audio r
 The data channel's transcript and answer messages give the split: end of speech ->
 transcript (perception), -> answer (reasoner), -> first audio back (TTS and transport).
 
-    .venv/bin/python benchmarks/voice_latency.py [--rounds 3] [--quick-finals]
+    .venv/bin/python benchmarks/voice_latency.py [--rounds 3] [--compare]
 
-``--quick-finals`` adds a second call whose replies start from a quick per-utterance
-Whisper transcript instead of the engine's, each question asked of both calls in turn.
+``--compare`` adds two more calls, each question asked of every call in turn: one with
+interim transcripts, one whose replies start from a quick per-utterance Whisper transcript
+instead of the engine's (both with interims).
 """
 
 from __future__ import annotations
@@ -110,11 +111,12 @@ async def _listen(track: MediaStreamTrack, onsets: list[float], threshold: float
 class Caller:
     """One WebRTC call into one endpoint: a scripted microphone, the answer track, the data channel."""
 
-    def __init__(self, backend, quick: bool) -> None:
+    def __init__(self, backend, quick: bool, interims: bool) -> None:
         self.memory = open_memory(str(Path(tempfile.mkdtemp()) / "memory.db"))
         assistant = VoiceAssistant(
-            backend, self.memory, get_reasoner("rules"), bus=EventBus(), quick_transcripts=quick
-        )
+            backend, self.memory, get_reasoner("rules"), bus=EventBus(),
+            quick_transcripts=quick, interim_transcripts=interims,
+        )  # fmt: skip
         self.server = VoiceServer(call_handler(assistant), port=0)
         self.mic = ScriptedMicrophone()
         self.pc = RTCPeerConnection()
@@ -169,9 +171,11 @@ class Caller:
         self.memory.close()
 
 
-async def run(rounds: int, backend, modes: list[tuple[str, bool]]) -> dict[str, dict[str, list[float]]]:
+async def run(
+    rounds: int, backend, modes: list[tuple[str, bool, bool]]
+) -> dict[str, dict[str, list[float]]]:
     """Each question goes to each mode's call in turn, so load drifts hit all modes alike."""
-    callers = {label: Caller(backend, quick) for label, quick in modes}
+    callers = {label: Caller(backend, quick, interims) for label, quick, interims in modes}
     for caller in callers.values():
         await caller.connect()
     clips = {q: synthetic.speak(q, "en-us", words_per_minute=150) for q in QUESTIONS}
@@ -214,12 +218,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="times each question is asked (default 3)")
     parser.add_argument(
-        "--quick-finals", action="store_true",
-        help="also measure replies from quick per-utterance transcripts, interleaved with the default",
+        "--compare", action="store_true",
+        help="also measure, interleaved with the default: interim transcripts, and quick finals",
     )
     args = parser.parse_args()
     backend = get_backend("lite")
-    modes = [("engine finals (default)", False)] + ([("quick finals", True)] if args.quick_finals else [])
+    modes = [("engine finals, no interim transcripts (default)", False, False)]
+    if args.compare:
+        modes += [("engine finals + interim transcripts", False, True), ("quick finals + interims", True, True)]
     tables = asyncio.run(run(args.rounds, backend, modes))
     backend.close()
     for label, results in tables.items():

@@ -133,7 +133,7 @@ class VoiceAssistant:
         voice: str = "en-us",
         words_per_minute: int = 175,
         instructions: str = INSTRUCTIONS,
-        interim_transcripts: bool = True,
+        interim_transcripts: bool = False,
         quick_transcripts: bool = False,
     ) -> None:
         self.backend = backend
@@ -144,8 +144,9 @@ class VoiceAssistant:
         self.words_per_minute = words_per_minute
         self.instructions = instructions
         self.tts = EspeakTTS(voice=voice, words_per_minute=words_per_minute)
-        # Whisper on the utterance so far (interim results) and, if asked, on each finished
-        # utterance (quick finals ahead of the engine's; no speaker id, see PerceptionSTT)
+        # Whisper on the utterance so far (interim results) and/or on each finished utterance
+        # (quick finals, no speaker id). Both cost reply latency on a small CPU (measured in
+        # docs/BENCHMARKS.md), so both are off by default.
         self.quick: QuickTranscriber | None = None
         self.quick_finals = quick_transcripts
         if (interim_transcripts or quick_transcripts) and backend.name == "lite":

@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         help="reasoner answering questions (default: rules)")
     add("--db", help="SQLAlchemy URL or SQLite file (default: $MOSS_AGENTS_DB or the user data dir)")
     add("--tts-voice", default="en-us", help="espeak-ng voice of the assistant (default: en-us)")
+    add("--interim-transcripts", action="store_true",
+        help="show words while they are spoken (lite backend; costs reply latency on small CPUs)")
     serve.set_defaults(func=lambda args: _dispatch(args, original))
 
 
@@ -91,7 +93,10 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
     except (BackendUnavailableError, ReasonerError, ValueError) as exc:
         memory.close()
         raise UsageError(str(exc)) from exc
-    assistant = VoiceAssistant(backend, memory, reasoner, bus=EventBus(), voice=args.tts_voice)
+    assistant = VoiceAssistant(
+        backend, memory, reasoner, bus=EventBus(), voice=args.tts_voice,
+        interim_transcripts=args.interim_transcripts,
+    )  # fmt: skip
     try:
         server = VoiceServer(call_handler(assistant), host=args.host, port=args.port, token=args.token)
     except ServerConfigError as exc:

@@ -45,7 +45,7 @@ async def _wait_for(condition, timeout: float) -> None:
 async def test_spoken_question_about_an_earlier_doorbell(lite_backend, memory) -> None:
     bus = EventBus()
     on_bus = bus.subscribe("moss/#", maxsize=10_000)
-    assistant = VoiceAssistant(lite_backend, memory, get_reasoner("rules"), bus=bus)
+    assistant = VoiceAssistant(lite_backend, memory, get_reasoner("rules"), bus=bus, interim_transcripts=True)
     call = await assistant.new_call("doorbell call")
     messages: list[dict] = []
     call.sinks.append(messages.append)
