@@ -13,6 +13,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from agent.errors import UsageError
+
+__all__ = ["UsageError", "build_parser", "main"]
+
 _COMMAND_MODULES = (
     "perception.moss.cli",  # model check / model info
     "perception.cli",  # transcribe, serve
@@ -22,10 +26,6 @@ _COMMAND_MODULES = (
     "agent.recorder_cli",  # record, demo
     "tui.cli",  # tui
 )
-
-
-class UsageError(Exception):
-    """A problem with the user's input: printed as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
