@@ -9,11 +9,9 @@ The SQL is fixed text written here; values are always driver parameters.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic_core import to_jsonable_python
 from sqlalchemy import Connection
 
 EVENT_COLUMNS = (
@@ -25,19 +23,14 @@ WORD_COLUMNS = ("event_pk", "position", "start_time", "end_time", "text", "speak
 EVENTS_PER_STATEMENT = 500
 
 
-def _json_value(value: Any) -> Any:
-    """JSON for what ``json`` cannot encode: numpy scalars and arrays, pydantic types."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return to_jsonable_python(value)
-
-
 def _placeholder(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str]]:
-    """Insert event rows, skipping ones already stored; ``(id, event_id)`` of the new ones."""
+def insert_events(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str]]:
+    """Insert event rows (in ``EVENT_COLUMNS`` order, ``details`` as JSON text, see
+    ``memory.rows.event_row``), skipping ones already stored; ``(id, event_id)`` of the new
+    ones."""
     mark = _placeholder(conn)
     one_row = "(" + ", ".join([mark] * len(EVENT_COLUMNS)) + ")"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -47,10 +40,7 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[tupl
             chunk = rows[lo : lo + EVENTS_PER_STATEMENT]
             params: list[Any] = []
             for row in chunk:
-                params += [row[c] for c in EVENT_COLUMNS[:-1]]
-                params.append(
-                    json.dumps(row["details"], separators=(",", ":"), default=_json_value)
-                )
+                params += row
             cursor.execute(
                 f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
                 + ", ".join([one_row] * len(chunk))

@@ -72,6 +72,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     # last commits), and several times faster than FULL for batched ingestion.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # 32 MiB page cache (default 2 MiB): a day's event-id and full-text indexes stay in
+    # memory, so batched inserts at random keys stop re-reading pages (~10% of ingest CPU).
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 

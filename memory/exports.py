@@ -88,7 +88,11 @@ def _sound_line(event: SoundEvent | MusicEvent) -> str:
     detail = ""
     if isinstance(event, MusicEvent) and event.description:
         detail = f": {event.description}"
-    span = f"{_mmss(event.start)}–{_mmss(event.end)}" if event.end - event.start >= 1 else _mmss(event.start)
+    span = (
+        f"{_mmss(event.start)}–{_mmss(event.end)}"
+        if event.end - event.start >= 1
+        else _mmss(event.start)
+    )
     return f"- {span} *{event.label}*{detail}"
 
 

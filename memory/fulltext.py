@@ -105,7 +105,8 @@ def snippet(text: str, query: str, width: int = 12) -> str:
     def matches(word: str) -> bool:
         token = "".join(_TOKEN.findall(word.lower()))
         return bool(token) and any(
-            token.startswith(t[: max(3, len(t) - 2)]) or (len(token) >= 3 and t.startswith(token)) for t in terms
+            token.startswith(t[: max(3, len(t) - 2)]) or (len(token) >= 3 and t.startswith(token))
+            for t in terms
         )
 
     marked = [f"[{w}]" if matches(w) else w for w in words]

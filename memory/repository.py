@@ -24,7 +24,7 @@ from memory import audio_archive, bulk, exports, fulltext, timeline
 from memory.database import describe, make_engine, resolve_url, upgrade
 from memory.errors import MemoryError
 from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime, TextHit
-from memory.rows import event_row, word_rows
+from memory.rows import WORD_SPEAKER, event_id_of, event_row, word_rows
 from memory.schema import (
     AgentTurnRow,
     AudioChunkRow,
@@ -258,13 +258,17 @@ class Memory:
     def _ingest_batch(self, session_id: str, batch: Sequence[BaseEvent]) -> int:
         unique: dict[str, BaseEvent] = {}
         for event in batch:
-            unique.setdefault(event.event_id, event)
+            unique.setdefault(event_id_of(event), event)
         rows = [event_row(event, event_id) for event_id, event in unique.items()]
         with self.engine.begin() as conn:
             inserted = bulk.insert_events(conn, rows)
-            bulk.insert_words(conn, [w for pk, eid in inserted for w in word_rows(unique[eid], pk)])
-            self._note_speakers(conn, session_id, batch)
-            self._add_talk_time(conn, session_id, [unique[eid] for _, eid in inserted])
+            new_events = [unique[eid] for _, eid in inserted]
+            words = [w for pk, eid in inserted for w in word_rows(unique[eid], pk)]
+            bulk.insert_words(conn, words)
+            # Speakers of events stored earlier were noted with them.
+            speakers = {e.speaker for e in new_events} | {w[WORD_SPEAKER] for w in words}
+            self._note_speakers(conn, session_id, speakers)
+            self._add_talk_time(conn, session_id, new_events)
             self._note_spans(conn, session_id, batch)
             last_end = max(event.end for event in batch)
             conn.execute(
@@ -279,9 +283,9 @@ class Memory:
         log.debug("ingested %d new of %d events into %s", len(inserted), len(batch), session_id)
         return len(inserted)
 
-    def _note_speakers(self, conn: Connection, session_id: str, batch: Sequence[BaseEvent]) -> None:
-        speakers = {e.speaker for e in batch if e.speaker}
-        speakers |= {w.speaker for e in batch for w in getattr(e, "words", ()) if w.speaker}
+    def _note_speakers(self, conn: Connection, session_id: str, speakers: set[str | None]) -> None:
+        speakers.discard(None)
+        speakers.discard("")
         if speakers:
             conn.execute(
                 self._insert(SpeakerRow).on_conflict_do_nothing(),
