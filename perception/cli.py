@@ -54,7 +54,7 @@ def _add_transcribe(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
 def _transcribe(args: argparse.Namespace) -> int:
     from agent.cli import UsageError
     from perception.audio import AudioDecodeError
-    from perception.backend import BackendUnavailableError
+    from perception.backend import BackendError, BackendUnavailableError
     from perception.events import EventKind
 
     kinds: set[str] | None = None
@@ -87,6 +87,9 @@ def _transcribe(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     except BackendUnavailableError as exc:
         raise UsageError(str(exc)) from exc
+    except BackendError as exc:  # e.g. a remote server that died or answered nonsense mid-run
+        print(f"moss-agent transcribe: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
     except (ValueError, TypeError) as exc:  # bad window/hop or backend option
         raise UsageError(str(exc).splitlines()[0]) from exc
     finally:

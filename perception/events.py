@@ -81,7 +81,7 @@ class BaseEvent(_Timed):
 
     def shifted(self, offset: float) -> BaseEvent:
         """A copy with every time moved by ``offset`` seconds (window-relative -> absolute)."""
-        data = self.model_dump(exclude={"event_id"})
+        data = self.model_dump(exclude=set(type(self).model_computed_fields))
         data["start"] = max(0.0, data["start"] + offset)
         data["end"] = max(data["start"], data["end"] + offset)
         if "words" in data:
@@ -107,6 +107,12 @@ class SpeakerTurn(BaseEvent):
     kind: Literal[EventKind.SPEAKER] = EventKind.SPEAKER
     speaker: str | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> str:
+        """What a reader of the JSON line sees in place of text: who is speaking."""
+        return f"{self.speaker or 'unknown speaker'} speaking"
+
 
 class VoiceTraits(BaseEvent):
     """How someone sounds: emotion plus free-form traits (gender, pitch, speed, ...)."""
@@ -116,6 +122,12 @@ class VoiceTraits(BaseEvent):
     traits: dict[str, str] = Field(default_factory=dict)
     summary: str | None = None
     heuristic: bool = False
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> str:
+        """The emotion when known, else the summary: a one-phrase reading of the voice."""
+        return self.emotion or self.summary or "voice traits"
 
     def _identity(self) -> str:
         return f"{super()._identity()}|{self.emotion}"
@@ -148,12 +160,21 @@ Event = Annotated[
 ]
 
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+_TYPE_OF_KIND: dict[str, type[BaseEvent]] = {
+    str(cls.model_fields["kind"].default): cls
+    for cls in (TranscriptSegment, SpeakerTurn, VoiceTraits, SoundEvent, MusicEvent)
+}
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
-    """Validate a dict (e.g. a decoded JSON payload) into the right event type."""
-    data = {k: v for k, v in data.items() if k != "event_id"}
-    return _EVENT_ADAPTER.validate_python(data)
+    """Validate a dict (e.g. a decoded JSON payload) into the right event type.
+
+    Computed fields written on output (``event_id``, a speaker turn's ``label``) are
+    dropped: they are derived from the rest and never trusted from input.
+    """
+    event_type = _TYPE_OF_KIND.get(str(data.get("kind")))
+    derived = set(event_type.model_computed_fields) if event_type else {"event_id"}
+    return _EVENT_ADAPTER.validate_python({k: v for k, v in data.items() if k not in derived})
 
 
 def event_from_json(line: str | bytes) -> Event:

@@ -69,3 +69,23 @@ def test_rejects_end_before_start_and_unknown_kind() -> None:
         event_from_json('{"kind": "smell", "start": 0, "end": 1}')
     with pytest.raises(ValidationError):
         SoundEvent(start=-1.0, end=1.0, label="x")
+
+
+def test_every_kind_reads_as_text_or_label_and_round_trips() -> None:
+    from perception.events import MusicEvent, SpeakerTurn
+
+    events = [
+        _segment(),
+        SpeakerTurn(start=0.0, end=3.0, speaker="S1"),
+        VoiceTraits(start=0.0, end=2.0, speaker="S1", emotion="happy"),
+        VoiceTraits(start=0.0, end=2.0, speaker="S1", summary="a calm low voice"),
+        SoundEvent(start=1.0, end=2.0, label="doorbell"),
+        MusicEvent(start=0.0, end=9.0),
+    ]
+    for event in events:
+        data = json.loads(event_to_json(event))
+        assert data.get("text") or data.get("label"), data
+        assert event_from_json(event_to_json(event)) == event
+    assert json.loads(event_to_json(events[1]))["label"] == "S1 speaking"
+    assert json.loads(event_to_json(events[2]))["label"] == "happy"
+    assert json.loads(event_to_json(events[3]))["label"] == "a calm low voice"
