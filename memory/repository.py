@@ -24,7 +24,15 @@ from memory import audio_archive, bulk, exports, fulltext, timeline
 from memory.database import describe, make_engine, resolve_url, upgrade
 from memory.errors import MemoryError
 from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime, TextHit
-from memory.rows import WORD_SPEAKER, event_id_of, event_row, word_rows
+from memory.rows import (
+    ROW_END,
+    ROW_KIND,
+    ROW_START,
+    WORD_SPEAKER,
+    event_id_of,
+    event_row,
+    word_rows,
+)
 from memory.schema import (
     AgentTurnRow,
     AudioChunkRow,
@@ -269,8 +277,10 @@ class Memory:
             speakers = {e.speaker for e in new_events} | {w[WORD_SPEAKER] for w in words}
             self._note_speakers(conn, session_id, speakers)
             self._add_talk_time(conn, session_id, new_events)
-            self._note_spans(conn, session_id, batch)
-            last_end = max(event.end for event in batch)
+            # Kind, start and end per row as plain tuples: cheaper than pydantic attributes.
+            timed = [(row[ROW_KIND], row[ROW_START], row[ROW_END]) for row in rows]
+            self._note_spans(conn, session_id, timed)
+            last_end = max(end for _, _, end in timed)
             conn.execute(
                 update(SessionRow)
                 .where(SessionRow.id == session_id)
@@ -359,11 +369,13 @@ class Memory:
             rows,
         )
 
-    def _note_spans(self, conn: Connection, session_id: str, batch: Sequence[BaseEvent]) -> None:
+    def _note_spans(
+        self, conn: Connection, session_id: str, timed: Sequence[tuple[str, float, float]]
+    ) -> None:
         spans: dict[str, float] = defaultdict(float)
-        for event in batch:
-            kind = str(event.kind)  # type: ignore[attr-defined]
-            spans[kind] = max(spans[kind], event.end - event.start)
+        for kind, start, end in timed:
+            if end - start > spans[kind]:
+                spans[kind] = end - start
         known = dict(
             conn.execute(
                 select(KindSpanRow.kind, KindSpanRow.max_span).where(

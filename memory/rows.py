@@ -37,12 +37,12 @@ _NOT_DETAILS = {*_COLUMNS, "words", "event_id"}
 # Event field (or placeholder) per column of memory.bulk.EVENT_COLUMNS.
 _FIELD_OF = {column: field for field, column in _COLUMNS.items()}
 _ROW_FIELDS = tuple(_FIELD_OF.get(column, column) for column in EVENT_COLUMNS)
-_KIND = EVENT_COLUMNS.index("kind")
 _EVENT_ID = EVENT_COLUMNS.index("event_id")
 _DETAILS = EVENT_COLUMNS.index("details")
 _TEXT_COLUMNS = tuple(EVENT_COLUMNS.index(c) for c in ("text", "label", "speaker"))
 _NAMESPACE = _EVENT_NAMESPACE.bytes
 WORD_SPEAKER = WORD_COLUMNS.index("speaker")
+ROW_KIND, ROW_START, ROW_END = (EVENT_COLUMNS.index(c) for c in ("kind", "start_time", "end_time"))
 
 
 def _json_value(value: Any) -> Any:
@@ -64,7 +64,7 @@ def event_row(event: BaseEvent, event_id: str | None = None) -> tuple[Any, ...]:
     # __getattr__ and an exception.
     values = event.__dict__
     row = [values.get(field) for field in _ROW_FIELDS]
-    row[_KIND] = str(row[_KIND])
+    row[ROW_KIND] = str(row[ROW_KIND])
     row[_EVENT_ID] = event_id or event_id_of(event)
     for index in _TEXT_COLUMNS:
         # PostgreSQL text cannot hold NUL; a NUL in model output is noise, not content.
