@@ -74,6 +74,11 @@ class PerceptionBackend(abc.ABC):
     # windows ("S1", "S2", ...). Otherwise the engine assigns them from voice embeddings
     # and treats the backend's own speaker labels as local to one window.
     session_speakers: ClassVar[bool] = False
+    # True when the backend can run a window speculatively: ``save_session`` before it and
+    # ``restore_session`` after it undo whatever the window did to the session's state.
+    # Live, the engine then starts on a window while the pause that closes it is still
+    # growing, and throws the result away if speech resumes.
+    supports_speculation: ClassVar[bool] = False
 
     model: str = ""
 
@@ -90,6 +95,14 @@ class PerceptionBackend(abc.ABC):
     @abc.abstractmethod
     def ask(self, samples: np.ndarray, question: str) -> str:
         """A free-form answer to ``question`` about a clip of 16 kHz mono float32 audio."""
+
+    def save_session(self, session_id: str) -> object:
+        """A snapshot of the session's state (only with ``supports_speculation``)."""
+        raise NotImplementedError(f"the {self.name} backend does not run windows speculatively")
+
+    def restore_session(self, session_id: str, saved: object) -> None:
+        """Put back a snapshot from ``save_session``."""
+        raise NotImplementedError(f"the {self.name} backend does not run windows speculatively")
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release models, sessions or connections."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from perception.audio import StreamResampler, decode_file, probe_duration, to_16k_mono
-from perception.backend import SAMPLE_RATE, BackendError, PerceptionBackend
+from perception.backend import SAMPLE_RATE, BackendError, PerceptionBackend, Window
 from perception.events import Event, SpeakerTurn, TranscriptSegment
 from perception.speakers import DEFAULT_THRESHOLD, SpeakerTracker
 from perception.stitching import Stitcher
@@ -83,14 +83,22 @@ class Perceiver:
             )
         self.speaker_threshold = speaker_threshold
         self._resampler: StreamResampler | None = None
+        self._held: tuple[PlannedWindow, list[Event], object] | None = None
         self.reset(session_id, live=True)
 
     # --- sessions --------------------------------------------------------------------
 
     def reset(self, session_id: str, live: bool = True) -> None:
         """Start a new session: fresh timeline, windows, speakers and stitching state."""
+        if self._held is not None:
+            self._drop_speculation()
         self.session_id = session_id
-        self._windower = Windower(self.config, session_id, live=live)
+        self._windower = Windower(
+            self.config, session_id, live=live, speculate=live and self.backend.supports_speculation,
+        )
+        # A speculative window already analysed: (window, its raw events, the backend's
+        # session state from before it).
+        self._held = None
         self._stitcher = Stitcher()
         self._turns = _TurnBuilder()
         self._tracker = (
@@ -163,9 +171,7 @@ class Perceiver:
         ):
             self._resampler = StreamResampler(sample_rate, channels)
         audio = self._resampler.push(pcm if isinstance(pcm, bytes | bytearray) else np.asarray(pcm))
-        out: list[Event] = []
-        for planned in self._windower.push(audio):
-            out += self._run([planned])
+        out = self._run_live(self._windower.push(audio))
         # Live listeners should not wait for the next speaker to learn a turn has ended.
         out += self._turns.expire(self.seconds_received)
         return out
@@ -176,34 +182,65 @@ class Perceiver:
         if self._resampler is not None:
             tail = self._resampler.flush()
             if tail.size:
-                for planned in self._windower.push(tail):
-                    out += self._run([planned])
-        for planned in self._windower.finish():
-            out += self._run([planned])
+                out += self._run_live(self._windower.push(tail))
+        out += self._run_live(self._windower.finish())
         out += list(self._finish())
         self.reset(self.session_id, live=True)
         return out
 
     # --- internals -----------------------------------------------------------------------
 
-    def _run(self, batch: Sequence[PlannedWindow]) -> list[Event]:
-        windows = [p.window for p in batch]
+    def _run_live(self, planned: list[PlannedWindow]) -> list[Event]:
+        held = self._held
+        if held is not None and self._windower.speculation is not held[0] and not any(
+            p.window is held[0].window for p in planned
+        ):
+            self._drop_speculation()  # speech resumed before the pause completed
+        out: list[Event] = []
+        for p in planned:
+            held = self._held
+            if p.speculative:
+                if held is not None:
+                    self._drop_speculation()
+                saved = self.backend.save_session(self.session_id)
+                self._held = (p, self._analyze([p.window])[0], saved)
+            elif held is not None and p.window is held[0].window:
+                self._held = None
+                out += self._commit(p, held[1])
+            else:
+                out += self._run([p])
+        return out
+
+    def _drop_speculation(self) -> None:
+        assert self._held is not None
+        planned, _events, saved = self._held
+        self._held = None
+        self.backend.restore_session(planned.window.session_id, saved)
+        log.debug("speculative window %s dropped: speech resumed", planned.window.window_id)
+
+    def _analyze(self, windows: list[Window]) -> list[list[Event]]:
         results = self.backend.analyze(windows)
         if len(results) != len(windows):
             raise BackendError(
                 f"{self.backend.name} backend returned {len(results)} results for {len(windows)} windows"
             )
+        return results
+
+    def _run(self, batch: Sequence[PlannedWindow]) -> list[Event]:
+        results = self._analyze([p.window for p in batch])
         out: list[Event] = []
         for planned, events in zip(batch, results, strict=True):
-            # Turns are derived below from the stitched transcript, the one source of truth.
-            events = [e for e in events if not isinstance(e, SpeakerTurn)]
-            if self._tracker is not None:
-                events = self._tracker.relabel(events, planned.window)
-            stitched = self._stitcher.add(
-                events, planned.commit_start, planned.commit_end, planned.cut_in_pause
-            )
-            out += self._with_turns(stitched)
+            out += self._commit(planned, events)
         return out
+
+    def _commit(self, planned: PlannedWindow, events: list[Event]) -> list[Event]:
+        """Stitch one window's events; returns the ones now final."""
+        # Turns are derived below from the stitched transcript, the one source of truth.
+        events = [e for e in events if not isinstance(e, SpeakerTurn)]
+        if self._tracker is not None:
+            events = self._tracker.relabel(events, planned.window)
+        stitched = self._stitcher.add(events, planned.commit_start, planned.commit_end, planned.cut_in_pause)
+        return self._with_turns(stitched)
 
     def _finish(self) -> Iterator[Event]:
         yield from self._with_turns(self._stitcher.flush())

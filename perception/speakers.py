@@ -51,7 +51,9 @@ class SpeakerEncoder:
                     raise BackendUnavailableError(
                         f"speaker ids need resemblyzer (`pip install resemblyzer`): {exc}"
                     ) from exc
-                self._encoder = VoiceEncoder("cpu", verbose=False)
+                encoder = VoiceEncoder("cpu", verbose=False)
+                _warm_up(encoder)
+                self._encoder = encoder
         return self._encoder
 
     def embed(self, samples: np.ndarray) -> np.ndarray | None:
@@ -63,19 +65,30 @@ class SpeakerEncoder:
         wav = preprocess_wav(np.asarray(samples, np.float32))  # level-normalised, silences trimmed
         if len(wav) < MIN_SPEECH_SECONDS * SAMPLE_RATE / 2:
             return None
-        encoder = self.load()
-        import torch
-
-        # One thread: the LSTM is small, and torch's OpenMP pool fighting CTranslate2's
-        # (Whisper) for the same cores made each embedding ~10x slower on 2 cores.
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            vec = np.asarray(encoder.embed_utterance(wav), np.float64)
-        finally:
-            torch.set_num_threads(threads)
+        vec = _embed_one_thread(self.load(), wav)
         norm = float(np.linalg.norm(vec))
         return vec / norm if norm > 0 else None
+
+
+def _embed_one_thread(encoder, wav: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    import torch
+
+    # One thread: the LSTM is small, and torch's OpenMP pool fighting CTranslate2's
+    # (Whisper) for the same cores made each embedding ~10x slower on 2 cores.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return np.asarray(encoder.embed_utterance(wav), np.float64)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _warm_up(encoder) -> None:  # type: ignore[no-untyped-def]
+    """One embedding of a synthetic clip: resemblyzer imports librosa's spectral features
+    lazily on its first mel spectrogram (about 2 s), which would otherwise land on the
+    first live utterance."""
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    _embed_one_thread(encoder, (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32))
 
 
 @dataclass

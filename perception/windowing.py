@@ -10,11 +10,15 @@ How a window is cut:
   split and the next window starts where this one stopped (no overlap needed);
 - with no pause in reach it cuts through, the next window starts one hop later, and the
   two windows share an overlap whose middle is the commit boundary for the stitcher;
-- live, a window also closes as soon as an utterance is followed by a short silence.
+- live, a window also closes as soon as an utterance is followed by a short silence;
+  with speculation on, it is handed out early (``speculative=True``) once that silence is
+  half-way there, and handed out again, final, when the silence completes (or dropped
+  from ``Windower.speculation`` when sound resumes first).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -38,6 +42,9 @@ class WindowConfig:
     # between speakers, not between two sentences of one speaker.
     pad: float = 0.2  # silence kept before the first activity and after a pause cut
     end_of_utterance: float | None = 0.4  # live: this much silence after sound closes a window
+    # live: a window is handed out speculatively this far into a closing pause, so the
+    # backend's work overlaps the rest of the wait (None: never)
+    speculate_after: float | None = 0.2
     vad_aggressiveness: int = 2
     sound_threshold_db: float = -45.0
 
@@ -48,6 +55,8 @@ class WindowConfig:
             raise ValueError(f"hop must be in (0, length={self.length}], got {self.hop}")
         if self.end_of_utterance is not None and self.end_of_utterance <= 0:
             raise ValueError("end_of_utterance must be positive or None")
+        if self.speculate_after is not None and self.speculate_after <= 0:
+            raise ValueError("speculate_after must be positive or None")
 
     @property
     def overlap(self) -> float:
@@ -80,6 +89,9 @@ class PlannedWindow:
     commit_start: float  # seconds; events before this belong to the previous window
     commit_end: float  # seconds; math.inf for the last window of a stream
     cut_in_pause: bool  # True when the cut after this window lies in silence
+    # Live: handed out before its closing pause is complete. The same ``window`` comes
+    # again, final, when the pause completes; until then it is ``Windower.speculation``.
+    speculative: bool = False
 
 
 class _Growable:
@@ -123,7 +135,9 @@ class _Growable:
 class Windower:
     """Turns a stream of 16 kHz mono chunks into planned windows (see the module docs)."""
 
-    def __init__(self, config: WindowConfig, session_id: str, live: bool = False) -> None:
+    def __init__(
+        self, config: WindowConfig, session_id: str, live: bool = False, speculate: bool = False,
+    ) -> None:
         self.config = config
         self.session_id = session_id
         self.live = live
@@ -142,6 +156,19 @@ class Windower:
         self._search = int(round(max(config.overlap, config.pause_search) * s))
         eou = config.end_of_utterance
         self._eou_frames = math.ceil(eou * s / FRAME) if (live and eou) else 0
+        spec = config.speculate_after
+        self._spec_frames = (
+            math.ceil(spec * s / FRAME) if (speculate and spec and self._eou_frames) else 0
+        )
+        if self._spec_frames >= self._eou_frames:
+            self._spec_frames = 0
+        self._speculation: PlannedWindow | None = None
+        self._spec_pause = -1  # absolute frame where the speculation's pause starts
+
+    @property
+    def speculation(self) -> PlannedWindow | None:
+        """The speculative window still waiting for its pause to complete, if any."""
+        return self._speculation
 
     @property
     def total_samples(self) -> int:
@@ -164,6 +191,7 @@ class Windower:
     def finish(self) -> list[PlannedWindow]:
         """End of stream: the remaining windows, the last owning everything after its start."""
         self._analyse_frames(final=True)
+        self._speculation = None  # the stream ends inside its pause: the last window decides
         planned = self._plan(final=True)
         self._finished = True
         return planned
@@ -198,17 +226,30 @@ class Windower:
                     break
                 ws = max(ws, first * FRAME - self._pad)
             nominal_end = ws + self._length
-            cut = self._end_of_utterance(ws, min(nominal_end, analysed))
-            if cut is not None:
+            pause, closed = self._closing_pause(ws, min(nominal_end, analysed))
+            if pause is not None and closed:
+                spec = self._speculation
+                self._speculation = None
+                if spec is not None and self._spec_pause == pause:
+                    out.append(self._confirm(spec))
+                    continue
+                cut = (pause + self._eou_frames) * FRAME
                 out.append(self._emit(ws, cut, cut, in_pause=True))
                 self._next = cut
                 continue
             if nominal_end <= analysed:
+                self._speculation = None
                 out.append(self._cut_full_window(ws, nominal_end))
                 continue
             if final:
                 out.append(self._emit(ws, total, None, in_pause=True))
                 self._next = total
+            elif pause is None:
+                self._speculation = None  # sound resumed: the pause did not close a window
+            elif self._speculation is None or self._spec_pause != pause:
+                self._speculation = self._speculate(ws, (pause + self._spec_frames) * FRAME)
+                self._spec_pause = pause
+                out.append(self._speculation)
             break
         self._samples.drop_before(self._next)
         self._active.drop_before(self._next // FRAME)
@@ -219,20 +260,45 @@ class Windower:
         hits = np.flatnonzero(flags)
         return from_frame + max(0, self._active.origin - from_frame) + int(hits[0]) if hits.size else None
 
-    def _end_of_utterance(self, ws: int, limit: int) -> int | None:
-        """Live only: the sample just after the first sound that is followed by a pause."""
+    def _closing_pause(self, ws: int, limit: int) -> tuple[int | None, bool]:
+        """Live only: the first pause after sound that ends the utterance, as (its first
+        frame, True); else a still-open pause at ``limit`` long enough to speculate on,
+        as (its first frame, False); else (None, False)."""
         if not self._eou_frames:
-            return None
+            return None, False
         f0, f1 = ws // FRAME, limit // FRAME
         flags = self._active.view(f0, f1)
         offset = max(f0, self._active.origin)
         if not flags.any():
-            return None
+            return None, False
         first_sound = int(np.flatnonzero(flags)[0])
-        for a, b in runs(flags, value=False):
-            if a > first_sound and b - a >= self._eou_frames:
-                return (offset + a + self._eou_frames) * FRAME
-        return None
+        pauses = [(a, b) for a, b in runs(flags, value=False) if a > first_sound]
+        for a, b in pauses:
+            if b - a >= self._eou_frames:
+                return offset + a, True
+        if self._spec_frames and pauses:
+            a, b = pauses[-1]
+            if b == len(flags) and b - a >= self._spec_frames:
+                return offset + a, False
+        return None, False
+
+    def _speculate(self, ws: int, cut: int) -> PlannedWindow:
+        """A window ending ``cut``, without moving on: ``_confirm`` does that."""
+        window = Window(
+            session_id=self.session_id, window_id=self._window_id, start=ws / SAMPLE_RATE,
+            samples=self._samples.view(ws, cut).copy(),
+        )
+        return PlannedWindow(
+            window=window, commit_start=self._commit / SAMPLE_RATE, commit_end=cut / SAMPLE_RATE,
+            cut_in_pause=True, speculative=True,
+        )
+
+    def _confirm(self, spec: PlannedWindow) -> PlannedWindow:
+        cut = int(round(spec.commit_end * SAMPLE_RATE))
+        self._window_id += 1
+        self._commit = cut
+        self._next = cut
+        return dataclasses.replace(spec, speculative=False)
 
     def _cut_full_window(self, ws: int, nominal_end: int) -> PlannedWindow:
         if self.config.cut_in_pauses:

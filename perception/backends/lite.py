@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from collections import OrderedDict
@@ -69,6 +70,7 @@ class LiteBackend(PerceptionBackend):
     max_window: ClassVar[float] = 30.0
     max_batch: ClassVar[int] = 1
     session_speakers: ClassVar[bool] = True
+    supports_speculation: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -124,6 +126,18 @@ class LiteBackend(PerceptionBackend):
     def close(self) -> None:
         self._speakers.clear()
 
+    def save_session(self, session_id: str) -> object:
+        # The speaker clusterer is all a window changes (a few 256-d centroids).
+        clusterer = self._speakers.get(session_id)
+        return copy.deepcopy(clusterer) if clusterer is not None else None
+
+    def restore_session(self, session_id: str, saved: object) -> None:
+        if saved is None:
+            self._speakers.pop(session_id, None)
+        else:
+            assert isinstance(saved, OnlineSpeakerClusterer)
+            self._speakers[session_id] = saved
+
     # --- one window ----------------------------------------------------------------------
 
     def _analyze_window(self, window: Window) -> list[Event]:
@@ -131,16 +145,16 @@ class LiteBackend(PerceptionBackend):
         if len(audio) < FRAME:
             return []
         speech = self._vad.frames(audio).speech
-        if self.detect_sounds and self._only_non_speech(audio):
+        probe = self._sounds.detect(audio) if self.detect_sounds else []
+        if _only_non_speech(probe):
             # A window of bells, rings or noise: Whisper would only hallucinate on it, slowly
             # (temperature fallbacks), so it is not asked.
             segments: list[TranscriptSegment] = []
         else:
             segments = self._transcribe(audio, speech)
-        sounds = (
-            self._sounds.detect(audio, [(s.start, s.end) for s in segments])
-            if self.detect_sounds else []
-        )
+        sounds = probe
+        if self.detect_sounds and segments:  # with no transcript the probe is the answer
+            sounds = self._sounds.detect(audio, [(s.start, s.end) for s in segments])
         segments = _drop_words_under_tones(segments, sounds)
         events: list[Any] = []
         speakers = self._speakers_of(segments, audio, self._clusterer(window.session_id))
@@ -163,13 +177,6 @@ class LiteBackend(PerceptionBackend):
             if isinstance(e, SoundEvent | VoiceTraits):
                 e.model = HEURISTICS_MODEL
         return stamped
-
-    def _only_non_speech(self, audio: np.ndarray) -> bool:
-        sounds = self._sounds.detect(audio)
-        loud = [s for s in sounds if s.category != SoundCategory.SILENCE]
-        return bool(loud) and all(
-            s.category in (SoundCategory.TONAL, SoundCategory.NOISE, SoundCategory.MUSIC) for s in loud
-        )
 
     def _transcribe(self, audio: np.ndarray, speech: np.ndarray) -> list[TranscriptSegment]:
         try:
@@ -273,6 +280,13 @@ def _frames(start: float, end: float, n: int) -> tuple[int, int]:
     a = min(n, max(0, int(start * SAMPLE_RATE) // FRAME))
     b = min(n, max(a, -(-int(end * SAMPLE_RATE) // FRAME)))
     return a, b
+
+
+def _only_non_speech(sounds: list[DetectedSound]) -> bool:
+    loud = [s for s in sounds if s.category != SoundCategory.SILENCE]
+    return bool(loud) and all(
+        s.category in (SoundCategory.TONAL, SoundCategory.NOISE, SoundCategory.MUSIC) for s in loud
+    )
 
 
 def _speech_share(start: float, end: float, speech: np.ndarray) -> float:

@@ -230,3 +230,64 @@ def test_a_backend_returning_the_wrong_number_of_results_is_an_error() -> None:
     audio = _burst(SR)
     with pytest.raises(BackendError, match="0 results for 1 windows"):
         list(Perceiver(_Broken()).process_array(audio, "b"))
+
+
+class _SpeculatingBackend(BurstBackend):
+    """Bursts, plus session state a dropped speculative window must not leave behind."""
+
+    supports_speculation = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: dict[str, int] = {}  # windows counted per session
+        self.restored = 0
+
+    def analyze(self, windows: Sequence[Window]) -> list[list[Event]]:
+        for w in windows:
+            self.seen[w.session_id] = self.seen.get(w.session_id, 0) + 1
+        return super().analyze(windows)
+
+    def save_session(self, session_id: str) -> object:
+        return self.seen.get(session_id, 0)
+
+    def restore_session(self, session_id: str, saved: object) -> None:
+        assert isinstance(saved, int)
+        self.restored += 1
+        self.seen[session_id] = saved
+
+
+def test_live_speculation_starts_early_and_leaves_no_trace_when_speech_resumes() -> None:
+    # burst, 0.3 s pause (long enough to speculate on, too short to end the utterance),
+    # burst, 1 s pause (ends it), burst, silence.
+    parts = [np.zeros(SR // 2), _burst(SR), np.zeros(int(0.3 * SR)), _burst(SR), np.zeros(SR),
+             _burst(SR // 2), np.zeros(2 * SR)]
+    audio = np.concatenate(parts).astype(np.float32)
+    pause_end = (SR // 2 + 2 * SR + int(0.3 * SR)) / SR  # where the 1 s pause starts
+    step = int(0.02 * SR)
+
+    def run(speculate: bool) -> tuple[_SpeculatingBackend, list[Event], list[float]]:
+        backend = _SpeculatingBackend()
+        config = WindowConfig(length=29, hop=25, speculate_after=0.2 if speculate else None)
+        perceiver = Perceiver(backend, config, session_id="spec")
+        events: list[Event] = []
+        analysed_at: list[float] = []
+        for i in range(0, len(audio), step):
+            before = len(backend.windows)
+            events += perceiver.feed(audio[i : i + step])
+            analysed_at += [(i + step) / SR] * (len(backend.windows) - before)
+        return backend, events + perceiver.flush(), analysed_at
+
+    spec_backend, spec_events, spec_at = run(True)
+    plain_backend, plain_events, plain_at = run(False)
+    key = [(type(e).__name__, e.start, e.end, getattr(e, "text", None)) for e in plain_events]
+    assert [(type(e).__name__, e.start, e.end, getattr(e, "text", None)) for e in spec_events] == key
+    assert len([e for e in plain_events if isinstance(e, TranscriptSegment)]) == 3
+    # The 0.3 s pause was speculated on and dropped; the state it left was undone.
+    assert spec_backend.restored >= 1
+    assert spec_backend.seen["spec"] == plain_backend.seen["spec"]
+    # The utterance before the 1 s pause went to the backend about 0.2 s into the pause,
+    # not 0.4 s.
+    first_spec = min(t for t in spec_at if t > pause_end)
+    first_plain = min(t for t in plain_at if t > pause_end)
+    assert first_spec - pause_end <= 0.25
+    assert first_plain - first_spec >= 0.15
