@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.S)
+from perception.parsers.reasoning import split_reasoning
+
 _TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
 
 
@@ -23,17 +24,7 @@ class TextToolCall:
     error: str | None = None
 
 
-def split_thinking(text: str) -> tuple[str, str]:
-    """(reasoning, the rest): ``<think>`` blocks out of ``text``; an unclosed one runs to the end.
-
-    A lone ``</think>`` (templates that open the block in the prompt) ends the reasoning.
-    """
-    thoughts = [m.group(1).strip() for m in _THINK.finditer(text)]
-    rest = _THINK.sub("", text)
-    if "</think>" in rest:
-        head, _, rest = rest.partition("</think>")
-        thoughts.insert(0, head.strip())
-    return "\n\n".join(t for t in thoughts if t), rest.strip()
+split_thinking = split_reasoning  # (reasoning, answer), shared with perception
 
 
 def parse_tool_calls(text: str) -> tuple[list[TextToolCall], str]:

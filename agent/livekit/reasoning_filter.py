@@ -6,21 +6,17 @@ TTS verbatim. Reasoning belongs on the data channel and in memory, never in the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterable, AsyncIterator
+
+from perception.parsers.reasoning import split_reasoning
 
 _OPEN = "<think>"
 _CLOSE = "</think>"
-_BLOCK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
-# a closing tag without its opening one: everything before it was reasoning
-_ORPHAN_CLOSE = re.compile(r"\A.*?</think>", re.DOTALL | re.IGNORECASE)
 
 
 def strip_reasoning(text: str) -> str:
     """Remove ``<think>...</think>`` blocks (an unclosed one runs to the end of the text)."""
-    if _CLOSE in text.lower() and _OPEN not in text.lower().split(_CLOSE)[0]:
-        text = _ORPHAN_CLOSE.sub("", text, count=1)
-    return _BLOCK.sub("", text)
+    return split_reasoning(text)[1]
 
 
 async def strip_reasoning_stream(chunks: AsyncIterable[str]) -> AsyncIterator[str]:

@@ -28,6 +28,7 @@ from perception.moss.configuration import (
     IM_START_ID,
     audio_token_count,
 )
+from perception.parsers.reasoning import split_reasoning
 
 logger = logging.getLogger(__name__)
 
@@ -342,18 +343,4 @@ class MossAudioProcessor:
         return str(self.tokenizer.decode(list(token_ids), skip_special_tokens=False))
 
 
-def split_thinking(text: str) -> tuple[str, str]:
-    """(thinking, answer) from ``<think>...</think>answer``; an unclosed block is all thinking.
-
-    The prompt may already open the block (Thinking checkpoints), so a lone ``</think>``
-    also ends it.
-    """
-    open_tag, close_tag = "<think>", "</think>"
-    start = text.find(open_tag)
-    end = text.find(close_tag)
-    if end >= 0 and (start < 0 or start < end):
-        thinking = text[start + len(open_tag) : end] if start >= 0 else text[:end]
-        return thinking.strip(), text[end + len(close_tag) :].strip()
-    if start >= 0:  # cut off while thinking: no answer yet
-        return text[start + len(open_tag) :].strip(), text[:start].strip()
-    return "", text.strip()
+split_thinking = split_reasoning  # (thinking, answer); one implementation for the project
