@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from functools import cache
-from hashlib import sha1
 from typing import Any
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import Row
 
 from memory.bulk import EVENT_COLUMNS, WORD_COLUMNS
-from perception.events import _EVENT_NAMESPACE, BaseEvent, Event, event_from_dict
+from perception.events import BaseEvent, Event, event_from_dict
 
 # Event field -> events column (the rest of the event goes into ``details``).
 _COLUMNS = {
@@ -40,7 +39,6 @@ _ROW_FIELDS = tuple(_FIELD_OF.get(column, column) for column in EVENT_COLUMNS)
 _EVENT_ID = EVENT_COLUMNS.index("event_id")
 _DETAILS = EVENT_COLUMNS.index("details")
 _TEXT_COLUMNS = tuple(EVENT_COLUMNS.index(c) for c in ("text", "label", "speaker"))
-_NAMESPACE = _EVENT_NAMESPACE.bytes
 WORD_SPEAKER = WORD_COLUMNS.index("speaker")
 ROW_KIND, ROW_START, ROW_END = (EVENT_COLUMNS.index(c) for c in ("kind", "start_time", "end_time"))
 
@@ -75,14 +73,9 @@ def event_row(event: BaseEvent, event_id: str | None = None) -> tuple[Any, ...]:
 
 
 def event_id_of(event: BaseEvent) -> str:
-    """``event.event_id``, computed in half the time (hashing ids is a noticeable part of
-    ingestion): the same name-based UUID 5 over ``event._identity()``, without building a
-    ``uuid.UUID``. Tests check it against ``event_id`` for every event type."""
-    digest = bytearray(sha1(_NAMESPACE + event._identity().encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """``event.event_id`` (kept as a function: ingestion calls it once per event and passes
+    the result on, instead of reading the computed field twice)."""
+    return event.event_id
 
 
 @cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from enum import StrEnum
+from hashlib import sha1
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, computed_field, model_validator
@@ -16,6 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, computed_field, 
 # Namespace for deterministic event ids: the same event produced twice (window overlap,
 # retry, restart) gets the same id, which is what makes ingestion idempotent.
 _EVENT_NAMESPACE = uuid.UUID("6f1d8a52-3f0e-4d7c-9a53-2b7c1e0f4a11")
+
+
+def _uuid5(name: str) -> str:
+    """``str(uuid.uuid5(_EVENT_NAMESPACE, name))`` in half the time (ids are computed for
+    every event stored, so this is on ingestion's hot path)."""
+    digest = bytearray(sha1(_EVENT_NAMESPACE.bytes + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class EventKind(StrEnum):
@@ -77,7 +88,7 @@ class BaseEvent(_Timed):
     @property
     def event_id(self) -> str:
         """Deterministic id from the event's content (session, kind, times, text or label)."""
-        return str(uuid.uuid5(_EVENT_NAMESPACE, self._identity()))
+        return _uuid5(self._identity())
 
     def shifted(self, offset: float) -> BaseEvent:
         """A copy with every time moved by ``offset`` seconds (window-relative -> absolute)."""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from perception.events import (
+    _EVENT_NAMESPACE,
     EventKind,
     SoundCategory,
     SoundEvent,
@@ -89,3 +93,19 @@ def test_every_kind_reads_as_text_or_label_and_round_trips() -> None:
     assert json.loads(event_to_json(events[1]))["label"] == "S1 speaking"
     assert json.loads(event_to_json(events[2]))["label"] == "happy"
     assert json.loads(event_to_json(events[3]))["label"] == "a calm low voice"
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    text=st.text(max_size=40),
+    start=st.floats(0, 1e6, allow_nan=False),
+    length=st.floats(0, 100, allow_nan=False),
+    speaker=st.none() | st.text(max_size=8),
+    session=st.text(max_size=12),
+)
+def test_event_id_is_the_name_based_uuid5_of_the_identity(
+    text: str, start: float, length: float, speaker: str | None, session: str
+) -> None:
+    common = {"start": start, "end": start + length, "speaker": speaker, "session_id": session}
+    for event in (TranscriptSegment(text=text, **common), SoundEvent(label=text, **common)):
+        assert event.event_id == str(uuid.uuid5(_EVENT_NAMESPACE, event._identity()))

@@ -6,12 +6,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import text as sql_text
 
 from memory import AgentTurnRecord, Memory, MemoryError
-from memory.rows import event_id_of
 from perception.events import EventKind, SoundEvent, TranscriptSegment, Word
 from tests.memory.scenes import meeting_events
 
@@ -56,29 +53,6 @@ def test_ingest_is_idempotent_and_counts_only_new(memory: Memory) -> None:
     assert memory.find_session(session.id).event_count == len(events) + 1
     assert len(memory.transcript_between(session.id, 79, 83)) == 1
     assert all(e.session_id == session.id for e in events)
-
-
-@settings(deadline=None, max_examples=60)  # the machine is shared: no per-example timing
-@given(
-    text=st.text(max_size=40),
-    start=st.floats(0, 1e6, allow_nan=False),
-    length=st.floats(0, 100, allow_nan=False),
-    speaker=st.none() | st.text(max_size=8),
-    session=st.text(max_size=12),
-)
-def test_fast_event_ids_equal_the_event_contract(
-    text: str, start: float, length: float, speaker: str | None, session: str
-) -> None:
-    common = {"start": start, "end": start + length, "speaker": speaker, "session_id": session}
-    for event in (TranscriptSegment(text=text, **common), SoundEvent(label=text, **common)):
-        assert event_id_of(event) == event.event_id
-
-
-def test_fast_event_ids_of_every_event_type() -> None:
-    events = meeting_events()
-    assert len({type(e) for e in events}) >= 5
-    for event in events:
-        assert event_id_of(event) == event.event_id
 
 
 def test_stored_event_ids_are_the_events_ids(memory: Memory, meeting: str) -> None:
