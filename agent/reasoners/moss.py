@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from agent.qwen_format import render_chat
 from agent.reasoner import ReasonerError, ReasonerUnavailableError
 from agent.reasoners.chat_loop import DEFAULT_MAX_STEPS, SYSTEM_PROMPT, ChatToolReasoner
+from perception.backends.moss import CHECKPOINT_ENV  # one variable names the checkpoint everywhere
 from tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_ENV = "MOSS_AGENTS_CHECKPOINT"
 
 
 class MossReasoner(ChatToolReasoner):

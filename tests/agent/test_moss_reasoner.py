@@ -93,7 +93,7 @@ def test_render_and_parse_round_trip() -> None:
 
 
 def test_a_missing_checkpoint_or_tokenizer_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("MOSS_AGENTS_CHECKPOINT", raising=False)
+    monkeypatch.delenv("MOSS_AUDIO_CHECKPOINT", raising=False)
     with pytest.raises(ReasonerUnavailableError, match="pass --checkpoint DIR"):
         MossReasoner()
 
