@@ -68,7 +68,6 @@ class LiteBackend(PerceptionBackend):
     preferred_window: ClassVar[float] = 29.0
     preferred_hop: ClassVar[float] = 25.0
     max_window: ClassVar[float] = 30.0
-    max_batch: ClassVar[int] = 1
     session_speakers: ClassVar[bool] = True
     supports_speculation: ClassVar[bool] = True
 
