@@ -1,10 +1,10 @@
 """Fast, idempotent bulk inserts of events and words (the ingestion hot path).
 
 Per-row parameter handling in SQLAlchemy costs more than the database's own work at
-200k words a day, so batches go to the driver directly: one multi-row
+40k events a day, so batches go to the driver directly: one multi-row
 ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per slice of events (only new rows come
-back, which is what makes re-ingestion idempotent) and one ``executemany`` for their words.
-The SQL is fixed text written here; values are always driver parameters.
+back, which is what makes re-ingestion idempotent). A segment's words travel packed in its
+row. The SQL is fixed text written here; values are always driver parameters.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from sqlalchemy import Connection
 
 EVENT_COLUMNS = (
     "session_id", "event_id", "kind", "start_time", "end_time", "text", "label", "speaker",
-    "confidence", "window_id", "backend", "model", "details",
+    "confidence", "window_id", "backend", "model", "details", "words",
 )  # fmt: skip
-WORD_COLUMNS = ("event_pk", "position", "start_time", "end_time", "text", "speaker", "confidence")
 # Parameters per statement stay well below SQLite's limit (32766) and PostgreSQL's (65535).
 EVENTS_PER_STATEMENT = 500
 
@@ -28,9 +27,9 @@ def _placeholder(conn: Connection) -> str:
 
 
 def insert_events(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str]]:
-    """Insert event rows (in ``EVENT_COLUMNS`` order, ``details`` as JSON text, see
-    ``memory.rows.event_row``), skipping ones already stored; ``(id, event_id)`` of the new
-    ones."""
+    """Insert event rows (in ``EVENT_COLUMNS`` order, ``details`` and ``words`` as JSON
+    text, see ``memory.rows.event_row``), skipping ones already stored; returns
+    ``(id, event_id)`` of the new ones."""
     mark = _placeholder(conn)
     one_row = "(" + ", ".join([mark] * len(EVENT_COLUMNS)) + ")"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -51,19 +50,3 @@ def insert_events(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[tup
     finally:
         cursor.close()
     return inserted
-
-
-def insert_words(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert word rows ``(event_pk, position, start, end, text, speaker, confidence)``."""
-    if not rows:
-        return
-    mark = _placeholder(conn)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(
-            f"INSERT INTO words ({', '.join(WORD_COLUMNS)}) VALUES "
-            f"({', '.join([mark] * len(WORD_COLUMNS))}) ON CONFLICT DO NOTHING",
-            rows,
-        )
-    finally:
-        cursor.close()

@@ -24,15 +24,7 @@ from memory import audio_archive, bulk, exports, fulltext, timeline
 from memory.database import describe, make_engine, resolve_url, upgrade
 from memory.errors import MemoryError
 from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime, TextHit
-from memory.rows import (
-    ROW_END,
-    ROW_KIND,
-    ROW_START,
-    WORD_SPEAKER,
-    event_id_of,
-    event_row,
-    word_rows,
-)
+from memory.rows import ROW_END, ROW_KIND, ROW_START, event_id_of, event_row
 from memory.schema import (
     AgentTurnRow,
     AudioChunkRow,
@@ -41,7 +33,6 @@ from memory.schema import (
     SessionRow,
     SpeakerRow,
     TalkTimeRow,
-    WordRow,
 )
 from perception.events import BaseEvent, Event, EventKind, TranscriptSegment
 
@@ -212,8 +203,6 @@ class Memory:
         """Remove a session and everything recorded in it."""
         with self.engine.begin() as conn:
             self._require_session(conn, session_id)
-            event_pks = select(EventRow.id).where(EventRow.session_id == session_id)
-            conn.execute(delete(WordRow).where(WordRow.event_pk.in_(event_pks)))
             for table in (
                 EventRow, SpeakerRow, KindSpanRow, TalkTimeRow, AgentTurnRow, AudioChunkRow
             ):  # fmt: skip
@@ -271,10 +260,9 @@ class Memory:
         with self.engine.begin() as conn:
             inserted = bulk.insert_events(conn, rows)
             new_events = [unique[eid] for _, eid in inserted]
-            words = [w for pk, eid in inserted for w in word_rows(unique[eid], pk)]
-            bulk.insert_words(conn, words)
             # Speakers of events stored earlier were noted with them.
-            speakers = {e.speaker for e in new_events} | {w[WORD_SPEAKER] for w in words}
+            speakers = {e.speaker for e in new_events}
+            speakers.update(w.speaker for e in new_events for w in getattr(e, "words", ()))
             self._note_speakers(conn, session_id, speakers)
             self._add_talk_time(conn, session_id, new_events)
             # Kind, start and end per row as plain tuples: cheaper than pydantic attributes.

@@ -2,7 +2,9 @@
 
 Fields that queries filter on get columns; everything else an event type carries (voice
 traits, sound attributes, language, ...) goes into the ``details`` JSON, so an event read
-back compares equal to the one ingested, and new event fields need no migration.
+back compares equal to the one ingested, and new event fields need no migration. A
+segment's words go into ``words`` packed as ``[start, end, text, speaker, confidence]``
+arrays (JSON numbers print Python's shortest exact float, so times round-trip exactly).
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from pydantic_core import to_jsonable_python
+from pydantic_core import to_json, to_jsonable_python
 from sqlalchemy import Row
 
-from memory.bulk import EVENT_COLUMNS, WORD_COLUMNS
-from perception.events import BaseEvent, Event, event_from_dict
+from memory.bulk import EVENT_COLUMNS
+from perception.events import BaseEvent, Event, Word, event_from_dict
 
 # Event field -> events column (the rest of the event goes into ``details``).
 _COLUMNS = {
@@ -38,8 +40,8 @@ _FIELD_OF = {column: field for field, column in _COLUMNS.items()}
 _ROW_FIELDS = tuple(_FIELD_OF.get(column, column) for column in EVENT_COLUMNS)
 _EVENT_ID = EVENT_COLUMNS.index("event_id")
 _DETAILS = EVENT_COLUMNS.index("details")
+_WORDS = EVENT_COLUMNS.index("words")
 _TEXT_COLUMNS = tuple(EVENT_COLUMNS.index(c) for c in ("text", "label", "speaker"))
-WORD_SPEAKER = WORD_COLUMNS.index("speaker")
 ROW_KIND, ROW_START, ROW_END = (EVENT_COLUMNS.index(c) for c in ("kind", "start_time", "end_time"))
 
 
@@ -69,6 +71,9 @@ def event_row(event: BaseEvent, event_id: str | None = None) -> tuple[Any, ...]:
         if isinstance(row[index], str) and "\x00" in row[index]:
             row[index] = row[index].replace("\x00", "")
     row[_DETAILS] = _JSON.encode({k: values[k] for k in _detail_fields(type(event))})
+    words = values.get("words")
+    # pydantic-core's encoder: ~3x faster than json's on 200k words a day, same exact floats.
+    row[_WORDS] = to_json(pack_words(words)).decode() if words else None
     return tuple(row)
 
 
@@ -83,27 +88,23 @@ def _detail_fields(event_type: type[BaseEvent]) -> tuple[str, ...]:
     return tuple(name for name in event_type.model_fields if name not in _NOT_DETAILS)
 
 
-def word_rows(event: BaseEvent, event_pk: int) -> list[tuple[Any, ...]]:
-    """The ``words`` rows of a transcript segment (none for other kinds), in the column
-    order of ``memory.bulk.WORD_COLUMNS``."""
-    return [
-        (event_pk, position, w.start, w.end, w.text.replace("\x00", ""), w.speaker, w.confidence)
-        for position, w in enumerate(getattr(event, "words", ()))
-    ]
+def pack_words(words: Sequence[Word]) -> list[tuple[Any, ...]]:
+    """Words as ``(start, end, text, speaker, confidence)`` tuples (JSON arrays once stored)."""
+    # PostgreSQL text cannot hold NUL; a NUL in model output is noise, not content.
+    return [(w.start, w.end, w.text.replace("\x00", ""), w.speaker, w.confidence) for w in words]
 
 
-def event_from_rows(row: Row[Any], words: Sequence[Row[Any]] | None = None) -> Event:
-    """Rebuild the pydantic event from its ``events`` row (and, for a transcript segment,
-    its ``words`` rows), as Core rows."""
+def event_from_row(row: Row[Any]) -> Event:
+    """Rebuild the pydantic event from its ``events`` row (a Core row)."""
     values = row._mapping
     data: dict[str, Any] = dict(values["details"] or {})
     for field, column in _COLUMNS.items():
         value = values[column]
         if value is not None:
             data[field] = value
-    if words:
+    if words := values["words"]:
         data["words"] = [
             {"start": start, "end": end, "text": text, "speaker": speaker, "confidence": conf}
-            for _pk, _position, start, end, text, speaker, conf in words  # table column order
+            for start, end, text, speaker, conf in words
         ]
     return event_from_dict(data)

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy import (
     text as sql_text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite needs exactly INTEGER PRIMARY KEY for a rowid alias (which FTS5 content_rowid uses).
 RowId = BigInteger().with_variant(Integer(), "sqlite")
@@ -82,10 +82,10 @@ class EventRow(Base):
     backend: Mapped[str] = mapped_column(String(100), default="")
     model: Mapped[str] = mapped_column(String(200), default="")
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
-
-    words: Mapped[list[WordRow]] = relationship(
-        order_by="WordRow.position", lazy="raise", passive_deletes=True
-    )
+    # A transcript segment's timed words, packed: one ``[start, end, text, speaker,
+    # confidence]`` array per word, in order (memory/rows.py). Words are only ever read
+    # with their segment, so one value per segment beats a row per word.
+    words: Mapped[list[Any] | None] = mapped_column()
 
     __table_args__ = (
         UniqueConstraint("session_id", "event_id", name="uq_events_session_event"),
@@ -94,24 +94,6 @@ class EventRow(Base):
             dialect="postgresql"
         ),
     )
-
-
-class WordRow(Base):
-    """A timed word of a transcript segment, in order."""
-
-    __tablename__ = "words"
-    # Clustered on (event_pk, position) on SQLite: one b-tree instead of table + key index.
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    event_pk: Mapped[int] = mapped_column(
-        RowId, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
-    )
-    position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    start_time: Mapped[float] = mapped_column(Double)
-    end_time: Mapped[float] = mapped_column(Double)
-    text: Mapped[str] = mapped_column(Text)
-    speaker: Mapped[str | None] = mapped_column(String(100))
-    confidence: Mapped[float | None] = mapped_column(Double)
 
 
 class SpeakerRow(Base):

@@ -8,19 +8,17 @@ only bound parameters change between calls.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, select
+from sqlalchemy import Connection, and_, bindparam, func, select
 
 from memory.errors import MemoryError
-from memory.rows import event_from_rows
-from memory.schema import EventRow, KindSpanRow, SessionRow, WordRow
+from memory.rows import event_from_row
+from memory.schema import EventRow, KindSpanRow, SessionRow
 from perception.events import Event, EventKind
 
 _events = EventRow.__table__
-_words = WordRow.__table__
 _TRANSCRIPT = str(EventKind.TRANSCRIPT)
 
 
@@ -52,23 +50,7 @@ def _range_statement() -> Any:
 _SPAN = _span_statement()
 _RANGE = _range_statement()
 _ALL_KINDS = [str(kind) for kind in EventKind]
-_WORDS = (
-    select(_words)
-    .where(_words.c.event_pk.in_(bindparam("pks", expanding=True)))
-    .order_by(_words.c.event_pk, _words.c.position)
-)
 _BY_PK = select(_events).where(_events.c.id.in_(bindparam("pks", expanding=True)))
-
-
-def with_words(conn: Connection, rows: Sequence[Row[Any]]) -> list[Event]:
-    """Events from ``events`` rows, transcript segments with their words."""
-    pks = [row.id for row in rows if row.kind == _TRANSCRIPT]
-    words: dict[int, list[Row[Any]]] = defaultdict(list)
-    if pks:
-        # One fetchall, not a row-by-row iteration: a minute of talk is ~150 words.
-        for word in conn.execute(_WORDS, {"pks": pks}).all():
-            words[word[0]].append(word)
-    return [event_from_rows(row, words.get(row.id)) for row in rows]
 
 
 def events_overlapping(
@@ -84,10 +66,10 @@ def events_overlapping(
         raise MemoryError(f"no session {session_id!r}; see `moss-agent sessions`")
     span = float(found[1] or 0.0)
     params.update(t0=t0, t1=t1, lowest_start=t0 - span)
-    return with_words(conn, conn.execute(_RANGE, params).all())
+    return [event_from_row(row) for row in conn.execute(_RANGE, params).all()]
 
 
 def events_by_pk(conn: Connection, pks: Sequence[int]) -> dict[int, Event]:
-    """Events by their row id (with words)."""
+    """Events by their row id."""
     rows = conn.execute(_BY_PK, {"pks": list(pks)}).all()
-    return dict(zip([row.id for row in rows], with_words(conn, rows), strict=True))
+    return {row.id: event_from_row(row) for row in rows}

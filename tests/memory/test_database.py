@@ -76,7 +76,7 @@ def test_not_a_database_file_is_a_clear_error(tmp_path: Path) -> None:
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression")
 def test_fresh_database_is_at_head_and_matches_the_models(db_url: str) -> None:
     with open_memory(db_url) as memory:
-        assert current_revision(memory.engine) == head_revision() == "0002_talk_times"
+        assert current_revision(memory.engine) == head_revision() == "0003_packed_words"
         with memory.engine.connect() as conn:
             context = MigrationContext.configure(
                 conn, opts={"include_object": include_in_autogenerate, "compare_type": True}
@@ -89,7 +89,7 @@ def test_fresh_database_is_at_head_and_matches_the_models(db_url: str) -> None:
             config.attributes["connection"] = conn
             command.downgrade(config, "base")
         assert current_revision(memory.engine) is None
-        assert upgrade(memory.engine) == "0002_talk_times"
+        assert upgrade(memory.engine) == "0003_packed_words"
         session = memory.create_session("after re-migration")
         memory.ingest(session.id, [TranscriptSegment(start=0, end=1, text="still searchable")])
         assert memory.search_text(session.id, "searchable")
@@ -134,6 +134,38 @@ def test_talk_time_migration_backfills_from_stored_events(db_url: str) -> None:
         with memory.engine.begin() as conn:
             config.attributes["connection"] = conn
             command.downgrade(config, "0001_initial")  # drops the running totals
-        assert upgrade(memory.engine) == "0002_talk_times"  # rebuilds them from events
+        assert upgrade(memory.engine) == "0003_packed_words"  # rebuilds them from events
         assert memory.speakers_with_talk_time(session.id) == expected
         assert [t.speaker for t in expected] == ["S1", "S2", "S3"]
+
+
+def _downgrade(memory_engine, revision: str) -> None:  # type: ignore[no-untyped-def]
+    config = alembic_config(memory_engine)
+    with memory_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def test_packed_words_migration_moves_every_word_exactly(db_url: str) -> None:
+    from tests.memory.ingest_until_killed import segment
+
+    # More segments than one migration batch, odd float times, a NUL-free unicode word,
+    # a segment without words and a word without speaker or confidence.
+    segments = [segment(i) for i in range(2100)]
+    segments[7].words[1] = segments[7].words[1].model_copy(
+        update={"text": "Zürich", "speaker": None, "confidence": None, "start": 7.1 + 1e-9}
+    )
+    segments[8] = segments[8].model_copy(update={"words": []})
+    with open_memory(db_url) as memory:
+        session = memory.create_session("words")
+        memory.ingest(session.id, segments)
+        before = memory.session_events(session.id)
+        _downgrade(memory.engine, "0002_talk_times")  # words back in a table of their own
+        with memory.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM words")).scalar() == 2099 * 4
+        assert upgrade(memory.engine) == head_revision()
+        after = memory.session_events(session.id)
+        assert after == before
+        assert after[7].words[1].text == "Zürich" and after[7].words[1].start == 7.1 + 1e-9
+        assert after[8].words == []
+        assert memory.search_text(session.id, "w2050_3")[0].start == 2050.0
