@@ -12,10 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, TextClause
+from sqlalchemy import Connection
 from sqlalchemy import text as sql_text
-
-from memory.schema import TEXT_VECTOR_SQL
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 32
@@ -55,28 +53,32 @@ def _search_sqlite(
     return [(int(pk), -float(rank)) for pk, rank in rows]
 
 
-def _postgresql_statement(function: str) -> TextClause:
-    # Fixed SQL; the vector expression is the one the GIN index is built on.
-    query = f"{function}('english'::regconfig, :words)"
-    return sql_text(
-        f"SELECT id, ts_rank({TEXT_VECTOR_SQL}, {query}) AS rank FROM events "
-        f"WHERE session_id = :session_id AND kind = 'transcript' "
-        f"AND {TEXT_VECTOR_SQL} @@ {query} "
-        "ORDER BY rank DESC, start_time LIMIT :limit"
-    )
-
-
-_POSTGRESQL_ALL_TERMS = _postgresql_statement("plainto_tsquery")
-_POSTGRESQL_ANY_TERM = _postgresql_statement("websearch_to_tsquery")
+# One statement for both passes: rows matching every term sort first, so when any exist
+# they fill the page and the rest are dropped. Ranks read the stored ``search_vector``.
+_POSTGRESQL_SEARCH = sql_text(
+    "SELECT id, search_vector @@ plainto_tsquery('english'::regconfig, :all_words) AS has_all, "
+    "ts_rank(search_vector, websearch_to_tsquery('english'::regconfig, :any_words)) AS rank "
+    "FROM events WHERE session_id = :session_id AND kind = 'transcript' "
+    "AND search_vector @@ websearch_to_tsquery('english'::regconfig, :any_words) "
+    "ORDER BY has_all DESC, rank DESC, start_time LIMIT :limit"
+)
 
 
 def _search_postgresql(
-    conn: Connection, session_id: str, terms: Sequence[str], limit: int, any_term: bool
+    conn: Connection, session_id: str, terms: Sequence[str], limit: int
 ) -> list[tuple[int, float]]:
-    statement = _POSTGRESQL_ANY_TERM if any_term else _POSTGRESQL_ALL_TERMS
-    words = " or ".join(terms) if any_term else " ".join(terms)
-    rows = conn.execute(statement, {"words": words, "session_id": session_id, "limit": limit})
-    return [(int(pk), float(score)) for pk, score in rows]
+    rows = conn.execute(
+        _POSTGRESQL_SEARCH,
+        {
+            "all_words": " ".join(terms),
+            "any_words": " or ".join(terms),
+            "session_id": session_id,
+            "limit": limit,
+        },
+    ).all()
+    if rows and rows[0].has_all:
+        rows = [row for row in rows if row.has_all]
+    return [(int(row.id), float(row.rank)) for row in rows]
 
 
 def search_segment_ids(
@@ -86,10 +88,11 @@ def search_segment_ids(
     terms = query_terms(query)
     if not terms or limit <= 0:
         return []
-    search = _search_sqlite if conn.dialect.name == "sqlite" else _search_postgresql
-    hits = search(conn, session_id, terms, limit, False)
+    if conn.dialect.name != "sqlite":
+        return _search_postgresql(conn, session_id, terms, limit)
+    hits = _search_sqlite(conn, session_id, terms, limit, False)
     if not hits and len(terms) > 1:
-        hits = search(conn, session_id, terms, limit, True)
+        hits = _search_sqlite(conn, session_id, terms, limit, True)
     return hits
 
 

@@ -16,7 +16,18 @@ from types import TracebackType
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import Connection, Engine, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -75,6 +86,9 @@ class Memory:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Read-only queries that are one statement (or need no common snapshot) run in
+        # autocommit: no BEGIN and ROLLBACK round trips around them on PostgreSQL.
+        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     # -- lifetime ------------------------------------------------------------------------
@@ -387,7 +401,7 @@ class Memory:
 
     def transcript_between(self, session_id: str, t0: float, t1: float) -> list[TranscriptSegment]:
         """Transcript segments overlapping [t0, t1] seconds, ordered by start."""
-        with self.engine.connect() as conn:
+        with self._reads.connect() as conn:
             events = timeline.events_overlapping(
                 conn, session_id, t0, t1, [str(EventKind.TRANSCRIPT)]
             )
@@ -407,7 +421,7 @@ class Memory:
         kinds: Sequence[EventKind | str] | None = None,
     ) -> list[Event]:
         """Events (of ``kinds``, default all) overlapping [t0, t1], ordered by start."""
-        with self.engine.connect() as conn:
+        with self._reads.connect() as conn:
             return timeline.events_overlapping(conn, session_id, t0, t1, _kind_names(kinds))
 
     def last_minutes(
@@ -425,7 +439,7 @@ class Memory:
     ) -> list[Event]:
         """Every event of the session (of ``kinds``), ordered by start (also any after a
         duration set shorter by ``set_duration``)."""
-        with self.engine.connect() as conn:
+        with self._reads.connect() as conn:
             return timeline.events_overlapping(
                 conn, session_id, 0.0, float("inf"), _kind_names(kinds)
             )
@@ -438,16 +452,21 @@ class Memory:
         All words must match; if no segment has them all, segments with any of them are
         returned (ranked). Quotes, ``*``, ``NEAR``, SQL and the like are taken as words.
         """
-        with self.engine.connect() as conn:
-            self._require_session(conn, session_id)
-            hits = fulltext.search_segment_ids(conn, session_id, query, limit)
+        with self._reads.connect() as conn:
+            hits = (
+                []
+                if "\x00" in session_id
+                else fulltext.search_segment_ids(conn, session_id, query, limit)
+            )
             if not hits:
+                self._require_session(conn, session_id)
                 return []
             by_pk = timeline.events_by_pk(conn, [pk for pk, _ in hits])
             result = []
             for pk, score in hits:
-                segment = by_pk[pk]
-                assert isinstance(segment, TranscriptSegment)
+                segment = by_pk.get(pk)  # gone if the session was deleted in between
+                if not isinstance(segment, TranscriptSegment):
+                    continue
                 result.append(
                     TextHit(
                         segment=segment,
@@ -500,34 +519,40 @@ class Memory:
         Talk time comes from diarisation turns when the session has any, else from
         transcript segments attributed to a speaker.
         """
-        with self.engine.connect() as conn:
-            self._require_session(conn, session_id)
+        named = and_(
+            SpeakerRow.session_id == TalkTimeRow.session_id,
+            SpeakerRow.speaker == TalkTimeRow.speaker,
+        )
+        with self._reads.connect() as conn:
             rows = conn.execute(
                 select(
                     TalkTimeRow.kind,
                     TalkTimeRow.speaker,
+                    SpeakerRow.display_name,
                     TalkTimeRow.seconds,
                     TalkTimeRow.turns,
                     TalkTimeRow.first_start,
                     TalkTimeRow.last_end,
                 )
+                .outerjoin(SpeakerRow, named)
                 .where(TalkTimeRow.session_id == session_id, TalkTimeRow.turns > 0)
                 .order_by(TalkTimeRow.seconds.desc(), TalkTimeRow.speaker)
             ).all()
+            if not rows:
+                self._require_session(conn, session_id)
         has_turns = any(row.kind == EventKind.SPEAKER for row in rows)
         kind = str(EventKind.SPEAKER if has_turns else EventKind.TRANSCRIPT)
-        rows = [row[1:] for row in rows if row.kind == kind]
-        names = self.speaker_names(session_id)
         return [
             SpeakerTalkTime(
                 speaker=speaker,
-                display_name=names.get(speaker, speaker),
+                display_name=name or speaker,
                 talk_seconds=float(seconds),
                 turns=int(turns),
                 first_start=float(first),
                 last_end=float(last),
             )
-            for speaker, seconds, turns, first, last in rows
+            for row_kind, speaker, name, seconds, turns, first, last in rows
+            if row_kind == kind
         ]
 
     # -- agent turns ---------------------------------------------------------------------

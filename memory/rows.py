@@ -9,7 +9,6 @@ arrays (JSON numbers print Python's shortest exact float, so times round-trip ex
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -46,14 +45,16 @@ ROW_KIND, ROW_START, ROW_END = (EVENT_COLUMNS.index(c) for c in ("kind", "start_
 
 
 def _json_value(value: Any) -> Any:
-    """JSON for what ``json`` cannot encode: numpy scalars and arrays, pydantic types."""
+    """JSON for what pydantic-core cannot encode by itself: numpy scalars and arrays."""
     if hasattr(value, "tolist"):
         return value.tolist()
     return to_jsonable_python(value)
 
 
-# One encoder for all rows: json.dumps with options builds a new encoder per call.
-_JSON = json.JSONEncoder(separators=(",", ":"), default=_json_value)
+def _json_text(value: Any) -> str:
+    # pydantic-core's encoder: ~3x faster than json's on 40k rows and 200k words a day,
+    # same shortest exact floats; NaN and infinities written as json writes them.
+    return to_json(value, inf_nan_mode="constants", fallback=_json_value).decode()
 
 
 def event_row(event: BaseEvent, event_id: str | None = None) -> tuple[Any, ...]:
@@ -70,10 +71,9 @@ def event_row(event: BaseEvent, event_id: str | None = None) -> tuple[Any, ...]:
         # PostgreSQL text cannot hold NUL; a NUL in model output is noise, not content.
         if isinstance(row[index], str) and "\x00" in row[index]:
             row[index] = row[index].replace("\x00", "")
-    row[_DETAILS] = _JSON.encode({k: values[k] for k in _detail_fields(type(event))})
+    row[_DETAILS] = _json_text({k: values[k] for k in _detail_fields(type(event))})
     words = values.get("words")
-    # pydantic-core's encoder: ~3x faster than json's on 200k words a day, same exact floats.
-    row[_WORDS] = to_json(pack_words(words)).decode() if words else None
+    row[_WORDS] = _json_text(pack_words(words)) if words else None
     return tuple(row)
 
 

@@ -5,8 +5,9 @@ round-trip exactly). Every table carries ``session_id`` and every index starts w
 all queries are scoped to one session.
 
 Full-text search lives next to ``events.text``: an FTS5 external-content table kept in
-step by triggers on SQLite, a GIN index over ``to_tsvector('english', text)`` on
-PostgreSQL (both created by the migrations; see memory/fulltext.py for the queries).
+step by triggers on SQLite; on PostgreSQL a stored generated column
+``search_vector = to_tsvector('english', text)`` with a GIN index. Both are created by
+the migrations and left out of these models (see memory/fulltext.py for the queries).
 """
 
 from __future__ import annotations
@@ -27,17 +28,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy import (
-    text as sql_text,
-)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite needs exactly INTEGER PRIMARY KEY for a rowid alias (which FTS5 content_rowid uses).
 RowId = BigInteger().with_variant(Integer(), "sqlite")
-
-# PostgreSQL's search vector over a transcript's text. Queries repeat this exact expression
-# (as literal SQL, not parameters) so that the planner matches it to the GIN index.
-TEXT_VECTOR_SQL = "to_tsvector('english'::regconfig, coalesce(text, ''))"
 
 
 def utc_now() -> datetime:
@@ -90,9 +84,6 @@ class EventRow(Base):
     __table_args__ = (
         UniqueConstraint("session_id", "event_id", name="uq_events_session_event"),
         Index("ix_events_session_kind_start", "session_id", "kind", "start_time"),
-        Index("ix_events_text_search", sql_text(TEXT_VECTOR_SQL), postgresql_using="gin").ddl_if(
-            dialect="postgresql"
-        ),
     )
 
 
