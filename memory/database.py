@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+import time
 from pathlib import Path
 
 from pydantic_core import from_json
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
@@ -66,9 +68,28 @@ def describe(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting out other connections doing the same to a new
+    file: SQLite answers "locked" at once there, without its busy timeout, to avoid a
+    deadlock between two readers upgrading their locks."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    _switch_to_wal(cursor)
     # NORMAL is durable across process crashes in WAL mode (only a power cut can lose the
     # last commits), and several times faster than FULL for batched ingestion.
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -76,7 +97,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     # 32 MiB page cache (default 2 MiB): a day's event-id and full-text indexes stay in
     # memory, so batched inserts at random keys stop re-reading pages (~10% of ingest CPU).
     cursor.execute("PRAGMA cache_size=-32768")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
@@ -133,6 +153,7 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
     config = alembic_config(engine)
     try:
         with engine.begin() as connection:
+            _lock_for_migration(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except SQLAlchemyError as exc:
@@ -141,6 +162,20 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
             f"cannot bring the database {describe(engine.url)} up to date: {reason}"
         ) from exc
     return current_revision(engine)
+
+
+# Any fixed 64-bit number: PostgreSQL's advisory lock for "migrating moss-agents memory".
+_MIGRATION_LOCK_KEY = 0x6D6F73735F6D656D
+
+
+def _lock_for_migration(connection: Connection) -> None:
+    """Serialise migrations between processes opening the same database at once: the
+    second waits, then finds the schema current, instead of creating tables twice."""
+    if connection.dialect.name == "sqlite":
+        # Take the write lock before Alembic reads the schema version (busy_timeout waits).
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -165,3 +165,38 @@ def test_packed_words_migration_moves_every_word_exactly(db_url: str) -> None:
         assert after[7].words[1].text == "Zürich" and after[7].words[1].start == 7.1 + 1e-9
         assert after[8].words == []
         assert memory.search_text(session.id, "w2050_3")[0].start == 2050.0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_several_openers_of_a_new_database_at_once_migrate_it_once(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Recorders started together on a database nobody created yet all open it (threads
+    here; each has its own engine and connections, as separate processes would)."""
+    import threading
+
+    for attempt in range(6):
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path / f'new{attempt}.db'}"
+        else:
+            url = request.getfixturevalue("postgres_server").create_database()
+        start = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def open_it(
+            url: str = url, start: threading.Barrier = start, errors: list = errors
+        ) -> None:
+            start.wait()
+            try:
+                open_memory(url).close()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+        with open_memory(url) as memory:
+            assert current_revision(memory.engine) == head_revision()
