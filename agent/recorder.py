@@ -450,7 +450,9 @@ class _Run:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        self.stored += self.memory.ingest(self.session.id, batch)
+        # The duration is the resume point and only ``_advance`` moves it: events reaching
+        # past the checkpoint must not, or a kill right after this line resumes too late.
+        self.stored += self.memory.ingest(self.session.id, batch, extend_duration=False)
         if self.recorder.on_events is not None:
             self.recorder.on_events(batch)
 

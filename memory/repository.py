@@ -247,11 +247,20 @@ class Memory:
 
     # -- ingestion -----------------------------------------------------------------------
 
-    def ingest(self, session_id: str, events: Iterable[Event], batch_size: int = 1000) -> int:
+    def ingest(
+        self,
+        session_id: str,
+        events: Iterable[Event],
+        batch_size: int = 1000,
+        *,
+        extend_duration: bool = True,
+    ) -> int:
         """Store events in batches of ``batch_size`` (one transaction each); returns how many
         were new. Events already stored (same ``event_id``) are skipped, so re-ingesting
         overlapping windows or a whole file again never duplicates. Sets each event's
-        ``session_id``; extends the session's duration to the last event's end."""
+        ``session_id``; extends the session's duration to the last event's end unless
+        ``extend_duration`` is false (a caller keeping the duration as its own resume
+        point, like the recorder, moves it with ``set_duration``)."""
         with self.engine.connect() as conn:
             self._require_session(conn, session_id)
         added = 0
@@ -260,13 +269,15 @@ class Memory:
             event.session_id = session_id
             batch.append(event)
             if len(batch) >= batch_size:
-                added += self._ingest_batch(session_id, batch)
+                added += self._ingest_batch(session_id, batch, extend_duration)
                 batch = []
         if batch:
-            added += self._ingest_batch(session_id, batch)
+            added += self._ingest_batch(session_id, batch, extend_duration)
         return added
 
-    def _ingest_batch(self, session_id: str, batch: Sequence[BaseEvent]) -> int:
+    def _ingest_batch(
+        self, session_id: str, batch: Sequence[BaseEvent], extend_duration: bool
+    ) -> int:
         unique: dict[str, BaseEvent] = {}
         for event in batch:
             unique.setdefault(event_id_of(event), event)
@@ -282,18 +293,19 @@ class Memory:
             # Kind, start and end per row as plain tuples: cheaper than pydantic attributes.
             timed = [(row[ROW_KIND], row[ROW_START], row[ROW_END]) for row in rows]
             self._note_spans(conn, session_id, timed)
-            last_end = max(end for _, _, end in timed)
-            conn.execute(
-                update(SessionRow)
-                .where(SessionRow.id == session_id)
-                .values(
-                    duration=case(
-                        (SessionRow.duration < last_end, last_end), else_=SessionRow.duration
-                    )
-                )
-            )
+            if extend_duration:
+                self._extend_duration(conn, session_id, max(end for _, _, end in timed))
         log.debug("ingested %d new of %d events into %s", len(inserted), len(batch), session_id)
         return len(inserted)
+
+    def _extend_duration(self, conn: Connection, session_id: str, last_end: float) -> None:
+        conn.execute(
+            update(SessionRow)
+            .where(SessionRow.id == session_id)
+            .values(
+                duration=case((SessionRow.duration < last_end, last_end), else_=SessionRow.duration)
+            )
+        )
 
     def _note_speakers(self, conn: Connection, session_id: str, speakers: set[str | None]) -> None:
         speakers.discard(None)

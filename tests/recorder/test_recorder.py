@@ -109,6 +109,38 @@ def test_completed_recording_is_reported_without_loading_a_model(
         main(["record", str(meeting_wav), "--db", db, "--from-start"])
 
 
+class _CheckpointWatch(Memory):
+    """The real memory, noting the stored duration right after every ingestion: what a
+    run killed between storing events and moving its checkpoint would resume from."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(open_memory(url).engine)
+        self.checkpoints: list[float] = [0.0]
+        self.after_ingest: list[tuple[float, float]] = []  # (stored duration, checkpoint)
+
+    def set_duration(self, session_id: str, seconds: float) -> None:
+        super().set_duration(session_id, seconds)
+        self.checkpoints.append(seconds)
+
+    def ingest(self, session_id, events, batch_size=1000, **kw):  # type: ignore[no-untyped-def]
+        added = super().ingest(session_id, events, batch_size, **kw)
+        stored = self.find_session(session_id).duration
+        self.after_ingest.append((stored, self.checkpoints[-1]))
+        return added
+
+
+def test_storing_events_never_moves_the_resume_point_past_the_checkpoint(
+    long_meeting_wav: Path, lite_backend: PerceptionBackend, tmp_path: Path
+) -> None:
+    memory = _CheckpointWatch(f"sqlite:///{tmp_path / 'memory.db'}")
+    try:
+        result = Recorder(memory, lite_backend).record_file(long_meeting_wav)
+    finally:
+        memory.close()
+    assert result.stored > 0 and len(memory.after_ingest) >= 2
+    assert all(stored == checkpoint for stored, checkpoint in memory.after_ingest)
+
+
 def test_interrupted_recording_resumes_without_duplicates(long_meeting_wav: Path, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'memory.db'}"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
