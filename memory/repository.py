@@ -8,6 +8,7 @@ scoped to it; user text only ever reaches the database as a bound parameter.
 from __future__ import annotations
 
 import logging
+import operator
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -35,7 +36,7 @@ from memory import audio_archive, bulk, exports, fulltext, timeline
 from memory.database import describe, make_engine, resolve_url, upgrade
 from memory.errors import MemoryError
 from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime, TextHit
-from memory.rows import ROW_END, ROW_KIND, ROW_START, event_id_of, event_row
+from memory.rows import ROW_END, ROW_KIND, ROW_SPEAKER, ROW_START, event_id_of, event_row
 from memory.schema import (
     AgentTurnRow,
     AudioChunkRow,
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 ExportFormat = Literal["json", "srt", "vtt", "md"]
 _TALK_KINDS = (str(EventKind.SPEAKER), str(EventKind.TRANSCRIPT))
+_speaker_of = operator.attrgetter("speaker")
 
 
 def open_memory(url: str | None = None) -> Memory:
@@ -281,17 +283,19 @@ class Memory:
         unique: dict[str, BaseEvent] = {}
         for event in batch:
             unique.setdefault(event_id_of(event), event)
-        rows = [event_row(event, event_id) for event_id, event in unique.items()]
+        rows = {event_id: event_row(event, event_id) for event_id, event in unique.items()}
         with self.engine.begin() as conn:
-            inserted = bulk.insert_events(conn, rows)
-            new_events = [unique[eid] for _, eid in inserted]
+            inserted = bulk.insert_events(conn, list(rows.values()))
+            new_rows = [rows[eid] for _, eid in inserted]
             # Speakers of events stored earlier were noted with them.
-            speakers = {e.speaker for e in new_events}
-            speakers.update(w.speaker for e in new_events for w in getattr(e, "words", ()))
+            speakers = {row[ROW_SPEAKER] for row in new_rows}
+            for _, eid in inserted:
+                if words := unique[eid].__dict__.get("words"):
+                    speakers.update(map(_speaker_of, words))
             self._note_speakers(conn, session_id, speakers)
-            self._add_talk_time(conn, session_id, new_events)
+            self._add_talk_time(conn, session_id, new_rows)
             # Kind, start and end per row as plain tuples: cheaper than pydantic attributes.
-            timed = [(row[ROW_KIND], row[ROW_START], row[ROW_END]) for row in rows]
+            timed = [(row[ROW_KIND], row[ROW_START], row[ROW_END]) for row in rows.values()]
             self._note_spans(conn, session_id, timed)
             if extend_duration:
                 self._extend_duration(conn, session_id, max(end for _, _, end in timed))
@@ -317,21 +321,22 @@ class Memory:
             )
 
     def _add_talk_time(
-        self, conn: Connection, session_id: str, new_events: Sequence[BaseEvent]
+        self, conn: Connection, session_id: str, new_rows: Sequence[tuple[Any, ...]]
     ) -> None:
         totals: dict[tuple[str, str], list[float]] = {}
-        for event in new_events:
-            kind = str(event.kind)  # type: ignore[attr-defined]
-            if not event.speaker or kind not in _TALK_KINDS:
+        for row in new_rows:
+            speaker, kind = row[ROW_SPEAKER], row[ROW_KIND]
+            if not speaker or kind not in _TALK_KINDS:
                 continue
-            key = (event.speaker, kind)
-            if key not in totals:
-                totals[key] = [0.0, 0, event.start, event.end]
-            total = totals[key]
-            total[0] += event.end - event.start
+            start, end = row[ROW_START], row[ROW_END]
+            total = totals.get((speaker, kind))
+            if total is None:
+                totals[(speaker, kind)] = [end - start, 1, start, end]
+                continue
+            total[0] += end - start
             total[1] += 1
-            total[2] = min(total[2], event.start)
-            total[3] = max(total[3], event.end)
+            total[2] = min(total[2], start)
+            total[3] = max(total[3], end)
         if not totals:
             return
         rows = [

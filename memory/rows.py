@@ -41,7 +41,9 @@ _EVENT_ID = EVENT_COLUMNS.index("event_id")
 _DETAILS = EVENT_COLUMNS.index("details")
 _WORDS = EVENT_COLUMNS.index("words")
 _TEXT_COLUMNS = tuple(EVENT_COLUMNS.index(c) for c in ("text", "label", "speaker"))
-ROW_KIND, ROW_START, ROW_END = (EVENT_COLUMNS.index(c) for c in ("kind", "start_time", "end_time"))
+ROW_KIND, ROW_START, ROW_END, ROW_SPEAKER = (
+    EVENT_COLUMNS.index(c) for c in ("kind", "start_time", "end_time", "speaker")
+)
 
 
 def _json_value(value: Any) -> Any:
@@ -73,7 +75,7 @@ def event_row(event: BaseEvent, event_id: str | None = None) -> tuple[Any, ...]:
             row[index] = row[index].replace("\x00", "")
     row[_DETAILS] = _json_text({k: values[k] for k in _detail_fields(type(event))})
     words = values.get("words")
-    row[_WORDS] = _json_text(pack_words(words)) if words else None
+    row[_WORDS] = _packed_words_json(words) if words else None
     return tuple(row)
 
 
@@ -90,8 +92,14 @@ def _detail_fields(event_type: type[BaseEvent]) -> tuple[str, ...]:
 
 def pack_words(words: Sequence[Word]) -> list[tuple[Any, ...]]:
     """Words as ``(start, end, text, speaker, confidence)`` tuples (JSON arrays once stored)."""
-    # PostgreSQL text cannot hold NUL; a NUL in model output is noise, not content.
-    return [(w.start, w.end, w.text.replace("\x00", ""), w.speaker, w.confidence) for w in words]
+    return [(w.start, w.end, w.text, w.speaker, w.confidence) for w in words]
+
+
+def _packed_words_json(words: Sequence[Word]) -> str:
+    packed = _json_text(pack_words(words))
+    if "\\u0000" in packed:  # rare: strip NULs (see event_row) only when there are any
+        packed = _json_text([(*w[:2], w[2].replace("\x00", ""), *w[3:]) for w in pack_words(words)])
+    return packed
 
 
 def event_from_row(row: Row[Any]) -> Event:

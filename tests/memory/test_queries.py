@@ -55,6 +55,22 @@ def test_ingest_is_idempotent_and_counts_only_new(memory: Memory) -> None:
     assert all(e.session_id == session.id for e in events)
 
 
+def test_nul_characters_from_model_output_are_dropped_not_fatal(memory: Memory) -> None:
+    # PostgreSQL text cannot hold NUL; models do emit it now and then.
+    session = memory.create_session("nul")
+    words = [
+        Word(start=1.0, end=1.4, text="bud\x00get", speaker="S1", confidence=0.5),
+        Word(start=1.4, end=2.0, text="cut", speaker="S1"),
+    ]
+    segment = TranscriptSegment(start=1.0, end=2.0, text="bud\x00get cut", words=words, speaker="S1")
+    assert memory.ingest(session.id, [segment]) == 1
+    [stored] = memory.transcript_between(session.id, 0, 5)
+    assert stored.text == "budget cut"
+    assert [w.text for w in stored.words] == ["budget", "cut"]
+    assert stored.words[0].confidence == 0.5 and stored.words[1].confidence is None
+    assert memory.search_text(session.id, "budget")[0].start == 1.0
+
+
 def test_stored_event_ids_are_the_events_ids(memory: Memory, meeting: str) -> None:
     with memory.engine.connect() as conn:
         stored = set(conn.execute(sql_text("SELECT event_id FROM events")).scalars())
