@@ -26,14 +26,14 @@ def _placeholder(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def insert_events(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str]]:
+def insert_events(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[str]:
     """Insert event rows (in ``EVENT_COLUMNS`` order, ``details`` and ``words`` as JSON
-    text, see ``memory.rows.event_row``), skipping ones already stored; returns
-    ``(id, event_id)`` of the new ones."""
+    text, see ``memory.rows.event_row``), skipping ones already stored; returns the
+    ``event_id`` of the new ones."""
     mark = _placeholder(conn)
     one_row = "(" + ", ".join([mark] * len(EVENT_COLUMNS)) + ")"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    inserted: list[tuple[int, str]] = []
+    inserted: list[str] = []
     try:
         for lo in range(0, len(rows), EVENTS_PER_STATEMENT):
             chunk = rows[lo : lo + EVENTS_PER_STATEMENT]
@@ -43,10 +43,10 @@ def insert_events(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[tup
             cursor.execute(
                 f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
                 + ", ".join([one_row] * len(chunk))
-                + " ON CONFLICT (session_id, event_id) DO NOTHING RETURNING id, event_id",
+                + " ON CONFLICT (session_id, event_id) DO NOTHING RETURNING event_id",
                 params,
             )
-            inserted += [(int(pk), str(eid)) for pk, eid in cursor.fetchall()]
+            inserted += [str(eid) for (eid,) in cursor.fetchall()]
     finally:
         cursor.close()
     return inserted

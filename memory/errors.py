@@ -8,3 +8,7 @@ class MemoryError(Exception):  # noqa: A001 - the package's own error, imported 
 
     The message says what went wrong and what to do next; it never contains a password.
     """
+
+
+def unknown_session(session_id: str) -> MemoryError:
+    return MemoryError(f"no session {session_id!r}; see `moss-agent sessions`")

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from memory import audio_archive, bulk, exports, fulltext, timeline
 from memory.database import describe, make_engine, resolve_url, upgrade
-from memory.errors import MemoryError
+from memory.errors import MemoryError, unknown_session
 from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime, TextHit
 from memory.rows import ROW_END, ROW_KIND, ROW_SPEAKER, ROW_START, event_id_of, event_row
 from memory.schema import (
@@ -213,7 +213,7 @@ class Memory:
             "\x00" in session_id
             or db.execute(select(SessionRow.id).where(SessionRow.id == session_id)).first() is None
         ):
-            raise MemoryError(f"no session {session_id!r}; see `moss-agent sessions`")
+            raise unknown_session(session_id)
 
     def delete_session(self, session_id: str) -> None:
         """Remove a session and everything recorded in it."""
@@ -244,7 +244,7 @@ class Memory:
             ).scalar_one_or_none()
         )
         if duration is None:
-            raise MemoryError(f"no session {session_id!r}; see `moss-agent sessions`")
+            raise unknown_session(session_id)
         return float(duration)
 
     # -- ingestion -----------------------------------------------------------------------
@@ -286,10 +286,10 @@ class Memory:
         rows = {event_id: event_row(event, event_id) for event_id, event in unique.items()}
         with self.engine.begin() as conn:
             inserted = bulk.insert_events(conn, list(rows.values()))
-            new_rows = [rows[eid] for _, eid in inserted]
+            new_rows = [rows[eid] for eid in inserted]
             # Speakers of events stored earlier were noted with them.
             speakers = {row[ROW_SPEAKER] for row in new_rows}
-            for _, eid in inserted:
+            for eid in inserted:
                 if words := unique[eid].__dict__.get("words"):
                     speakers.update(map(_speaker_of, words))
             self._note_speakers(conn, session_id, speakers)
@@ -469,12 +469,10 @@ class Memory:
         All words must match; if no segment has them all, segments with any of them are
         returned (ranked). Quotes, ``*``, ``NEAR``, SQL and the like are taken as words.
         """
+        if "\x00" in session_id:
+            raise unknown_session(session_id)
         with self._reads.connect() as conn:
-            hits = (
-                []
-                if "\x00" in session_id
-                else fulltext.search_segment_ids(conn, session_id, query, limit)
-            )
+            hits = fulltext.search_segment_ids(conn, session_id, query, limit)
             if not hits:
                 self._require_session(conn, session_id)
                 return []
@@ -623,7 +621,7 @@ class Memory:
         """The session as JSON, SRT or WebVTT subtitles, or Markdown minutes."""
         info = self.find_session(session_id)
         if info is None or info.id != session_id:
-            raise MemoryError(f"no session {session_id!r}; see `moss-agent sessions`")
+            raise unknown_session(session_id)
         events = self.session_events(session_id)
         names = self.speaker_names(session_id)
         if fmt == "srt":

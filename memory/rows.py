@@ -61,7 +61,7 @@ def _json_text(value: Any) -> str:
 
 def event_row(event: BaseEvent, event_id: str | None = None) -> tuple[Any, ...]:
     """The ``events`` row of ``event`` in the column order of ``memory.bulk.EVENT_COLUMNS``,
-    ``details`` already JSON; pass ``event_id`` when already computed (see ``event_id_of``)."""
+    ``details`` and ``words`` already JSON; pass ``event_id`` when already computed (see ``event_id_of``)."""
     # Reads the instance dict, not attributes or model_dump: this runs for every event
     # ingested, and a missing attribute (``label`` of a segment) costs a pydantic
     # __getattr__ and an exception.
@@ -90,15 +90,17 @@ def _detail_fields(event_type: type[BaseEvent]) -> tuple[str, ...]:
     return tuple(name for name in event_type.model_fields if name not in _NOT_DETAILS)
 
 
-def pack_words(words: Sequence[Word]) -> list[tuple[Any, ...]]:
+def _pack_words(words: Sequence[Word]) -> list[tuple[Any, ...]]:
     """Words as ``(start, end, text, speaker, confidence)`` tuples (JSON arrays once stored)."""
     return [(w.start, w.end, w.text, w.speaker, w.confidence) for w in words]
 
 
 def _packed_words_json(words: Sequence[Word]) -> str:
-    packed = _json_text(pack_words(words))
+    packed = _json_text(_pack_words(words))
     if "\\u0000" in packed:  # rare: strip NULs (see event_row) only when there are any
-        packed = _json_text([(*w[:2], w[2].replace("\x00", ""), *w[3:]) for w in pack_words(words)])
+        packed = _json_text(
+            [(*w[:2], w[2].replace("\x00", ""), *w[3:]) for w in _pack_words(words)]
+        )
     return packed
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
 
-from memory.errors import MemoryError
+from memory.errors import unknown_session
 from memory.rows import event_from_row
 from memory.schema import EventRow, KindSpanRow, SessionRow
 from perception.events import Event, EventKind
@@ -53,12 +53,12 @@ def events_overlapping(
     if t1 < t0:
         t0, t1 = t1, t0
     if "\x00" in session_id:
-        raise MemoryError(f"no session {session_id!r}; see `moss-agent sessions`")
+        raise unknown_session(session_id)
     # "All kinds" is spelled out so that the (session, kind, start) index serves every query.
     params = {"session_id": session_id, "kinds": kinds or _ALL_KINDS, "t0": t0, "t1": t1}
     rows = conn.execute(_RANGE, params).all()
     if not rows and conn.execute(_SESSION, params).first() is None:
-        raise MemoryError(f"no session {session_id!r}; see `moss-agent sessions`")
+        raise unknown_session(session_id)
     return [event_from_row(row) for row in rows]
 
 
