@@ -6,9 +6,9 @@ import argparse
 import contextlib
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -16,10 +16,14 @@ if TYPE_CHECKING:
     from agent.answer import Answer
     from agent.mqtt import MqttSettings
     from agent.recorder import EventSink, Recorder, RecordingResult
-    from agent.recorder_mqtt import MqttEventSink
+    from agent.recorder_triggers import TriggerSink
+    from agent.triggers import Trigger, TriggerFiring
     from memory import Memory
+    from perception.events import Event
+    from tools.reminders import Reminder
 
 BACKENDS = ("lite", "moss", "remote")
+SinkT = TypeVar("SinkT", bound="contextlib.AbstractContextManager[Any]")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
@@ -45,6 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         metavar="HOST:PORT",
         help="also publish each stored event on this MQTT broker (moss/<session>/<kind>), "
         "e.g. for `moss-agent tui --mqtt HOST:PORT` in another terminal",
+    )
+    record.add_argument(
+        "--triggers",
+        metavar="FILE",
+        help="run these trigger rules (TOML or JSON) on the events as they are stored: "
+        "publish alerts (to --mqtt when given), write notes, schedule reminders",
     )
     record.add_argument(
         "--from-start",
@@ -174,6 +184,7 @@ def _record_command(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     settings = _mqtt_settings(args.mqtt) if args.mqtt else None
+    triggers = _load_triggers(args.triggers) if args.triggers else None
     if args.file != "-":
         _check_audio(Path(args.file))
     memory = _open_memory(args.db)
@@ -183,11 +194,20 @@ def _record_command(args: argparse.Namespace) -> int:
             if done is not None:  # nothing to do: no model to load, nothing to publish
                 sys.stdout.write(_summary(done, memory) + "\n")
                 return 0
+        firings: list[TriggerFiring] = []
         with contextlib.ExitStack() as stack:
-            sink = stack.enter_context(_mqtt_sink(settings)) if settings else None
-            recorder = _make_recorder(memory, args.backend, args.archive_audio, on_events=sink)
+            sinks: list[EventSink] = []
+            if settings:
+                from agent.recorder_mqtt import MqttEventSink
+
+                sinks.append(_connected(stack, MqttEventSink(settings, give_up_after=2.0)))
+            if triggers is not None:
+                sinks.append(_connected(stack, _trigger_sink(triggers, memory, settings, firings, console)))
+            recorder = _make_recorder(memory, args.backend, args.archive_audio, on_events=_fan_out(sinks))
             result = _record_source(recorder, args, console)
         sys.stdout.write(_summary(result, memory) + "\n")
+        if triggers is not None:
+            sys.stdout.write(f"triggers fired {len(firings)} time{'s' if len(firings) != 1 else ''}\n")
     finally:
         memory.close()
     return 0
@@ -233,21 +253,68 @@ def _mqtt_settings(value: str) -> MqttSettings:
         raise UsageError(f"--mqtt {value!r}: {exc}; use HOST:PORT") from exc
 
 
-@contextlib.contextmanager
-def _mqtt_sink(settings: MqttSettings) -> Iterator[MqttEventSink]:
-    """The MQTT publisher for ``--mqtt``; an unreachable broker is a one-line error."""
+def _fan_out(sinks: list[EventSink]) -> EventSink | None:
+    """One ``on_events`` sink calling ``sinks`` in order (None when there are none)."""
+    if len(sinks) <= 1:
+        return sinks[0] if sinks else None
+
+    def every_sink(events: Sequence[Event]) -> None:
+        for sink in sinks:
+            sink(events)
+
+    return every_sink
+
+
+def _load_triggers(path: str) -> list[Trigger]:
+    """The rules of ``--triggers``, checked against the tools before any model loads."""
     from agent.cli import UsageError
-    from agent.mqtt import MqttUnavailableError
-    from agent.recorder_mqtt import MqttEventSink
+    from agent.triggers import TriggerConfigError, load_triggers
+    from tools import builtin_registry
 
     try:
-        sink = MqttEventSink(settings, give_up_after=2.0).__enter__()
+        return load_triggers(path, registry=builtin_registry())
+    except TriggerConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _trigger_sink(
+    triggers: list[Trigger],
+    memory: Memory,
+    settings: MqttSettings | None,
+    firings: list[TriggerFiring],
+    console: Console,
+) -> TriggerSink:
+    """The ``--triggers`` sink; prints each firing (and reminder falling due) on ``console``."""
+    from rich.markup import escape
+
+    from agent.recorder_triggers import TriggerSink
+    from tools.clock import format_clock
+
+    def show(firing: TriggerFiring) -> None:
+        firings.append(firing)
+        style = "red" if firing.result.error else "yellow"
+        console.print(
+            f"[bold {style}]trigger[/] {escape(firing.trigger)} at {format_clock(firing.event.start)}: "
+            f"{firing.result.name} -> {escape(firing.result.summary())}",
+            soft_wrap=True,
+        )
+
+    def remind(reminder: Reminder) -> None:
+        console.print(f"[bold cyan]due[/] {escape(reminder.summary_line())}", soft_wrap=True)
+
+    return TriggerSink(triggers, memory, mqtt=settings, on_firing=show, on_reminder=remind, give_up_after=2.0)
+
+
+def _connected(stack: contextlib.ExitStack, sink: SinkT) -> SinkT:
+    """Enter ``sink`` (connecting to the broker if it uses one) for the rest of ``stack``;
+    an unreachable broker is a one-line error."""
+    from agent.cli import UsageError
+    from agent.mqtt import MqttUnavailableError
+
+    try:
+        return stack.enter_context(sink)
     except MqttUnavailableError as exc:
         raise UsageError(str(exc)) from exc
-    try:
-        yield sink
-    finally:
-        sink.__exit__(None, None, None)
 
 
 # --- demo ---------------------------------------------------------------------------------

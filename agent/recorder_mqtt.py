@@ -10,12 +10,11 @@ away fails the recording with ``MqttUnavailableError`` instead of losing events 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 from collections.abc import Sequence
 from types import TracebackType
 
+from agent.loop_thread import LoopThread
 from agent.mqtt import MqttPublisher, MqttSettings, MqttUnavailableError
 from agent.recorder import RecorderError
 from perception.events import Event
@@ -30,15 +29,14 @@ class MqttEventSink:
         self.settings = settings
         self.published = 0
         self._publisher = MqttPublisher(settings, give_up_after=give_up_after)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="mqtt-sink", daemon=True)
+        self._loop = LoopThread("mqtt-sink")
 
     def __enter__(self) -> MqttEventSink:
-        self._thread.start()
+        self._loop.start()
         try:
-            self._run(self._publisher.__aenter__())  # connect now: a wrong address fails before any work
+            self._loop.run(self._publisher.__aenter__())  # connect now: a wrong address fails before any work
         except BaseException:
-            self._stop()
+            self._loop.stop()
             raise
         return self
 
@@ -46,9 +44,9 @@ class MqttEventSink:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            self._run(self._publisher.aclose())
+            self._loop.run(self._publisher.aclose())
         finally:
-            self._stop()
+            self._loop.stop()
 
     def __call__(self, events: Sequence[Event]) -> None:
         async def publish_all() -> None:
@@ -56,20 +54,13 @@ class MqttEventSink:
                 await self._publisher.publish_event(event)
 
         try:
-            self._run(publish_all())
+            self._loop.run(publish_all())
         except MqttUnavailableError as exc:
             raise RecorderError(
                 f"{exc}; everything heard so far is stored in memory: run the same command again to resume"
             ) from exc
         self.published += len(events)
 
-    def _run(self, coroutine):  # type: ignore[no-untyped-def]
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
-
-    def _stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()
 
 
 __all__ = ["MqttEventSink"]
