@@ -10,6 +10,10 @@ Requests that arrive together are batched: the same audio asked several question
 remote backend's three tasks per window) is encoded once and shares its prompt prefix;
 different audio inputs run as one batch. Audio is taken from ``data:`` URLs or local files
 only; http(s) URLs are never fetched.
+
+A chat without audio runs the language model in text mode, with OpenAI ``tools``: they are
+rendered into Qwen3's chat template and the model's ``<tool_call>`` blocks come back as
+``tool_calls``, so an agent's tool loop (the ``openai`` reasoner) can run on this server.
 """
 
 from __future__ import annotations
@@ -60,18 +64,24 @@ class RequestError(Exception):
 
 
 @dataclass
-class ChatRequest:
-    """What one chat-completions request asks of the model."""
+class Sampling:
+    """How a request wants its answer generated (OpenAI's sampling fields)."""
 
-    audio: np.ndarray
-    question: str
-    system: str | None
     max_tokens: int
     temperature: float
     top_p: float
     top_k: int
     seed: int | None
     stream: bool
+
+
+@dataclass
+class ChatRequest(Sampling):
+    """A question about audio: what one chat-completions request asks of the model."""
+
+    audio: np.ndarray
+    question: str
+    system: str | None
 
     @property
     def batch_key(self) -> tuple[Any, ...]:
@@ -83,8 +93,61 @@ class ChatRequest:
         return hashlib.blake2b(self.audio.tobytes(), digest_size=16).hexdigest()
 
 
-def parse_chat_request(body: Any, allow_local_files: bool = True, max_seconds: float = 120.0) -> ChatRequest:
-    """Validate a chat-completions body; raises ``RequestError`` saying what to fix."""
+@dataclass
+class TextChatRequest(Sampling):
+    """A chat without audio (e.g. an agent's tool loop): the language model in text mode."""
+
+    prompt: str  # the whole chat rendered with the chat template, tools included
+
+
+_ROLES = ("system", "user", "assistant", "tool")
+
+
+def _text_chat(body: dict[str, Any], messages: list[dict[str, Any]], sampling: dict[str, Any]) -> TextChatRequest:
+    from perception.moss.chat_format import render_chat
+
+    chat: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        if role not in _ROLES:
+            raise RequestError(f"unknown message role {role!r}; use one of {', '.join(_ROLES)}")
+        turn: dict[str, Any] = {"role": role, "content": _text_of(message.get("content"))}
+        if role == "assistant" and message.get("tool_calls"):
+            turn["tool_calls"] = [_tool_call_of(call) for call in message["tool_calls"]]
+        chat.append(turn)
+    tools = body.get("tools") or None
+    if tools is not None and (not isinstance(tools, list) or not all(map(_is_function_tool, tools))):
+        raise RequestError('`tools` must be a list of {"type": "function", "function": {"name": ...}}')
+    choice = body.get("tool_choice")
+    if choice not in (None, "auto", "none"):
+        raise RequestError("tool_choice may be \"auto\" or \"none\" here; the model decides itself")
+    return TextChatRequest(prompt=render_chat(chat, None if choice == "none" else tools), **sampling)
+
+
+def _is_function_tool(tool: Any) -> bool:
+    return (
+        isinstance(tool, dict)
+        and tool.get("type", "function") == "function"
+        and isinstance(tool.get("function"), dict)
+        and isinstance(tool["function"].get("name"), str)
+    )
+
+
+def _tool_call_of(call: Any) -> dict[str, Any]:
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        raise RequestError('each assistant tool call needs {"function": {"name": ..., "arguments": ...}}')
+    arguments = function.get("arguments", "{}")
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments, ensure_ascii=False)
+    return {"function": {"name": function["name"], "arguments": arguments}}
+
+
+def parse_chat_request(
+    body: Any, allow_local_files: bool = True, max_seconds: float = 120.0
+) -> ChatRequest | TextChatRequest:
+    """Validate a chat-completions body; raises ``RequestError`` saying what to fix. With
+    audio in the last user message it is a question about the audio, else a text chat."""
     if not isinstance(body, dict):
         raise RequestError("the body must be a JSON object with a `messages` list")
     messages = body.get("messages")
@@ -102,12 +165,20 @@ def parse_chat_request(body: Any, allow_local_files: bool = True, max_seconds: f
             system = _text_of(content)
         elif role == "user":
             user_parts = content if isinstance(content, list) else [{"type": "text", "text": content}]
+    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS
+    sampling = {
+        "max_tokens": _number(max_tokens, "max_tokens", int, 1, MAX_TOKENS_LIMIT),
+        "temperature": _number(body.get("temperature", 0.0) or 0.0, "temperature", float, 0.0, 10.0),
+        "top_p": _number(body.get("top_p", 1.0) or 1.0, "top_p", float, 1e-6, 1.0),
+        "top_k": _number(body.get("top_k", 0) or 0, "top_k", int, 0, 1_000_000),
+        "seed": None if body.get("seed") is None else _number(body["seed"], "seed", int, 0, 2**63 - 1),
+        "stream": bool(body.get("stream", False)),
+    }
     audio_parts = [p for p in user_parts if isinstance(p, dict) and p.get("type") in ("audio_url", "input_audio")]
     if not audio_parts:
-        raise RequestError(
-            "this server answers questions about audio: add a user content part "
-            '{"type": "audio_url", "audio_url": {"url": "data:audio/wav;base64,..."}}'
-        )
+        if any(_has_audio(m.get("content")) for m in messages):
+            raise RequestError("put the audio in the last user message: earlier turns are text only")
+        return _text_chat(body, messages, sampling)
     if len(audio_parts) > 1:
         raise RequestError("send one audio part per request (MOSS-Audio hears one input per prompt)")
     question = _text_of([p for p in user_parts if p not in audio_parts]).strip()
@@ -119,17 +190,12 @@ def parse_chat_request(body: Any, allow_local_files: bool = True, max_seconds: f
         raise RequestError(
             f"the audio is {seconds:.1f} s; MOSS-Audio hears at most {max_seconds:.0f} s per input: split it"
         )
-    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS
-    return ChatRequest(
-        audio=audio,
-        question=question,
-        system=system,
-        max_tokens=_number(max_tokens, "max_tokens", int, 1, MAX_TOKENS_LIMIT),
-        temperature=_number(body.get("temperature", 0.0) or 0.0, "temperature", float, 0.0, 10.0),
-        top_p=_number(body.get("top_p", 1.0) or 1.0, "top_p", float, 1e-6, 1.0),
-        top_k=_number(body.get("top_k", 0) or 0, "top_k", int, 0, 1_000_000),
-        seed=None if body.get("seed") is None else _number(body["seed"], "seed", int, 0, 2**63 - 1),
-        stream=bool(body.get("stream", False)),
+    return ChatRequest(audio=audio, question=question, system=system, **sampling)
+
+
+def _has_audio(content: Any) -> bool:
+    return isinstance(content, list) and any(
+        isinstance(p, dict) and p.get("type") in ("audio_url", "input_audio") for p in content
     )
 
 
@@ -242,6 +308,7 @@ class MossChatServer:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moss-generate")
         self._worker: asyncio.Task[None] | None = None
         self._arriving = 0  # requests being received and decoded, not queued yet
+        self._text_waiting = 0  # text chats waiting for or running on the model
         self.generate_calls = 0  # batches run, for monitoring
         self.requests = 0  # chat requests queued
 
@@ -299,6 +366,8 @@ class MossChatServer:
                 )
             except RequestError as exc:
                 return _error(exc.status, str(exc))
+            if isinstance(chat, TextChatRequest):
+                return await self._text_chat(request, chat)
             job = _Job(chat, asyncio.get_running_loop().create_future(), asyncio.Queue() if chat.stream else None)
             try:
                 self._queue.put_nowait(job)
@@ -317,6 +386,62 @@ class MossChatServer:
             log.exception("generation failed")
             return _error(500, f"generation failed: {exc}", "server_error")
         return web.json_response(self._completion(chat, result))
+
+    async def _text_chat(self, request: web.Request, chat: TextChatRequest) -> web.StreamResponse:
+        # One at a time on the model's own thread, between the audio batches.
+        if self._text_waiting >= self._queue.maxsize:
+            return _error(503, "the server is busy; retry later", "server_busy")
+        self._text_waiting += 1
+        self.requests += 1
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.backend.generate_text, chat.prompt, self._config(chat)
+            )
+        except BackendError as exc:
+            return _error(400, str(exc))
+        except Exception as exc:  # noqa: BLE001 - any model failure becomes a 500 with its message
+            log.exception("generation failed")
+            return _error(500, f"generation failed: {exc}", "server_error")
+        finally:
+            self._text_waiting -= 1
+        self.generate_calls += 1
+        message, finish = _assistant_message(result)
+        if chat.stream:
+            return await self._stream_whole(request, message, finish)
+        prompt_tokens = len(self.backend.processor.tokenizer.encode(chat.prompt, add_special_tokens=False))
+        return web.json_response(self._response(message, finish, prompt_tokens, len(result.token_ids)))
+
+    def _response(
+        self, message: dict[str, Any], finish: str, prompt_tokens: int, completion_tokens: int
+    ) -> dict[str, Any]:
+        return {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self.model_name,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+
+    async def _stream_whole(
+        self, request: web.Request, message: dict[str, Any], finish: str
+    ) -> web.StreamResponse:
+        """A finished text answer in OpenAI's chunk format (tool calls need the whole text)."""
+        send, done = await self._event_stream(request)
+        await send({"role": "assistant", "content": ""})
+        if message.get("reasoning_content"):
+            await send({"reasoning_content": message["reasoning_content"]})
+        if message.get("content"):
+            await send({"content": message["content"]})
+        if message.get("tool_calls"):
+            calls = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
+            await send({"tool_calls": calls})
+        await send({}, finish)
+        return await done()
 
     # --- batching ----------------------------------------------------------------------
 
@@ -390,7 +515,7 @@ class MossChatServer:
     ) -> list[list[GenerationResult]]:  # fmt: skip
         return self.backend.generate(audios, questions, config, on_token=on_token, system=system)
 
-    def _config(self, chat: ChatRequest) -> GenerationConfig:
+    def _config(self, chat: Sampling) -> GenerationConfig:
         return self.backend.generation_config(
             max_new_tokens=chat.max_tokens,
             do_sample=chat.temperature > 0,
@@ -404,23 +529,8 @@ class MossChatServer:
 
     def _completion(self, chat: ChatRequest, result: GenerationResult) -> dict[str, Any]:
         reasoning, answer = split_reasoning(result.text or "")
-        prompt_tokens = self._prompt_tokens(chat)
-        return {
-            "id": f"chatcmpl-{uuid.uuid4().hex}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": self.model_name,
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": answer, "reasoning_content": reasoning or None},
-                "finish_reason": result.finish_reason,
-            }],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": len(result.token_ids),
-                "total_tokens": prompt_tokens + len(result.token_ids),
-            },
-        }  # fmt: skip
+        message = {"role": "assistant", "content": answer, "reasoning_content": reasoning or None}
+        return self._response(message, result.finish_reason, self._prompt_tokens(chat), len(result.token_ids))
 
     def _prompt_tokens(self, chat: ChatRequest) -> int:
         from perception.moss import audio_token_count
@@ -432,6 +542,26 @@ class MossChatServer:
     async def _stream(self, request: web.Request, job: _Job) -> web.StreamResponse:
         """Server-sent events in OpenAI's chunk format; think-block text goes out as
         ``reasoning_content`` deltas, the rest as ``content``."""
+        send, done = await self._event_stream(request)
+        await send({"role": "assistant", "content": ""})
+        sent = {"reasoning": "", "answer": ""}
+        tokens: list[int] = []
+        async for token in _drain(job.tokens):
+            tokens.append(token)
+            for key, delta in self._deltas(tokens, sent, final=False):
+                await send({"reasoning_content" if key == "reasoning" else "content": delta})
+        try:
+            result = await job.future
+        except Exception as exc:  # noqa: BLE001 - the stream has started: report in-band
+            return await done(error=str(exc))
+        for key, delta in self._deltas(result.token_ids, sent, final=True):
+            await send({"reasoning_content" if key == "reasoning" else "content": delta})
+        await send({}, result.finish_reason)
+        return await done()
+
+    async def _event_stream(self, request: web.Request) -> tuple[Any, Any]:
+        """``send(delta, finish)`` writing OpenAI chunks as server-sent events, and
+        ``done(error=None)`` ending the stream."""
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
@@ -443,24 +573,13 @@ class MossChatServer:
             }  # fmt: skip
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
-        await send({"role": "assistant", "content": ""})
-        sent = {"reasoning": "", "answer": ""}
-        tokens: list[int] = []
-        async for token in _drain(job.tokens):
-            tokens.append(token)
-            for key, delta in self._deltas(tokens, sent, final=False):
-                await send({"reasoning_content" if key == "reasoning" else "content": delta})
-        try:
-            result = await job.future
-        except Exception as exc:  # noqa: BLE001 - the stream has started: report in-band
-            await response.write(f"data: {json.dumps({'error': {'message': str(exc)}})}\n\n".encode())
+        async def done(error: str | None = None) -> web.StreamResponse:
+            if error is not None:
+                await response.write(f"data: {json.dumps({'error': {'message': error}})}\n\n".encode())
             await response.write(b"data: [DONE]\n\n")
             return response
-        for key, delta in self._deltas(result.token_ids, sent, final=True):
-            await send({"reasoning_content" if key == "reasoning" else "content": delta})
-        await send({}, result.finish_reason)
-        await response.write(b"data: [DONE]\n\n")
-        return response
+
+        return send, done
 
     def _deltas(self, tokens: list[int], sent: dict[str, str], final: bool) -> list[tuple[str, str]]:
         text = self.backend.processor.decode(tokens) or ""
@@ -473,6 +592,34 @@ class MossChatServer:
                 out.append((key, value[len(sent[key]):]))
                 sent[key] = value
         return out
+
+
+def _assistant_message(result: GenerationResult) -> tuple[dict[str, Any], str]:
+    """The OpenAI assistant message of a text-mode answer, and its finish reason: the
+    model's ``<tool_call>`` blocks become ``tool_calls`` when every one of them parses
+    (otherwise the text stays as it is, so the client can show the model its mistake)."""
+    from perception.moss.chat_format import parse_tool_calls
+
+    reasoning, answer = split_reasoning(result.text or "")
+    message: dict[str, Any] = {"role": "assistant", "content": answer, "reasoning_content": reasoning or None}
+    calls, rest = parse_tool_calls(answer)
+    if not calls or any(call.error for call in calls):
+        return message, result.finish_reason
+    message["content"] = rest or None
+    message["tool_calls"] = [
+        {
+            "id": f"call_{uuid.uuid4().hex[:24]}",
+            "type": "function",
+            "function": {
+                "name": call.name,
+                "arguments": call.arguments
+                if isinstance(call.arguments, str)
+                else json.dumps(call.arguments, ensure_ascii=False),
+            },
+        }
+        for call in calls
+    ]
+    return message, "tool_calls"
 
 
 def _partial_tag(text: str) -> bool:

@@ -160,7 +160,7 @@ class ToolRegistry:
 
     def qwen_tools_prompt(self) -> str:
         """The tools section of Qwen3's chat template, to append to a system prompt."""
-        from agent.qwen_format import tools_system_block
+        from perception.moss.chat_format import tools_system_block
 
         return tools_system_block(self.openai_tools())
 

@@ -16,9 +16,9 @@ import uuid
 from typing import Any
 
 from agent.answer import Answer, ToolCallRecord
-from agent.qwen_format import parse_tool_calls, split_thinking
 from agent.reasoner import Reasoner
 from agent.tool_loop import ToolLoop
+from perception.moss.chat_format import parse_tool_calls, split_thinking
 from tools.clock import format_clock
 from tools.context import ToolContext
 from tools.registry import ToolRegistry

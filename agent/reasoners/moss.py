@@ -1,7 +1,7 @@
 """The local MOSS-Audio model as a reasoner: its Qwen3 language model in text mode.
 
 No audio goes into the prompt; the chat is rendered with Qwen3's template, tools in the
-system message and ``<tool_call>`` blocks in the replies (``agent/qwen_format.py``), and
+system message and ``<tool_call>`` blocks in the replies (``perception/moss/chat_format.py``), and
 generated with the model's own KV-cached decoding. Questions about how a stretch of
 audio sounds go through the ``relisten`` tool, which runs the perception backend on the
 archived audio. The tool loop is ``ChatToolReasoner``'s, shared with the OpenAI reasoner.
@@ -15,10 +15,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.qwen_format import render_chat
 from agent.reasoner import ReasonerError, ReasonerUnavailableError
 from agent.reasoners.chat_loop import DEFAULT_MAX_STEPS, SYSTEM_PROMPT, ChatToolReasoner
 from perception.backends.moss import CHECKPOINT_ENV  # one variable names the checkpoint everywhere
+from perception.moss.chat_format import render_chat
 from tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
@@ -90,18 +90,14 @@ class MossReasoner(ChatToolReasoner):
 
 def _generate_text(model: MossAudioModel, processor: MossAudioProcessor, prompt: str, max_new_tokens: int) -> str:
     from perception.moss import GenerationConfig
-    from perception.moss.generation import generate_from_prompts
 
-    ids = list(processor.tokenizer.encode(prompt, add_special_tokens=False))
     try:
-        [(tokens, reason)] = generate_from_prompts(
-            model, None, [ids], [(0, [])], GenerationConfig(max_new_tokens=max_new_tokens), processor.stop_token_ids  # type: ignore[arg-type]
-        )
+        result = model.generate_text(processor, prompt, GenerationConfig(max_new_tokens=max_new_tokens))
     except (RuntimeError, ValueError) as exc:
         raise ReasonerError(f"MOSS-Audio generation failed: {exc}") from exc
-    if reason == "length":
+    if result.finish_reason == "length":
         log.info("the model reached max_new_tokens (%d) before ending its turn", max_new_tokens)
-    return processor.decode(tokens) or ""
+    return result.text or ""
 
 
 __all__ = ["CHECKPOINT_ENV", "MossReasoner"]

@@ -159,6 +159,16 @@ class MossBackend(PerceptionBackend):
         except AudioInputError as exc:
             raise BackendError(f"MOSS-Audio cannot use this audio: {exc}") from exc
 
+    def generate_text(
+        self, prompt: str, config: GenerationConfig | None = None, on_token: Any = None
+    ) -> GenerationResult:
+        """The language model in text mode: the continuation of a chat already rendered
+        with ``perception.moss.chat_format.render_chat`` (no audio)."""
+        self.require_tokenizer()
+        return self._model.generate_text(
+            self._processor, prompt, config or self.generation_config(), on_token=on_token
+        )
+
     # --- PerceptionBackend --------------------------------------------------------------
 
     def analyze(self, windows: Sequence[Window]) -> list[list[Event]]:

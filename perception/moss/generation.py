@@ -303,6 +303,25 @@ class MossAudioGenerationMixin:
             results = results[len(row) :]
         return nested
 
+    def generate_text(  # type: ignore[misc]
+        self: MossAudioModel,
+        processor: MossAudioProcessor,
+        prompt: str,
+        config: GenerationConfig | None = None,
+        on_token: TokenCallback | None = None,
+    ) -> GenerationResult:
+        """Text mode, no audio: the continuation of ``prompt``, a chat already rendered with
+        the chat template (``perception.moss.chat_format.render_chat``, tools included)."""
+        if processor.tokenizer is None:
+            raise ValueError("text prompts need the checkpoint's tokenizer")
+        ids = list(processor.tokenizer.encode(prompt, add_special_tokens=False))
+        config = config or GenerationConfig()
+        stop_ids = config.stop_token_ids or processor.stop_token_ids
+        [(tokens, reason)] = generate_from_prompts(
+            self, None, [ids], [(0, [])], config, stop_ids, on_token  # type: ignore[arg-type]
+        )
+        return _result(processor, tokens, reason)
+
 
 def _result(
     processor: MossAudioProcessor, token_ids: list[int], reason: FinishReason

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.qwen_format import parse_tool_calls, render_chat, split_thinking
 from agent.reasoner import ReasonerUnavailableError
 from agent.reasoners.moss import MossReasoner
 from agent.testing import ScriptedSession
+from perception.moss.chat_format import parse_tool_calls, render_chat, split_thinking
 from tests.agent.scripts import meeting_script
 from tests.fixtures.moss import small_random_config, write_char_tokenizer, write_random_checkpoint
 from tools import builtin_registry

@@ -88,7 +88,11 @@ def test_streaming_equals_the_whole_answer(moss_server) -> None:  # type: ignore
     ("body", "status", "match"),
     [(b"not json", 400, "not valid JSON"),
      ({"messages": []}, 400, "non-empty list"),
-     ({"messages": [{"role": "user", "content": "hi"}]}, 400, "answers questions about audio"),
+     ({"messages": [{"role": "robot", "content": "hi"}]}, 400, "unknown message role"),
+     ({"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function"}]}, 400, "`tools` must be"),
+     ({"messages": [{"role": "user", "content": "hi"}], "tool_choice": "required"}, 400, "tool_choice"),
+     ({"messages": [_body(_data_url(_wav_bytes()))["messages"][0], {"role": "user", "content": "and?"}]},
+      400, "last user message"),
      (_body("http://example.com/a.wav"), 400, "does not fetch http URLs"),
      (_body(_data_url(b"RIFF....WAVEjunk")), 400, "cannot decode the audio"),
      (_body("data:audio/wav,notbase64"), 400, "base64"),
@@ -122,6 +126,98 @@ def test_request_parsing_accepts_openai_input_audio_and_system() -> None:
         two = _body(_data_url(_wav_bytes()))
         two["messages"][0]["content"].insert(0, two["messages"][0]["content"][0])
         parse_chat_request(two)
+
+
+# --- text chats with tools (an agent's tool loop) ---------------------------------------------
+
+TOOLS = [{"type": "function", "function": {
+    "name": "speakers", "description": "Who spoke and how much.",
+    "parameters": {"type": "object", "properties": {}}}}]  # fmt: skip
+
+
+def _text_body(**extra) -> dict:  # type: ignore[no-untyped-def]
+    messages = [{"role": "system", "content": "You answer questions about a meeting."},
+                {"role": "user", "content": "Who spoke most?"}]  # fmt: skip
+    return {"model": "tiny-moss", "messages": messages, "tools": TOOLS, "max_tokens": 6, **extra}
+
+
+def test_text_chat_with_tools_runs_the_language_model(moss_server) -> None:  # type: ignore[no-untyped-def]
+    url = moss_server.url + "/chat/completions"
+    first = httpx.post(url, json=_text_body(), timeout=60).json()
+    choice = first["choices"][0]
+    assert first["object"] == "chat.completion" and choice["message"]["role"] == "assistant"
+    assert choice["finish_reason"] in ("stop", "length", "tool_calls")
+    assert 1 <= first["usage"]["completion_tokens"] <= 6
+    without_tools = httpx.post(url, json=_text_body(tool_choice="none"), timeout=60).json()
+    # The tools are in the prompt (Qwen3's <tools> block), and only when offered.
+    assert first["usage"]["prompt_tokens"] > without_tools["usage"]["prompt_tokens"] + 50
+    assert httpx.post(url, json=_text_body(), timeout=60).json()["choices"] == first["choices"]  # greedy
+    with httpx.stream("POST", url, json=_text_body(stream=True), timeout=60) as response:
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
+    assert chunks[-1]["choices"][0]["finish_reason"] == choice["finish_reason"]
+    content = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert content == (choice["message"]["content"] or "")
+
+
+def _scripted(moss_tiny, tokenizer_dir: Path, replies: list[str], prompts: list[str]) -> MossBackend:  # type: ignore[no-untyped-def]
+    """The tiny checkpoint's backend answering text chats with ``replies`` in place of what
+    random weights would say (rendering, parsing and the HTTP side are real)."""
+    from perception.moss import GenerationResult
+
+    model, processor = moss_tiny
+    backend = MossBackend(model=model, processor=processor, tokenizer=tokenizer_dir, model_name="tiny")
+
+    def generate_text(prompt: str, config=None, on_token=None):  # type: ignore[no-untyped-def]
+        prompts.append(prompt)
+        return GenerationResult([1] * 3, replies.pop(0), None, None, "stop")
+
+    backend.generate_text = generate_text  # type: ignore[method-assign]
+    return backend
+
+
+async def test_tool_calls_come_back_structured(moss_tiny, tokenizer_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    prompts: list[str] = []
+    backend = _scripted(moss_tiny, tokenizer_dir, [
+        '<think>I need the talk times.</think>\n<tool_call>\n{"name": "speakers", "arguments": {}}\n</tool_call>',
+        '<tool_call>\n{"name": "speakers", "arguments": {broken\n</tool_call>',
+    ], prompts)  # fmt: skip
+    async with TestClient(TestServer(MossChatServer(backend).create_app())) as client:
+        good = await (await client.post("/v1/chat/completions", json=_text_body())).json()
+        bad = await (await client.post("/v1/chat/completions", json=_text_body())).json()
+    message = good["choices"][0]["message"]
+    assert good["choices"][0]["finish_reason"] == "tool_calls"
+    assert message["reasoning_content"] == "I need the talk times." and message["content"] is None
+    [call] = message["tool_calls"]
+    assert call["type"] == "function" and call["id"].startswith("call_")
+    assert call["function"] == {"name": "speakers", "arguments": "{}"}
+    # A block that does not parse stays text, for the client to show the model its mistake.
+    assert "tool_calls" not in bad["choices"][0]["message"]
+    assert "<tool_call>" in bad["choices"][0]["message"]["content"]
+    assert "<tools>" in prompts[0] and '"name": "speakers"' in prompts[0]
+    assert prompts[0].endswith("<|im_start|>assistant\n")
+
+
+async def test_the_openai_reasoner_runs_its_tool_loop_on_this_server(moss_tiny, tokenizer_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from agent.reasoners.openai_chat import OpenAIReasoner
+    from agent.testing import ScriptedSession
+    from tests.agent.scripts import meeting_script
+
+    prompts: list[str] = []
+    backend = _scripted(moss_tiny, tokenizer_dir, [
+        '<tool_call>\n{"name": "speakers", "arguments": {}}\n</tool_call>',
+        "Alice spoke most.",
+    ], prompts)  # fmt: skip
+    server = TestServer(MossChatServer(backend).create_app())
+    async with TestClient(server):
+        reasoner = OpenAIReasoner(base_url=str(server.make_url("/v1")))
+        async with ScriptedSession(meeting_script(), reasoner=reasoner) as session:
+            result = await session.ask("Who spoke the most?")
+    assert result.answer.answer == "Alice spoke most."
+    assert [call.name for call in result.answer.tool_calls] == ["speakers"]
+    # The tool's result went back to the model as a <tool_response> in the second prompt.
+    assert "<tool_response>" in prompts[1] and "Alice" in prompts[1]
 
 
 # --- batching, in process --------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Qwen3's text conventions: ``<think>...</think>`` reasoning and ``<tool_call>`` JSON blocks.
+"""Qwen3's chat conventions, which MOSS-Audio's language model follows: the chat template,
+``<think>...</think>`` reasoning and ``<tool_call>`` JSON blocks.
 
 Servers that do not parse tool calls themselves (and the local MOSS-Audio model, whose
 language model is Qwen3) leave them in the text; these functions take them out. Malformed
