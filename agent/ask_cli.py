@@ -50,7 +50,7 @@ def run_ask(args: argparse.Namespace) -> int:
     from agent.ask import ask
     from agent.cli import UsageError
     from agent.reasoner import ReasonerError, get_reasoner
-    from memory import MemoryError, open_memory
+    from memory import MemoryStoreError, open_memory
 
     if not args.question.strip():
         raise UsageError("the question is empty")
@@ -58,7 +58,7 @@ def run_ask(args: argparse.Namespace) -> int:
         raise UsageError("--max-steps must be at least 1")
     try:
         memory = open_memory(args.db)
-    except MemoryError as exc:
+    except MemoryStoreError as exc:
         raise UsageError(str(exc)) from exc
     with memory:
         info = memory.find_session(args.session)

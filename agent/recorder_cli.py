@@ -84,11 +84,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
 
 def _open_memory(url: str | None) -> Memory:
     from agent.cli import UsageError
-    from memory import MemoryError, open_memory
+    from memory import MemoryStoreError, open_memory
 
     try:
         return open_memory(url)
-    except MemoryError as exc:
+    except MemoryStoreError as exc:
         raise UsageError(str(exc)) from exc
 
 

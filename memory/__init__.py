@@ -6,14 +6,14 @@ asked of a recording: ``transcript_at``, ``transcript_between``, ``events_betwee
 archive. SQLite (default) and PostgreSQL, migrated with the packaged Alembic scripts.
 """
 
-from memory.errors import MemoryError
+from memory.errors import MemoryStoreError
 from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime, TextHit
 from memory.repository import Memory, open_memory
 
 __all__ = [
     "AgentTurnRecord",
     "Memory",
-    "MemoryError",
+    "MemoryStoreError",
     "SessionInfo",
     "SpeakerTalkTime",
     "TextHit",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from memory.errors import MemoryError
+from memory.errors import MemoryStoreError
 
 SAMPLE_RATE = 16_000
 CHUNK_SECONDS = 30.0
@@ -30,23 +30,23 @@ class EncodedChunk:
 def _as_mono_float(samples: np.ndarray) -> np.ndarray:
     array = np.asarray(samples)
     if array.ndim != 1:
-        raise MemoryError(
+        raise MemoryStoreError(
             f"audio to archive must be mono (one dimension), got shape {array.shape}; "
             "mix it down to 16 kHz mono first"
         )
     if array.dtype.kind not in "fi":
-        raise MemoryError(f"audio samples must be numbers, got dtype {array.dtype}")
+        raise MemoryStoreError(f"audio samples must be numbers, got dtype {array.dtype}")
     if array.dtype.kind == "i":
         array = array.astype(np.float32) / float(np.iinfo(array.dtype).max)
     if not np.all(np.isfinite(array)):
-        raise MemoryError("audio to archive contains NaN or infinite samples")
+        raise MemoryStoreError("audio to archive contains NaN or infinite samples")
     return np.clip(array.astype(np.float32), -1.0, 1.0)
 
 
 def encode_chunks(start: float, samples_16k: np.ndarray) -> list[EncodedChunk]:
     """Cut 16 kHz mono audio starting at ``start`` s into FLAC chunks."""
     if start < 0:
-        raise MemoryError(f"audio cannot start before the session (start={start})")
+        raise MemoryStoreError(f"audio cannot start before the session (start={start})")
     audio = _as_mono_float(samples_16k)
     step = int(CHUNK_SECONDS * SAMPLE_RATE)
     chunks = []
@@ -76,12 +76,12 @@ def assemble(t0: float, t1: float, chunks: Sequence[tuple[float, bytes]]) -> np.
         try:
             audio, rate = sf.read(io.BytesIO(data), dtype="float32")
         except (sf.LibsndfileError, RuntimeError) as exc:
-            raise MemoryError(
+            raise MemoryStoreError(
                 f"the archived audio chunk at {chunk_start:.1f}s is damaged ({exc}); "
                 "archive that range again"
             ) from exc
         if rate != SAMPLE_RATE:
-            raise MemoryError(f"archived chunk at {chunk_start:.1f}s has rate {rate}, not 16 kHz")
+            raise MemoryStoreError(f"archived chunk at {chunk_start:.1f}s has rate {rate}, not 16 kHz")
         at = round(chunk_start * SAMPLE_RATE) - first
         lo, hi = max(0, at), min(len(out), at + len(audio))
         if hi > lo:

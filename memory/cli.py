@@ -51,11 +51,11 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def _open(url: str | None) -> Memory:
     from agent.cli import UsageError
-    from memory import MemoryError, open_memory
+    from memory import MemoryStoreError, open_memory
 
     try:
         return open_memory(url)
-    except MemoryError as exc:
+    except MemoryStoreError as exc:
         raise UsageError(str(exc)) from exc
 
 
@@ -123,7 +123,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _speakers(args: argparse.Namespace) -> int:
     from agent.cli import UsageError
-    from memory import MemoryError
+    from memory import MemoryStoreError
 
     renames = []
     for item in args.rename:
@@ -136,7 +136,7 @@ def _speakers(args: argparse.Namespace) -> int:
         for speaker, name in renames:
             try:
                 memory.rename_speaker(session.id, speaker, name)
-            except MemoryError as exc:
+            except MemoryStoreError as exc:
                 raise UsageError(str(exc)) from exc
         talk = memory.speakers_with_talk_time(session.id)
         names = memory.speaker_names(session.id)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from memory.errors import MemoryError
+from memory.errors import MemoryStoreError
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,12 @@ def resolve_url(url: str | None = None) -> URL:
     try:
         parsed = make_url(raw)
     except (ArgumentError, ValueError) as exc:
-        raise MemoryError(
+        raise MemoryStoreError(
             f"{raw!r} is not a database URL; use e.g. sqlite:///path/to/memory.db or "
             "postgresql+psycopg://user:password@host:5432/dbname"
         ) from exc
     if parsed.get_backend_name() not in SUPPORTED_DIALECTS:
-        raise MemoryError(
+        raise MemoryStoreError(
             f"unsupported database {parsed.get_backend_name()!r} in "
             f"{describe(parsed)}; use a sqlite:/// or postgresql+psycopg:// URL"
         )
@@ -111,7 +111,7 @@ def make_engine(url: URL) -> Engine:
             if url.database and url.database != ":memory:":
                 path = Path(url.database).expanduser()
                 if not path.parent.is_dir():
-                    raise MemoryError(
+                    raise MemoryStoreError(
                         f"cannot create the database {path}: the folder {path.parent} does "
                         "not exist; create it or pass another --db"
                     )
@@ -120,7 +120,7 @@ def make_engine(url: URL) -> Engine:
         else:
             engine = create_engine(url, pool_pre_ping=True, json_deserializer=from_json)
     except (NoSuchModuleError, ImportError) as exc:
-        raise MemoryError(
+        raise MemoryStoreError(
             f"no database driver for {describe(url)} ({exc}); install the extra: "
             "pip install 'moss-agents[postgres]'"
         ) from exc
@@ -130,7 +130,7 @@ def make_engine(url: URL) -> Engine:
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise MemoryError(
+        raise MemoryStoreError(
             f"cannot open the database {describe(url)}: {reason}; check that the server is "
             f"running and the URL (--db or ${ENV_VAR}) is right"
         ) from exc
@@ -158,7 +158,7 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
             command.upgrade(config, revision)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise MemoryError(
+        raise MemoryStoreError(
             f"cannot bring the database {describe(engine.url)} up to date: {reason}"
         ) from exc
     return current_revision(engine)

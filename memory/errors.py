@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 
-class MemoryError(Exception):  # noqa: A001 - the package's own error, imported as memory.MemoryError
+class MemoryStoreError(Exception):
     """A database problem that the user can fix: bad URL, unreachable server, unknown session.
 
     The message says what went wrong and what to do next; it never contains a password.
     """
 
 
-def unknown_session(session_id: str) -> MemoryError:
-    return MemoryError(f"no session {session_id!r}; see `moss-agent sessions`")
+def unknown_session(session_id: str) -> MemoryStoreError:
+    return MemoryStoreError(f"no session {session_id!r}; see `moss-agent sessions`")

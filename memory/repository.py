@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from memory import audio_archive, bulk, exports, fulltext, timeline
 from memory.database import describe, make_engine, resolve_url, upgrade
-from memory.errors import MemoryError, unknown_session
+from memory.errors import MemoryStoreError, unknown_session
 from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime, TextHit
 from memory.rows import ROW_END, ROW_KIND, ROW_SPEAKER, ROW_START, event_id_of, event_row
 from memory.schema import (
@@ -59,7 +59,7 @@ def open_memory(url: str | None = None) -> Memory:
     """Open (creating and migrating if needed) the memory database at ``url``.
 
     ``url`` is a SQLAlchemy URL or a file path; default ``$MOSS_AGENTS_DB`` or
-    ``<user data dir>/moss-agents/memory.db``. Raises ``MemoryError`` with a one-line
+    ``<user data dir>/moss-agents/memory.db``. Raises ``MemoryStoreError`` with a one-line
     reason if the database cannot be opened.
     """
     engine = make_engine(resolve_url(url))
@@ -127,12 +127,12 @@ class Memory:
     ) -> SessionInfo:
         """A new, empty session; ``session_id`` defaults to a fresh random id."""
         if not title.strip() or "\x00" in title or "\x00" in (session_id or ""):
-            raise MemoryError("a session needs a non-empty title (and no NUL characters)")
+            raise MemoryStoreError("a session needs a non-empty title (and no NUL characters)")
         new_id = session_id or uuid.uuid4().hex[:12]
         started = _aware(started_at).astimezone(UTC) if started_at else datetime.now(UTC)
         with Session(self.engine) as db, db.begin():
             if db.get(SessionRow, new_id) is not None:
-                raise MemoryError(f"a session with id {new_id!r} already exists")
+                raise MemoryStoreError(f"a session with id {new_id!r} already exists")
             db.add(
                 SessionRow(
                     id=new_id,
@@ -505,7 +505,7 @@ class Memory:
         """Give a speaker id (``S1``) a name (``Alice``) used in exports and answers."""
         display_name = display_name.replace("\x00", "").strip()
         if not display_name:
-            raise MemoryError("a speaker's display name cannot be empty")
+            raise MemoryStoreError("a speaker's display name cannot be empty")
         with self.engine.begin() as conn:
             self._require_session(conn, session_id)
             changed = conn.execute(
@@ -523,7 +523,7 @@ class Memory:
                     .scalars()
                     .all()
                 )
-                raise MemoryError(
+                raise MemoryStoreError(
                     f"no speaker {speaker!r} in session {session_id!r}; known speakers: "
                     + (", ".join(known) or "none")
                 )
@@ -634,7 +634,7 @@ class Memory:
             )
         if fmt == "json":
             return exports.to_json(info, events, names, self.agent_turns(session_id))
-        raise MemoryError(f"unknown export format {fmt!r}; use json, srt, vtt or md")
+        raise MemoryStoreError(f"unknown export format {fmt!r}; use json, srt, vtt or md")
 
     # -- audio archive -------------------------------------------------------------------
 

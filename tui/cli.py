@@ -35,13 +35,13 @@ def _tui_command(args: argparse.Namespace) -> int:
     from agent.bus import EventBus
     from agent.cli import UsageError
     from agent.reasoner import get_reasoner
-    from memory import MemoryError, open_memory
+    from memory import MemoryStoreError, open_memory
     from tui.app import MossTUI
     from tui.live import bus_events, bus_publisher, record_beside
 
     try:
         memory = open_memory(args.db)
-    except MemoryError as exc:
+    except MemoryStoreError as exc:
         raise UsageError(str(exc)) from exc
     if args.session and memory.find_session(args.session) is None:
         raise UsageError(f"no session called {args.session!r}; see `moss-agent sessions`")

@@ -79,13 +79,13 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
     from agent.livekit.assistant import VoiceAssistant
     from agent.reasoner import ReasonerError, get_reasoner
     from agent.webrtc.endpoint import call_handler, serve_forever
-    from memory import MemoryError, open_memory
+    from memory import MemoryStoreError, open_memory
     from perception.backend import BackendUnavailableError
     from perception.backends import get_backend
 
     try:
         memory = open_memory(args.db)
-    except MemoryError as exc:
+    except MemoryStoreError as exc:
         raise UsageError(str(exc)) from exc
     try:
         backend = get_backend(args.voice_backend)

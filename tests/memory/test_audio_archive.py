@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from memory import Memory, MemoryError
+from memory import Memory, MemoryStoreError
 from memory.audio_archive import CHUNK_SECONDS, SAMPLE_RATE
 from memory.schema import AudioChunkRow
 
@@ -56,13 +56,13 @@ def test_archiving_a_range_again_replaces_it(memory: Memory) -> None:
 
 def test_archive_refuses_bad_audio(memory: Memory) -> None:
     session = memory.create_session("audio")
-    with pytest.raises(MemoryError, match="mono"):
+    with pytest.raises(MemoryStoreError, match="mono"):
         memory.archive_audio(session.id, 0.0, np.zeros((2, 100), dtype=np.float32))
-    with pytest.raises(MemoryError, match="NaN"):
+    with pytest.raises(MemoryStoreError, match="NaN"):
         memory.archive_audio(session.id, 0.0, np.array([0.0, np.nan], dtype=np.float32))
-    with pytest.raises(MemoryError, match="before the session"):
+    with pytest.raises(MemoryStoreError, match="before the session"):
         memory.archive_audio(session.id, -1.0, np.zeros(10, dtype=np.float32))
-    with pytest.raises(MemoryError, match="no session"):
+    with pytest.raises(MemoryStoreError, match="no session"):
         memory.archive_audio("missing", 0.0, np.zeros(10, dtype=np.float32))
     # int16 PCM is accepted and scaled.
     memory.archive_audio(session.id, 0.0, np.full(1600, 16384, dtype=np.int16))

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from memory import MemoryError, open_memory
+from memory import MemoryStoreError, open_memory
 from memory.database import (
     alembic_config,
     current_revision,
@@ -58,7 +58,7 @@ def test_environment_variable_and_plain_paths(
     ],
 )
 def test_broken_urls_give_one_clear_line(url: str, message: str) -> None:
-    with pytest.raises(MemoryError, match=message) as caught:
+    with pytest.raises(MemoryStoreError, match=message) as caught:
         open_memory(url)
     assert "\n" not in str(caught.value)
     assert "s3cret" not in str(caught.value) or "notaport" in url
@@ -67,7 +67,7 @@ def test_broken_urls_give_one_clear_line(url: str, message: str) -> None:
 def test_not_a_database_file_is_a_clear_error(tmp_path: Path) -> None:
     bogus = tmp_path / "notes.db"
     bogus.write_text("this is not a database\n" * 100)
-    with pytest.raises(MemoryError, match="not a database"):
+    with pytest.raises(MemoryStoreError, match="not a database"):
         open_memory(str(bogus))
     assert bogus.read_text().startswith("this is not a database")
 

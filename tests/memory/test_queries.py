@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text as sql_text
 
-from memory import AgentTurnRecord, Memory, MemoryError
+from memory import AgentTurnRecord, Memory, MemoryStoreError
 from perception.events import EventKind, SoundEvent, TranscriptSegment, Word
 from tests.memory.scenes import meeting_events
 
@@ -185,7 +185,7 @@ def test_search_text_treats_syntax_and_sql_as_words(memory: Memory, meeting: str
     # The same strings as session ids, titles and speaker names are just values.
     for attack in ATTACKS[:13]:
         assert memory.find_session(attack) is None
-        with pytest.raises(MemoryError):
+        with pytest.raises(MemoryStoreError):
             memory.last_minutes(attack, 1)
     memory.rename_speaker(meeting, "S1", ATTACKS[5])
     assert memory.speaker_names(meeting)["S1"] == ATTACKS[5]
@@ -214,7 +214,7 @@ def test_speakers_with_talk_time(memory: Memory, meeting: str) -> None:
     assert (s1.turns, s1.first_start, s1.last_end) == (3, 0.0, 30.0)
     memory.rename_speaker(meeting, "S1", "Alice")
     assert memory.speakers_with_talk_time(meeting)[0].display_name == "Alice"
-    with pytest.raises(MemoryError, match="known speakers: S1, S2, S3"):
+    with pytest.raises(MemoryStoreError, match="known speakers: S1, S2, S3"):
         memory.rename_speaker(meeting, "S9", "Nobody")
 
 
@@ -250,7 +250,7 @@ def test_sessions_create_find_list_delete(memory: Memory, meeting: str) -> None:
     assert fresh.id != meeting and fresh.source == "mic"
     named = memory.create_session("Named", session_id="my-session")
     assert named.id == "my-session"
-    with pytest.raises(MemoryError, match="already exists"):
+    with pytest.raises(MemoryStoreError, match="already exists"):
         memory.create_session("Again", session_id="my-session")
     assert {s.id for s in memory.list_sessions()} == {meeting, fresh.id, "my-session"}
 
@@ -258,7 +258,7 @@ def test_sessions_create_find_list_delete(memory: Memory, meeting: str) -> None:
     memory.delete_session(meeting)
     assert memory.find_session(meeting) is None
     assert {s.id for s in memory.list_sessions()} == {fresh.id, "my-session"}
-    with pytest.raises(MemoryError, match="no session"):
+    with pytest.raises(MemoryStoreError, match="no session"):
         memory.transcript_at(meeting, 1.0) or memory.agent_turns(meeting)
     # The deleted session's events are gone: re-ingesting into a new session with the same
     # id stores them all again.
@@ -279,7 +279,7 @@ def test_unknown_session_is_an_error_not_an_empty_answer(memory: Memory) -> None
         lambda: memory.export("missing", "md"),
         lambda: memory.record_agent_turn("missing", AgentTurnRecord(question="q", answer="a")),
     ):
-        with pytest.raises(MemoryError, match="no session 'missing'"):
+        with pytest.raises(MemoryStoreError, match="no session 'missing'"):
             call()
 
 
@@ -331,7 +331,7 @@ def test_export_formats_use_display_names(memory: Memory, meeting: str) -> None:
     assert document["session"]["id"] == meeting
     assert document["speakers"] == {"S1": "Alice", "S2": "Bob", "S3": "S3"}
     assert len(document["events"]) == len(meeting_events())
-    with pytest.raises(MemoryError, match="unknown export format"):
+    with pytest.raises(MemoryStoreError, match="unknown export format"):
         memory.export(meeting, "docx")  # type: ignore[arg-type]
 
 
