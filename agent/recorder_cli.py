@@ -194,7 +194,7 @@ def _record_command(args: argparse.Namespace) -> int:
             if done is not None:  # nothing to do: no model to load, nothing to publish
                 sys.stdout.write(_summary(done, memory) + "\n")
                 return 0
-        firings: list[TriggerFiring] = []
+        trigger_sink = None
         with contextlib.ExitStack() as stack:
             sinks: list[EventSink] = []
             if settings:
@@ -202,12 +202,14 @@ def _record_command(args: argparse.Namespace) -> int:
 
                 sinks.append(_connected(stack, MqttEventSink(settings, give_up_after=2.0)))
             if triggers is not None:
-                sinks.append(_connected(stack, _trigger_sink(triggers, memory, settings, firings, console)))
+                trigger_sink = _connected(stack, _trigger_sink(triggers, memory, settings, console))
+                sinks.append(trigger_sink)
             recorder = _make_recorder(memory, args.backend, args.archive_audio, on_events=_fan_out(sinks))
             result = _record_source(recorder, args, console)
         sys.stdout.write(_summary(result, memory) + "\n")
-        if triggers is not None:
-            sys.stdout.write(f"triggers fired {len(firings)} time{'s' if len(firings) != 1 else ''}\n")
+        if trigger_sink is not None:
+            fired = len(trigger_sink.engine.firings)
+            sys.stdout.write(f"triggers fired {fired} time{'s' if fired != 1 else ''}\n")
     finally:
         memory.close()
     return 0
@@ -281,7 +283,6 @@ def _trigger_sink(
     triggers: list[Trigger],
     memory: Memory,
     settings: MqttSettings | None,
-    firings: list[TriggerFiring],
     console: Console,
 ) -> TriggerSink:
     """The ``--triggers`` sink; prints each firing (and reminder falling due) on ``console``."""
@@ -291,7 +292,6 @@ def _trigger_sink(
     from tools.clock import format_clock
 
     def show(firing: TriggerFiring) -> None:
-        firings.append(firing)
         style = "red" if firing.result.error else "yellow"
         console.print(
             f"[bold {style}]trigger[/] {escape(firing.trigger)} at {format_clock(firing.event.start)}: "
