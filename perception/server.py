@@ -366,16 +366,17 @@ class MossChatServer:
                 )
             except RequestError as exc:
                 return _error(exc.status, str(exc))
-            if isinstance(chat, TextChatRequest):
-                return await self._text_chat(request, chat)
-            job = _Job(chat, asyncio.get_running_loop().create_future(), asyncio.Queue() if chat.stream else None)
-            try:
-                self._queue.put_nowait(job)
-                self.requests += 1
-            except asyncio.QueueFull:
-                return _error(503, "the server is busy; retry later", "server_busy")
+            if not isinstance(chat, TextChatRequest):
+                job = _Job(chat, asyncio.get_running_loop().create_future(), asyncio.Queue() if chat.stream else None)
+                try:
+                    self._queue.put_nowait(job)
+                    self.requests += 1
+                except asyncio.QueueFull:
+                    return _error(503, "the server is busy; retry later", "server_busy")
         finally:
-            self._arriving -= 1
+            self._arriving -= 1  # a text chat is not waited for by the audio batcher
+        if isinstance(chat, TextChatRequest):
+            return await self._text_chat(request, chat)
         if chat.stream:
             return await self._stream(request, job)
         try:
