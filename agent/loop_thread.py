@@ -23,6 +23,26 @@ class LoopThread:
     def start(self) -> None:
         self._thread.start()
 
+    def open(self, connect: Coroutine[Any, Any, Any] | None = None) -> None:
+        """Start the loop and run ``connect`` on it (e.g. a client's ``__aenter__``), so a
+        wrong address fails before any work; the loop is stopped again if it does."""
+        self.start()
+        if connect is None:
+            return
+        try:
+            self.run(connect)
+        except BaseException:
+            self.stop()
+            raise
+
+    def close(self, disconnect: Coroutine[Any, Any, Any] | None = None) -> None:
+        """Run ``disconnect`` (e.g. a client's ``aclose``), then stop the loop whatever happens."""
+        try:
+            if disconnect is not None:
+                self.run(disconnect)
+        finally:
+            self.stop()
+
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` on the loop and wait for its result (or exception)."""
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()

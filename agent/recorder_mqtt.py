@@ -32,21 +32,13 @@ class MqttEventSink:
         self._loop = LoopThread("mqtt-sink")
 
     def __enter__(self) -> MqttEventSink:
-        self._loop.start()
-        try:
-            self._loop.run(self._publisher.__aenter__())  # connect now: a wrong address fails before any work
-        except BaseException:
-            self._loop.stop()
-            raise
+        self._loop.open(self._publisher.__aenter__())
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        try:
-            self._loop.run(self._publisher.aclose())
-        finally:
-            self._loop.stop()
+        self._loop.close(self._publisher.aclose())
 
     def __call__(self, events: Sequence[Event]) -> None:
         async def publish_all() -> None:
@@ -60,7 +52,6 @@ class MqttEventSink:
                 f"{exc}; everything heard so far is stored in memory: run the same command again to resume"
             ) from exc
         self.published += len(events)
-
 
 
 __all__ = ["MqttEventSink"]

@@ -9,6 +9,7 @@ when one is given, else to an in-process bus that callers may subscribe to.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING
 from agent.bus import EventBus, session_topic
 from agent.loop_thread import LoopThread
 from agent.mqtt import MqttPublisher, MqttSettings, MqttUnavailableError
-from agent.recorder import RecorderError
 from agent.triggers import Trigger, TriggerEngine, TriggerFiring
 from perception.events import Event
 from tools import builtin_registry
@@ -25,6 +25,8 @@ from tools.reminders import Reminder, ReminderScheduler
 
 if TYPE_CHECKING:
     from memory import Memory
+
+log = logging.getLogger(__name__)
 
 OnFiring = Callable[[TriggerFiring], None]
 OnReminder = Callable[[Reminder], None]
@@ -56,13 +58,7 @@ class TriggerSink:
         self._loop = LoopThread("trigger-sink")
 
     def __enter__(self) -> TriggerSink:
-        self._loop.start()
-        if self._mqtt is not None:
-            try:
-                self._loop.run(self._mqtt.__aenter__())  # a wrong address fails before any work
-            except BaseException:
-                self._loop.stop()
-                raise
+        self._loop.open(self._mqtt.__aenter__() if self._mqtt else None)
         return self
 
     def __exit__(
@@ -71,11 +67,7 @@ class TriggerSink:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            if self._mqtt is not None:
-                self._loop.run(self._mqtt.aclose())
-        finally:
-            self._loop.stop()
+        self._loop.close(self._mqtt.aclose() if self._mqtt else None)
 
     def __call__(self, events: Sequence[Event]) -> None:
         async def handle_all() -> list[TriggerFiring | Reminder]:
@@ -88,13 +80,7 @@ class TriggerSink:
                 self._due = []
             return happened
 
-        try:
-            happened = self._loop.run(handle_all())
-        except MqttUnavailableError as exc:  # a reminder could not be published
-            raise RecorderError(
-                f"{exc}; everything heard so far is stored in memory: run the same command "
-                "again to resume"
-            ) from exc
+        happened = self._loop.run(handle_all())
         for outcome in happened:
             if isinstance(outcome, Reminder):
                 if self.on_reminder is not None:
@@ -104,8 +90,10 @@ class TriggerSink:
 
     async def _reminder_due(self, reminder: Reminder) -> None:
         self._due.append(reminder)
-        await self.bus.publish(session_topic(reminder.session_id, "reminders"), reminder)
-
+        try:
+            await self.bus.publish(session_topic(reminder.session_id, "reminders"), reminder)
+        except MqttUnavailableError as exc:  # like a failed publish tool: reported, not fatal
+            log.warning("could not publish %s: %s", reminder.summary_line(), exc)
 
 
 __all__ = ["TriggerSink"]

@@ -208,17 +208,10 @@ class Memory:
             return found[0]
         return self.create_session(title, **kw)
 
-    def _require_session(self, db: Session | Connection, session_id: str) -> None:
-        if (
-            "\x00" in session_id
-            or db.execute(select(SessionRow.id).where(SessionRow.id == session_id)).first() is None
-        ):
-            raise unknown_session(session_id)
-
     def delete_session(self, session_id: str) -> None:
         """Remove a session and everything recorded in it."""
         with self.engine.begin() as conn:
-            self._require_session(conn, session_id)
+            timeline.require_session(conn, session_id)
             for table in (
                 EventRow, SpeakerRow, KindSpanRow, TalkTimeRow, AgentTurnRow, AudioChunkRow
             ):  # fmt: skip
@@ -228,7 +221,7 @@ class Memory:
     def set_duration(self, session_id: str, seconds: float) -> None:
         """Set the length of the session's audio (ingestion extends it to the last event)."""
         with self.engine.begin() as conn:
-            self._require_session(conn, session_id)
+            timeline.require_session(conn, session_id)
             conn.execute(
                 update(SessionRow)
                 .where(SessionRow.id == session_id)
@@ -264,7 +257,7 @@ class Memory:
         ``extend_duration`` is false (a caller keeping the duration as its own resume
         point, like the recorder, moves it with ``set_duration``)."""
         with self.engine.connect() as conn:
-            self._require_session(conn, session_id)
+            timeline.require_session(conn, session_id)
         added = 0
         batch: list[BaseEvent] = []
         for event in events:
@@ -474,7 +467,7 @@ class Memory:
         with self._reads.connect() as conn:
             hits = fulltext.search_segment_ids(conn, session_id, query, limit)
             if not hits:
-                self._require_session(conn, session_id)
+                timeline.require_session(conn, session_id)
                 return []
             by_pk = timeline.events_by_pk(conn, [pk for pk, _ in hits])
             result = []
@@ -507,7 +500,7 @@ class Memory:
         if not display_name:
             raise MemoryStoreError("a speaker's display name cannot be empty")
         with self.engine.begin() as conn:
-            self._require_session(conn, session_id)
+            timeline.require_session(conn, session_id)
             changed = conn.execute(
                 update(SpeakerRow)
                 .where(SpeakerRow.session_id == session_id, SpeakerRow.speaker == speaker)
@@ -554,7 +547,7 @@ class Memory:
                 .order_by(TalkTimeRow.seconds.desc(), TalkTimeRow.speaker)
             ).all()
             if not rows:
-                self._require_session(conn, session_id)
+                timeline.require_session(conn, session_id)
         has_turns = any(row.kind == EventKind.SPEAKER for row in rows)
         kind = str(EventKind.SPEAKER if has_turns else EventKind.TRANSCRIPT)
         return [
@@ -575,7 +568,7 @@ class Memory:
     def record_agent_turn(self, session_id: str, turn: AgentTurnRecord) -> int:
         """Store a question and its answer; returns the turn's id (also set on ``turn``)."""
         with Session(self.engine) as db, db.begin():
-            self._require_session(db, session_id)
+            timeline.require_session(db, session_id)
             row = AgentTurnRow(
                 session_id=session_id,
                 question=turn.question,
@@ -595,7 +588,7 @@ class Memory:
     def agent_turns(self, session_id: str) -> list[AgentTurnRecord]:
         """The questions asked in a session and their answers, oldest first."""
         with Session(self.engine) as db:
-            self._require_session(db, session_id)
+            timeline.require_session(db, session_id)
             rows = db.scalars(
                 select(AgentTurnRow)
                 .where(AgentTurnRow.session_id == session_id)
@@ -643,7 +636,7 @@ class Memory:
         the number of chunks written. Archiving the same range again replaces it."""
         chunks = audio_archive.encode_chunks(start, samples_16k)
         with self.engine.begin() as conn:
-            self._require_session(conn, session_id)
+            timeline.require_session(conn, session_id)
             for chunk in chunks:
                 conn.execute(
                     delete(AudioChunkRow).where(
@@ -672,7 +665,7 @@ class Memory:
     def read_audio(self, session_id: str, t0: float, t1: float) -> np.ndarray:
         """16 kHz mono float32 audio of [t0, t1]; parts never archived are silence."""
         with Session(self.engine) as db:
-            self._require_session(db, session_id)
+            timeline.require_session(db, session_id)
             rows = db.execute(
                 select(AudioChunkRow.start_time, AudioChunkRow.data)
                 .where(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy.orm import Session
 
 from memory.errors import unknown_session
 from memory.rows import event_from_row
@@ -57,9 +58,15 @@ def events_overlapping(
     # "All kinds" is spelled out so that the (session, kind, start) index serves every query.
     params = {"session_id": session_id, "kinds": kinds or _ALL_KINDS, "t0": t0, "t1": t1}
     rows = conn.execute(_RANGE, params).all()
-    if not rows and conn.execute(_SESSION, params).first() is None:
-        raise unknown_session(session_id)
+    if not rows:  # nothing there, or no such session?
+        require_session(conn, session_id)
     return [event_from_row(row) for row in rows]
+
+
+def require_session(db: Connection | Session, session_id: str) -> None:
+    """Raise ``MemoryStoreError`` (with what to do) unless the session exists."""
+    if "\x00" in session_id or db.execute(_SESSION, {"session_id": session_id}).first() is None:
+        raise unknown_session(session_id)
 
 
 def events_by_pk(conn: Connection, pks: Sequence[int]) -> dict[int, Event]:

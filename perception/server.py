@@ -529,9 +529,9 @@ class MossChatServer:
     # --- responses ---------------------------------------------------------------------
 
     def _completion(self, chat: ChatRequest, result: GenerationResult) -> dict[str, Any]:
-        reasoning, answer = split_reasoning(result.text or "")
-        message = {"role": "assistant", "content": answer, "reasoning_content": reasoning or None}
-        return self._response(message, result.finish_reason, self._prompt_tokens(chat), len(result.token_ids))
+        return self._response(
+            _plain_message(result), result.finish_reason, self._prompt_tokens(chat), len(result.token_ids)
+        )
 
     def _prompt_tokens(self, chat: ChatRequest) -> int:
         from perception.moss import audio_token_count
@@ -595,15 +595,20 @@ class MossChatServer:
         return out
 
 
+def _plain_message(result: GenerationResult) -> dict[str, Any]:
+    """The answer as an OpenAI assistant message, its think block as ``reasoning_content``."""
+    reasoning, answer = split_reasoning(result.text or "")
+    return {"role": "assistant", "content": answer, "reasoning_content": reasoning or None}
+
+
 def _assistant_message(result: GenerationResult) -> tuple[dict[str, Any], str]:
     """The OpenAI assistant message of a text-mode answer, and its finish reason: the
     model's ``<tool_call>`` blocks become ``tool_calls`` when every one of them parses
     (otherwise the text stays as it is, so the client can show the model its mistake)."""
     from perception.moss.chat_format import parse_tool_calls
 
-    reasoning, answer = split_reasoning(result.text or "")
-    message: dict[str, Any] = {"role": "assistant", "content": answer, "reasoning_content": reasoning or None}
-    calls, rest = parse_tool_calls(answer)
+    message = _plain_message(result)
+    calls, rest = parse_tool_calls(message["content"])
     if not calls or any(call.error for call in calls):
         return message, result.finish_reason
     message["content"] = rest or None
