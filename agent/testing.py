@@ -24,9 +24,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.answer import Answer, Citation, ToolCallRecord
-from agent.ask import ask
-from agent.reasoner import Reasoner, get_reasoner
+from agent.reasoning.answer import Answer, Citation, ToolCallRecord
+from agent.reasoning.ask import ask
+from agent.reasoning.reasoner import Reasoner, get_reasoner
 from perception.events import (
     BaseEvent,
     MusicEvent,

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.ask import ask
-from agent.reasoners.rules import RulesReasoner
+from agent.reasoning.ask import ask
+from agent.reasoning.rules import RulesReasoner
 from memory import open_memory
 from perception.events import SoundEvent, TranscriptSegment, VoiceTraits
 from tools import builtin_registry

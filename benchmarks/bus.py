@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.bus import EventBus
-from agent.mqtt import MqttPublisher, MqttSettings, mqtt_messages
+from agent.bus.in_process import EventBus
+from agent.bus.mqtt import MqttPublisher, MqttSettings, mqtt_messages
 from perception.events import TranscriptSegment
 
 

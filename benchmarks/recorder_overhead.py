@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.recorder import Recorder
+from agent.recording.recorder import Recorder
 from memory import open_memory
 from perception.backends import get_backend
 from perception.engine import Perceiver

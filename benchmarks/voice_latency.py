@@ -33,11 +33,11 @@ import numpy as np
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
-from agent.bus import EventBus
-from agent.livekit.assistant import VoiceAssistant
-from agent.reasoner import get_reasoner
-from agent.webrtc.endpoint import call_handler
-from agent.webrtc.server import VoiceServer
+from agent.bus.in_process import EventBus
+from agent.voice.livekit.assistant import VoiceAssistant
+from agent.reasoning.reasoner import get_reasoner
+from agent.voice.browser.endpoint import call_handler
+from agent.voice.browser.server import VoiceServer
 from memory import open_memory
 from perception import synthetic
 from perception.backends import get_backend

@@ -13,9 +13,9 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from agent.ask import ask
-from agent.reasoner import get_reasoner
-from agent.recorder import Recorder
+from agent.reasoning.ask import ask
+from agent.reasoning.reasoner import get_reasoner
+from agent.recording.recorder import Recorder
 from memory import open_memory
 from perception.backends import get_backend
 from perception.synthetic import meeting

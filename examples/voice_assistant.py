@@ -41,9 +41,9 @@ server = AgentServer(setup_fnc=prewarm)
 
 @server.rtc_session()
 async def entrypoint(ctx: JobContext) -> None:
-    from agent.bus import EventBus
-    from agent.livekit.assistant import VoiceAssistant
-    from agent.reasoner import get_reasoner
+    from agent.bus.in_process import EventBus
+    from agent.voice.livekit.assistant import VoiceAssistant
+    from agent.reasoning.reasoner import get_reasoner
     from memory import open_memory
 
     memory = open_memory(os.environ.get("MOSS_AGENTS_DB"))

@@ -31,10 +31,10 @@ def _tui_command(args: argparse.Namespace) -> int:
     import asyncio
     from pathlib import Path
 
-    from agent.ask import ask
-    from agent.bus import EventBus
+    from agent.reasoning.ask import ask
+    from agent.bus.in_process import EventBus
     from agent.cli import UsageError
-    from agent.reasoner import get_reasoner
+    from agent.reasoning.reasoner import get_reasoner
     from memory import MemoryStoreError, open_memory
     from tui.app import MossTUI
     from tui.live import bus_events, bus_publisher, record_beside
@@ -58,7 +58,7 @@ def _tui_command(args: argparse.Namespace) -> int:
     live = None
     bus = EventBus()
     if args.mqtt:
-        from agent.mqtt import MqttSettings
+        from agent.bus.mqtt import MqttSettings
         from tui.live import mqtt_events
 
         try:
@@ -71,7 +71,7 @@ def _tui_command(args: argparse.Namespace) -> int:
 
     on_start = None
     if args.record and not args.mqtt:
-        from agent.recorder import Recorder
+        from agent.recording.recorder import Recorder
         from perception.backends import get_backend
 
         def start_recording() -> None:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from perception.events import BaseEvent, Event
 
 if TYPE_CHECKING:
-    from agent.bus import EventBus
-    from agent.mqtt import MqttSettings
-    from agent.recorder import Recorder
+    from agent.bus.in_process import EventBus
+    from agent.bus.mqtt import MqttSettings
+    from agent.recording.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,10 @@ async def mqtt_events(
     settings: MqttSettings, pattern: str = "moss/#", ready: asyncio.Event | None = None
 ) -> AsyncIterator[BaseEvent]:
     """Events published on an MQTT broker, through the agent's MQTT bridge
-    (``agent.mqtt.mqtt_messages``: QoS 1, reconnects by itself). Messages that are not
+    (``agent.bus.mqtt.mqtt_messages``: QoS 1, reconnects by itself). Messages that are not
     events (alerts, answers) are skipped; ``ready`` is set once subscribed.
     """
-    from agent.mqtt import mqtt_messages
+    from agent.bus.mqtt import mqtt_messages
 
     async for message in mqtt_messages(settings, pattern, ready=ready):
         if isinstance(message.payload, BaseEvent):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from agent.mqtt import MqttPublisher, MqttSettings
+from agent.bus.mqtt import MqttPublisher, MqttSettings
 from tests.agent.scripts import meeting_script
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from agent.bus import EventBus, event_topic, session_topic, topic_matches, topic_parts
+from agent.bus.in_process import EventBus, event_topic, session_topic, topic_matches, topic_parts
 from perception.events import SoundEvent, TranscriptSegment
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.reasoner import ReasonerUnavailableError
-from agent.reasoners.moss import MossReasoner
+from agent.reasoning.reasoner import ReasonerUnavailableError
+from agent.reasoning.moss import MossReasoner
 from agent.testing import ScriptedSession
 from perception.moss.chat_format import parse_tool_calls, render_chat, split_thinking
 from tests.agent.scripts import meeting_script

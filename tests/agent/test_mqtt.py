@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.bus import BusMessage, EventBus
-from agent.memory_sink import store_events
-from agent.mqtt import (
+from agent.bus.in_process import BusMessage, EventBus
+from agent.recording.memory_sink import store_events
+from agent.bus.mqtt import (
     MqttPublisher,
     MqttSettings,
     MqttUnavailableError,
@@ -23,7 +23,7 @@ from agent.mqtt import (
     mqtt_messages,
 )
 from agent.testing import ScriptedSession
-from agent.triggers import TriggerEngine, parse_triggers
+from agent.reasoning.triggers import TriggerEngine, parse_triggers
 from perception.events import SoundEvent, TranscriptSegment
 from tests.fixtures.mosquitto import Broker, start_mosquitto, stop_mosquitto
 from tools import builtin_registry

@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from agent.reasoner import ReasonerError, ReasonerUnavailableError
-from agent.reasoners.openai_chat import OpenAIReasoner
+from agent.reasoning.reasoner import ReasonerError, ReasonerUnavailableError
+from agent.reasoning.openai_chat import OpenAIReasoner
 from agent.testing import ScriptedSession
 from tests.agent.fake_openai import FakeOpenAIServer, message, tool_call
 from tests.agent.scripts import meeting_script

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.time_expressions import (
+from agent.reasoning.time_expressions import (
     find_time_expression,
     parse_clock,
     parse_compact,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.bus import EventBus
+from agent.bus.in_process import EventBus
 from agent.testing import EventScript, ScriptedSession
-from agent.triggers import TriggerConfigError, TriggerEngine, load_triggers
+from agent.reasoning.triggers import TriggerConfigError, TriggerEngine, load_triggers
 from perception.events import SoundEvent, TranscriptSegment, VoiceTraits
 from tools import ReminderScheduler, builtin_registry
 

@@ -200,7 +200,7 @@ async def test_tool_calls_come_back_structured(moss_tiny, tokenizer_dir: Path) -
 
 
 async def test_the_openai_reasoner_runs_its_tool_loop_on_this_server(moss_tiny, tokenizer_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    from agent.reasoners.openai_chat import OpenAIReasoner
+    from agent.reasoning.openai_chat import OpenAIReasoner
     from agent.testing import ScriptedSession
     from tests.agent.scripts import meeting_script
 

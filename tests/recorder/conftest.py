@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from agent.recorder import Recorder, RecordingResult
+from agent.recording.recorder import Recorder, RecordingResult
 from memory import Memory, open_memory
 from perception import synthetic
 from perception.backend import PerceptionBackend

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from agent.pcm_stream import read_pcm_stream
+from agent.recording.pcm_stream import read_pcm_stream
 from perception.audio import AudioDecodeError
 
 

@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import OptionList
 
 from agent.cli import main
-from agent.mqtt import MqttSettings, mqtt_messages
+from agent.bus.mqtt import MqttSettings, mqtt_messages
 from memory import open_memory
 from perception import synthetic
 from tests.fixtures.mosquitto import Broker

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
-from agent.mqtt import MqttSettings, mqtt_messages
+from agent.bus.mqtt import MqttSettings, mqtt_messages
 from memory import open_memory
 from tests.fixtures.mosquitto import Broker
 from tools.audio_scene import label_matches

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agent.recorder import DECIDE_SECONDS, _VoiceBook
+from agent.recording.recorder import DECIDE_SECONDS, _VoiceBook
 from perception.backend import SAMPLE_RATE
 from perception.events import SoundEvent, TranscriptSegment, VoiceTraits
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from agent.bus import EventBus
+from agent.bus.in_process import EventBus
 from agent.testing import ScriptedSession
 from tests.agent.scripts import meeting_script
 from tools import ReminderScheduler, ToolContext

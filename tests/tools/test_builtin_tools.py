@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from agent.bus import EventBus
+from agent.bus.in_process import EventBus
 from agent.testing import ScriptedSession
 from perception import synthetic
 from perception.backend import PerceptionBackend, Window

@@ -90,8 +90,8 @@ def memory(tmp_path: Path) -> Iterator[Memory]:
 @pytest.fixture
 def asker(memory: Memory):  # type: ignore[no-untyped-def]
     """The real rules reasoner over the fixed memory."""
-    from agent.ask import ask
-    from agent.reasoner import get_reasoner
+    from agent.reasoning.ask import ask
+    from agent.reasoning.reasoner import get_reasoner
 
     reasoner = get_reasoner("rules")
 

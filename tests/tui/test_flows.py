@@ -6,7 +6,7 @@ import asyncio
 
 from textual.widgets import Collapsible, OptionList, Static
 
-from agent.bus import EventBus
+from agent.bus.in_process import EventBus
 from memory import Memory
 from perception.events import SoundEvent, TranscriptSegment
 from tests.tui.conftest import LINES, OTHER_ID, SESSION_ID

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from textual.widgets import OptionList
 
-from agent.mqtt import MqttSettings
+from agent.bus.mqtt import MqttSettings
 from memory import Memory
 from tests.fixtures.mosquitto import Broker
 from tests.tui.conftest import SESSION_ID
@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 # agent's MQTT publisher, plus one non-event message the UI must skip.
 PUBLISHER = """
 import asyncio, sys
-from agent.mqtt import MqttPublisher, MqttSettings
+from agent.bus.mqtt import MqttPublisher, MqttSettings
 from perception.events import SoundEvent, TranscriptSegment
 
 async def main(port, session):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
-from agent.answer import Answer, Citation, ToolCallRecord
+from agent.reasoning.answer import Answer, Citation, ToolCallRecord
 from memory import Memory
 from tests.tui.conftest import SESSION_ID
 from tui.app import MossTUI

@@ -7,10 +7,10 @@ import pytest
 from livekit import rtc
 from livekit.agents import vad as lk_vad
 
-from agent.livekit.espeak import EspeakError, synthesize_pcm
-from agent.livekit.reasoning_filter import strip_reasoning, strip_reasoning_stream
-from agent.livekit.tts import ESPEAK_SAMPLE_RATE, EspeakTTS
-from agent.livekit.vad import WebRTCVAD
+from agent.voice.espeak import EspeakError, synthesize_pcm
+from agent.voice.reasoning_filter import strip_reasoning, strip_reasoning_stream
+from agent.voice.livekit.tts import ESPEAK_SAMPLE_RATE, EspeakTTS
+from agent.voice.livekit.vad import WebRTCVAD
 from perception import synthetic
 
 

@@ -8,9 +8,9 @@ import time
 import numpy as np
 from livekit import rtc
 
-from agent.livekit.assistant import VoiceAssistant
-from agent.reasoner import get_reasoner
-from agent.webrtc.media import TRACK_SAMPLE_RATE, AnswerAudioTrack, TrackAudioOutput
+from agent.voice.livekit.assistant import VoiceAssistant
+from agent.reasoning.reasoner import get_reasoner
+from agent.voice.browser.media import TRACK_SAMPLE_RATE, AnswerAudioTrack, TrackAudioOutput
 from perception import synthetic
 from perception.events import TranscriptSegment
 from tests.voice.fakes import PacedOutput, SpeechInput

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from agent.bus import EventBus
-from agent.livekit.assistant import VoiceAssistant
-from agent.reasoner import get_reasoner
-from agent.webrtc.endpoint import call_handler
-from agent.webrtc.server import VoiceServer
+from agent.bus.in_process import EventBus
+from agent.voice.livekit.assistant import VoiceAssistant
+from agent.reasoning.reasoner import get_reasoner
+from agent.voice.browser.endpoint import call_handler
+from agent.voice.browser.server import VoiceServer
 from perception import synthetic
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

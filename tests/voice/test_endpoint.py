@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from agent.webrtc.server import ServerConfigError, VoiceServer
+from agent.voice.browser.server import ServerConfigError, VoiceServer
 
 
 async def _never(call) -> None:  # no call gets this far in these tests

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from livekit.agents import llm as lk_llm
 
-from agent.bus import EventBus
-from agent.livekit.assistant import VoiceAssistant
-from agent.reasoner import get_reasoner
+from agent.bus.in_process import EventBus
+from agent.voice.livekit.assistant import VoiceAssistant
+from agent.reasoning.reasoner import get_reasoner
 from perception import synthetic
 from tests.voice.fakes import CaptureOutput, SpeechInput
 

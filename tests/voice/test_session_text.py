@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from livekit.agents import AgentSession
 
-from agent.answer import Answer, Citation
-from agent.livekit.assistant import CallRecord, MossVoiceAgent, VoiceAssistant
-from agent.reasoner import Reasoner, get_reasoner
+from agent.reasoning.answer import Answer, Citation
+from agent.voice.livekit.assistant import CallRecord, MossVoiceAgent, VoiceAssistant
+from agent.reasoning.reasoner import Reasoner, get_reasoner
 from perception.events import SoundEvent, TranscriptSegment, Word
 from tools.context import ToolContext
 

@@ -8,7 +8,7 @@ import numpy as np
 from livekit import rtc
 from livekit.agents import stt as lk_stt
 
-from agent.livekit.stt import PerceptionSTT
+from agent.voice.livekit.stt import PerceptionSTT
 from perception import synthetic
 
 SENTENCE = "We moved the servers to the new data center."
@@ -59,7 +59,7 @@ async def test_stream_gives_diarised_word_aligned_finals_on_the_stream_clock(lit
 
 
 async def test_quick_transcripts_answer_first_and_engine_events_still_recorded(lite_backend) -> None:
-    from agent.livekit.quick_transcript import QuickTranscriber
+    from agent.voice.quick_transcript import QuickTranscriber
 
     recorded = []
     stt = PerceptionSTT(lite_backend, on_events=recorded.extend, quick=QuickTranscriber(), quick_finals=True)

@@ -1,0 +1,153 @@
+"""Sub-commands of the memory package (see agent/cli/__init__.py): db upgrade, sessions, export,
+speakers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memory import Memory, SessionInfo
+
+DB_HELP = "SQLAlchemy URL or SQLite file (default: $MOSS_AGENTS_DB or the user data dir)"
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
+    """Add this package's sub-commands to ``sub``."""
+    db = sub.add_parser("db", help="manage the memory database")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
+    upgrade = db_sub.add_parser("upgrade", help="create or migrate the database schema")
+    upgrade.add_argument("--db", help=DB_HELP)
+    upgrade.set_defaults(func=_db_upgrade)
+    db.set_defaults(func=lambda args: _usage(db))
+
+    sessions = sub.add_parser("sessions", help="list recorded sessions")
+    sessions.add_argument("--db", help=DB_HELP)
+    sessions.set_defaults(func=_sessions)
+
+    export = sub.add_parser("export", help="export a session as subtitles, minutes or JSON")
+    export.add_argument("session", help="session id or title")
+    export.add_argument("--format", "-f", choices=("srt", "vtt", "md", "json"), default="md")
+    export.add_argument("--output", "-o", type=Path, help="write to this file (default stdout)")
+    export.add_argument("--db", help=DB_HELP)
+    export.set_defaults(func=_export)
+
+    speakers = sub.add_parser("speakers", help="show (and name) a session's speakers")
+    speakers.add_argument("session", help="session id or title")
+    speakers.add_argument(
+        "--rename", action="append", default=[], metavar="ID=NAME",
+        help="give speaker ID the name NAME (repeatable), e.g. --rename S1=Alice",
+    )  # fmt: skip
+    speakers.add_argument("--db", help=DB_HELP)
+    speakers.set_defaults(func=_speakers)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _open(url: str | None) -> Memory:
+    from agent.cli import UsageError
+    from memory import MemoryStoreError, open_memory
+
+    try:
+        return open_memory(url)
+    except MemoryStoreError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _session(memory: Memory, id_or_title: str) -> SessionInfo:
+    from agent.cli import UsageError
+
+    info = memory.find_session(id_or_title)
+    if info is None:
+        raise UsageError(f"no session {id_or_title!r}; `moss-agent sessions` lists them")
+    return info
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from memory.database import current_revision
+
+    with _open(args.db) as memory:
+        print(f"{memory.url}: schema at revision {current_revision(memory.engine)}")
+    return 0
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    with _open(args.db) as memory:
+        sessions = memory.list_sessions()
+    if not sessions:
+        print("no sessions yet; record one with `moss-agent record`")
+        return 0
+    table = Table("id", "title", "started (UTC)", "duration", "events", "backend", "source")
+    for s in sessions:
+        table.add_row(
+            s.id,
+            s.title,
+            s.started_at.strftime("%Y-%m-%d %H:%M"),
+            _clock(s.duration),
+            str(s.event_count),
+            " ".join(x for x in (s.backend, s.model) if x),
+            s.source or "",
+        )
+    Console(width=max(100, Console().width)).print(table)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from agent.cli import UsageError
+
+    with _open(args.db) as memory:
+        text = memory.export(_session(memory, args.session).id, args.format)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _speakers(args: argparse.Namespace) -> int:
+    from agent.cli import UsageError
+    from memory import MemoryStoreError
+
+    renames = []
+    for item in args.rename:
+        speaker, sep, name = item.partition("=")
+        if not sep or not speaker.strip() or not name.strip():
+            raise UsageError(f"--rename takes ID=NAME (e.g. S1=Alice), got {item!r}")
+        renames.append((speaker.strip(), name.strip()))
+    with _open(args.db) as memory:
+        session = _session(memory, args.session)
+        for speaker, name in renames:
+            try:
+                memory.rename_speaker(session.id, speaker, name)
+            except MemoryStoreError as exc:
+                raise UsageError(str(exc)) from exc
+        talk = memory.speakers_with_talk_time(session.id)
+        names = memory.speaker_names(session.id)
+    if not names:
+        print(f"no speakers in session {session.id} ({session.title})")
+        return 0
+    talked = {t.speaker for t in talk}
+    print(f"{'id':<10} {'name':<20} {'talk':>9} {'turns':>6}")
+    for t in talk:
+        print(f"{t.speaker:<10} {t.display_name:<20} {_clock(t.talk_seconds):>9} {t.turns:>6}")
+    for speaker, name in sorted(names.items()):
+        if speaker not in talked:
+            print(f"{speaker:<10} {name:<20} {_clock(0):>9} {0:>6}")
+    return 0

@@ -1,1 +1,0 @@
-"""Reasoner implementations: ``rules``, ``openai`` (OpenAI-compatible servers) and ``moss``."""

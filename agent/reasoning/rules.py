@@ -1,0 +1,556 @@
+"""The CPU default: a deterministic reasoner that reads the question with patterns.
+
+It recognises a handful of question shapes (what was said, when something was mentioned,
+who spoke, how many spoke, who spoke most, which sounds, the mood, how long) and time
+expressions, plans the tool calls each shape needs, runs them through the registry like
+any other reasoner would, and writes the answer from the results, citing every segment
+or event it quotes. A question it cannot place gets an honest "I did not understand" and
+the list of what it can answer; it never guesses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agent.reasoning.answer import Answer, Citation, dedupe_citations
+from agent.reasoning.reasoner import Reasoner
+from agent.reasoning.time_expressions import TimeExpression, find_time_expression, strip_time_expression
+from agent.reasoning.tool_loop import ToolLoop
+from perception.events import BaseEvent, MusicEvent, SoundEvent, TranscriptSegment, VoiceTraits
+from tools.audio_scene import SOUND_SYNONYMS
+from tools.clock import format_clock, format_span
+from tools.context import ToolContext
+from tools.registry import ToolRegistry, ToolResult
+from tools.relisten import Relistened
+from tools.session import SessionOverview, SpeakersOverview
+
+CAPABILITIES = (
+    'what was said at a time or between times ("what was said at minute 12", '
+    '"between 3:00 and 5:00", "in the last 30 seconds", "at the start")',
+    'when something was mentioned ("when did someone mention the budget")',
+    'who said something ("who said action item")',
+    'who spoke, who spoke most, how many people spoke',
+    'which sounds were heard ("was there a doorbell", "when did the phone ring")',
+    'the mood or how someone sounded ("what was the mood at the end")',
+    "how long the session is",
+    'listening again to a stretch ("listen again to minute 2: is anyone laughing?")',
+)
+
+# A whole-session transcript is read only for sessions up to this long; longer ones get
+# their last stretch, and the answer says so.
+WHOLE_SESSION_LIMIT = 30 * 60.0
+LATEST_STRETCH = 10 * 60.0
+
+_FILLER = re.compile(
+    r"^(?:the|a|an|any|some|our|their|his|her|about|of|that|this|word|words|phrase|term|topic of|subject of)\s+", re.I
+)
+_TOPIC_VERBS = (
+    r"mention(?:ed|s)?|say|said|says|talk(?:ed|s)?\s+about|discuss(?:ed|es)?|bring\s+up|brought\s+up|"
+    r"raise[ds]?|ask(?:ed)?\s+about|speak\s+(?:of|about)|spoke\s+(?:of|about)|come\s+up|came\s+up"
+)
+_WHEN_TOPIC = [
+    re.compile(rf"\bwhen\s+(?:did|was|were|has|have|had|do|does)\b.*?\b(?:{_TOPIC_VERBS})\s+(?P<topic>.+)", re.I),
+    re.compile(rf"\bwhen\s+(?:was|were|is|did)\s+(?P<topic>.+?)\s+(?:being\s+)?(?:{_TOPIC_VERBS})\b", re.I),
+    re.compile(rf"\b(?:did|has|have)\s+(?:anyone|anybody|someone|somebody|they|we|you|people|\w+)\s+(?:{_TOPIC_VERBS})\s+(?P<topic>.+)", re.I),
+    re.compile(rf"^\s*(?:was|were|is|has|had)\s+(?P<topic>.+?)\s+(?:ever\s+|being\s+)?(?:{_TOPIC_VERBS})\b", re.I),
+    re.compile(r"\bwas\s+(?:there\s+)?(?:any(?:thing)?\s+)?(?:talk|mention|discussion)\s+(?:of|about)\s+(?P<topic>.+)", re.I),
+]
+_WHO_SAID = re.compile(rf"\bwho\s+(?:first\s+|last\s+)?(?:{_TOPIC_VERBS}|asked\s+for|suggested|proposed)\s+(?P<topic>.+)", re.I)
+_SAID_ABOUT = re.compile(
+    r"\bwhat\b.*\b(?:said|say|saying|talk(?:ed)?|discuss(?:ed)?|spoken|mentioned|decided)\b.*?\b(?:about|on|regarding|of)\s+(?P<topic>.+)",
+    re.I,
+)
+_HOW_MANY = re.compile(r"\bhow\s+many\s+(?:different\s+)?(?:people|persons|speakers|voices|participants|talkers|humans)\b", re.I)
+_WHO_MOST = re.compile(
+    r"\bwho\b.*\b(?:spoke|speaks|talked|talks|was\s+talking|was\s+speaking)\b.*\b(?P<which>most|longest|more|least|less|shortest)\b"
+    r"|\bwho\s+(?P<which2>dominated|led)\b",
+    re.I,
+)
+_WHO_SPOKE = re.compile(
+    r"\bwho\b.*\b(?:spoke|speak|speaks|talk|talked|talking|speaking|was\s+there|were\s+there|participated|present|attended|"
+    r"in\s+the\s+(?:meeting|room|call|session|conversation))\b",
+    re.I,
+)
+_MOOD = re.compile(
+    r"\b(?:mood|moods|emotion|emotions|emotional|feel|feeling|feelings|felt|tone|atmosphere|vibe|angry|anger|happy|sad|"
+    r"upset|stressed|stress|excited|calm|nervous|frustrated|annoyed|cheerful|tense)\b|\bhow\s+did\s+.+\s+sound\b",
+    re.I,
+)
+_SOUND_WORDS = re.compile(
+    r"\b(?:sound|sounds|noise|noises|hear|heard|ring|rang|rings|ringing|beep|beeped)\b|\b("
+    + "|".join(sorted((re.escape(k) for k in SOUND_SYNONYMS if k not in {"ring", "noise"}), key=len, reverse=True))
+    + r")s?\b",
+    re.I,
+)
+_THERE_WAS = re.compile(r"\b(?:was|were|is)\s+there\s+(?:a|an|any|some)?\s*(?P<label>[a-z][a-z\- ]*?)(?:\s+(?:at|in|during|between|from|around|sound|noise)\b|[?.!]|$)", re.I)
+_HEAR_A = re.compile(r"\bhear\s+(?:a|an|any|some|the)?\s*(?P<label>[a-z][a-z\-]*)", re.I)
+_GENERIC_SOUND = {"sound", "sounds", "noise", "noises", "anything", "something", "thing", "things", "background", "any"}
+_SESSION = re.compile(
+    r"\bhow\s+long\b|\bduration\b|\bwhen\s+did\s+(?:the\s+|this\s+)?(?:session|meeting|recording|call)\s+(?:start|begin)\b|"
+    r"\bwhat\s+(?:is|was)\s+(?:this|the)\s+(?:session|meeting|recording)\b",
+    re.I,
+)
+_WHAT_SAID = re.compile(
+    r"\bwhat\b.*\b(?:said|say|saying|says|talk|talked|talking|discuss|discussed|discussing|spoken|mentioned|happen|happened|"
+    r"happening|going\s+on|decided|asked)\b|\btranscript\b|\bsummar|\brecap\b|\bwhat'?s\s+going\s+on\b|\bquote\b|\bwords\b",
+    re.I,
+)
+_HAPPEN = re.compile(r"\bhappen|\bgoing\s+on\b|\bsummar|\brecap\b", re.I)
+_RELISTEN = re.compile(r"\b(?:listen\s+again|re-?listen|listen\s+back|play\s+back)\b", re.I)
+_CAPITALISED = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z]+)\b")
+
+
+@dataclass
+class _Scope:
+    """The part of the session a question is about."""
+
+    start: float
+    end: float
+    phrase: str | None  # the words the user used, None for the whole session
+    point: float | None = None  # the moment, for "at 7:00"
+
+    def describe(self) -> str:
+        if self.phrase is None:
+            return "in the whole session"
+        return f"between {format_clock(self.start)} and {format_clock(self.end)}"
+
+
+class RulesReasoner(Reasoner):
+    """Deterministic pattern-based reasoner; the default on a CPU."""
+
+    name = "rules"
+
+    def __init__(self, registry: ToolRegistry | None = None, *, max_quotes: int = 12) -> None:
+        super().__init__(registry)
+        self.max_quotes = max_quotes
+
+    async def answer(self, question: str, ctx: ToolContext) -> Answer:
+        run = _Run(self, question.strip(), ctx)
+        return await run.go()
+
+
+class _Run:
+    """One question: plan, call tools, write the answer."""
+
+    def __init__(self, reasoner: RulesReasoner, question: str, ctx: ToolContext) -> None:
+        self.reasoner = reasoner
+        self.question = question
+        self.loop = ToolLoop(reasoner.registry, ctx)
+        self.reasoning: list[str] = []
+        self.citations: list[Citation] = []
+        self.session: SessionOverview | None = None
+        self.speakers: SpeakersOverview | None = None
+
+    # -- the plan -------------------------------------------------------------------------
+
+    async def go(self) -> Answer:
+        q = self.question
+        if not q:
+            return self.not_understood("The question is empty.")
+        expr = find_time_expression(q)
+        rest = strip_time_expression(q, expr)
+        if expr is not None:
+            self.note(f"Read the time expression {expr.phrase!r}.")
+        if not await self.load_session():
+            return self.finish(f"I cannot read session {self.loop.ctx.session_id!r}: {self.loop.results[-1].error}")
+        scope = self.scope(expr)
+        if scope is None:
+            return self.finish(
+                f"The session is only {format_clock(self.duration)} long, so {expr.phrase!r} is after its end."  # type: ignore[union-attr]
+            )
+
+        if _RELISTEN.search(q):
+            return await self.relisten(scope, rest)
+        if topic := self.topic_of(_WHO_SAID, rest):
+            return await self.who_said(topic, scope)
+        for pattern in _WHEN_TOPIC:
+            if topic := self.topic_of(pattern, rest):
+                return await self.when_mentioned(topic, scope)
+        if _HOW_MANY.search(q):
+            return await self.how_many(scope)
+        if match := _WHO_MOST.search(q):
+            least = (match.group("which") or "").lower() in {"least", "less", "shortest"}
+            return await self.who_most(scope, least=least)
+        if _MOOD.search(q):
+            return await self.mood(scope, rest)
+        if _SOUND_WORDS.search(q) and not _WHAT_SAID.search(q.replace("sound", "")):
+            return await self.sounds(scope, rest)
+        if _WHO_SPOKE.search(q):
+            return await self.who_spoke(scope)
+        if _SESSION.search(q):
+            return self.session_answer()
+        if topic := self.topic_of(_SAID_ABOUT, rest):
+            return await self.when_mentioned(topic, scope, about=True)
+        if _WHAT_SAID.search(q):
+            return await self.what_was_said(scope, include_sounds=bool(_HAPPEN.search(q)), rest=rest)
+        if expr is not None:
+            self.note("No question word I know, but a time: reading what happened then.")
+            return await self.what_was_said(scope, include_sounds=True, rest=rest)
+        return self.not_understood(f"I did not understand {q!r}.")
+
+    def note(self, step: str) -> None:
+        self.reasoning.append(step)
+
+    @property
+    def duration(self) -> float:
+        return self.session.duration if self.session else 0.0
+
+    async def call(self, name: str, **arguments: Any) -> ToolResult:
+        result = await self.loop.call(name, arguments)
+        if result.ok:
+            self.note(f"Called {name}({_args_text(arguments)}): {result.summary()}.")
+        else:
+            self.note(f"Called {name}({_args_text(arguments)}) and it failed: {result.error}")
+        return result
+
+    async def load_session(self) -> bool:
+        result = await self.call("session_info")
+        if result.ok:
+            self.session = result.value
+        return result.ok
+
+    async def load_speakers(self) -> SpeakersOverview:
+        if self.speakers is None:
+            result = await self.call("speakers")
+            self.speakers = result.value if result.ok else SpeakersOverview(speakers=[], total_talk_seconds=0.0)
+        return self.speakers
+
+    def scope(self, expr: TimeExpression | None) -> _Scope | None:
+        if expr is None:
+            return _Scope(0.0, self.duration, None)
+        start, end = expr.resolve(self.duration if self.duration > 0 else None)
+        if self.duration > 0 and start >= self.duration and expr.anchor != "end":
+            return None
+        scope = _Scope(start, end, expr.phrase, point=expr.moment if expr.point else None)
+        self.note(f"That is {format_clock(start)}-{format_clock(end)} of a {format_clock(self.duration)} session.")
+        return scope
+
+    @staticmethod
+    def topic_of(pattern: re.Pattern[str], text: str) -> str | None:
+        match = pattern.search(text)
+        if not match:
+            return None
+        topic = match.group("topic").strip(" ?!.,;:\"'“”‘’")
+        while True:
+            stripped = _FILLER.sub("", topic)
+            if stripped == topic:
+                break
+            topic = stripped
+        topic = re.sub(r"\s+(?:in|during|at|from|between)\s+(?:the\s+)?(?:session|meeting|recording|call)$", "", topic, flags=re.I)
+        return topic.strip(" ?!.,;:\"'“”‘’") or None
+
+    def learn_names(self) -> None:
+        """Speaker names for quoting (a lookup, not a tool call: it is presentation only)."""
+        if not self.loop.speaker_names:
+            self.loop.learn_speaker_names()
+
+    def speaker_named_in(self, text: str) -> list[str]:
+        """Speaker ids whose name or id appears in ``text``."""
+        self.learn_names()
+        words = {w.lower() for w in re.findall(r"[\w']+", text)}
+        return [sid for sid, name in self.loop.speaker_names.items() if name.lower() in words or sid.lower() in words]
+
+    # -- the answers ----------------------------------------------------------------------
+
+    async def what_was_said(self, scope: _Scope, *, include_sounds: bool, rest: str) -> Answer:
+        if scope.phrase is None and self.duration > WHOLE_SESSION_LIMIT:
+            scope = _Scope(self.duration - LATEST_STRETCH, self.duration, "the last 10 minutes")
+            self.note("No time given and the session is long: reading its last 10 minutes.")
+        self.learn_names()
+        wanted = self.speaker_named_in(rest) if _CAPITALISED.search(rest) else []
+        if scope.point is not None:
+            result = await self.call("transcript_at", time=scope.point, before=scope.point - scope.start, after=scope.end - scope.point)
+        else:
+            result = await self.call("transcript_between", start=scope.start, end=scope.end)
+        if not result.ok:
+            return self.finish(f"I could not read the transcript: {result.error}")
+        segments: list[TranscriptSegment] = list(result.value)
+        if wanted:
+            names = ", ".join(self.loop.name_of(s) or s for s in wanted)
+            self.note(f"Kept only what {names} said.")
+            segments = [s for s in segments if s.speaker in wanted]
+        sounds: list[BaseEvent] = []
+        if include_sounds:
+            sound_result = await self.call("sound_events_between", start=scope.start, end=scope.end)
+            sounds = list(sound_result.value) if sound_result.ok else []
+        if not segments and not sounds:
+            who = f"{', '.join(self.loop.name_of(s) or s for s in wanted)} said nothing" if wanted else "Nothing was said"
+            return self.finish(f"{who} {scope.describe()}.")
+        if not segments and not wanted:
+            self.note("Nothing was said there; reporting the sounds.")
+        lines = [self.quote(s) for s in segments[: self.reasoner.max_quotes]]
+        more = len(segments) - self.reasoner.max_quotes
+        if more > 0:
+            lines.append(f"... and {more} more segment{'s' if more != 1 else ''}.")
+        if sounds:
+            lines.append("Sounds: " + "; ".join(self.sound_phrase(e) for e in sounds[: self.reasoner.max_quotes]) + ".")
+        head = f"{scope.describe().capitalize()}:" if scope.phrase else "In the whole session:"
+        return self.finish(head + "\n" + "\n".join(lines))
+
+    async def when_mentioned(self, topic: str, scope: _Scope, *, about: bool = False) -> Answer:
+        self.note(f"The question asks about {topic!r}: searching the transcript for it.")
+        self.learn_names()
+        hits = await self.search(topic, scope)
+        if hits is None:
+            return self.finish(f"I could not search the transcript: {self.loop.results[-1].error}")
+        where = "" if scope.phrase is None else f" {scope.describe()}"
+        if not hits:
+            return self.finish(f"Nobody mentioned {topic!r}{where}.")
+        times = ", ".join(self.hit_phrase(s) for s in hits[: self.reasoner.max_quotes])
+        count = f"{len(hits)} time{'s' if len(hits) != 1 else ''}"
+        if about:
+            lines = [self.quote(s) for s in hits[: self.reasoner.max_quotes]]
+            return self.finish(f"What was said about {topic!r}{where}:\n" + "\n".join(lines))
+        return self.finish(f'"{topic}" came up {count}{where}: {times}.')
+
+    async def who_said(self, topic: str, scope: _Scope) -> Answer:
+        self.note(f"The question asks who said {topic!r}: searching the transcript, then naming the speakers.")
+        self.learn_names()
+        hits = await self.search(topic, scope)
+        if hits is None:
+            return self.finish(f"I could not search the transcript: {self.loop.results[-1].error}")
+        if not hits:
+            return self.finish(f"Nobody said {topic!r}{'' if scope.phrase is None else ' ' + scope.describe()}.")
+        by_speaker: dict[str, list[TranscriptSegment]] = {}
+        for seg in hits:
+            by_speaker.setdefault(self.loop.name_of(seg.speaker) or "an unknown speaker", []).append(seg)
+        parts = [
+            f"{name} ({', '.join('at ' + format_clock(s.start) for s in segs[:5])})" for name, segs in by_speaker.items()
+        ]
+        first = hits[0]
+        self.note(f"{len(by_speaker)} speaker(s) said it; quoting the first time.")
+        return self.finish(f"{_join(parts)} said {topic!r}. First: {self.quote(first)}")
+
+    async def search(self, topic: str, scope: _Scope) -> list[TranscriptSegment] | None:
+        result = await self.call("search_transcript", query=topic, limit=50)
+        if not result.ok:
+            return None
+        hits = [s for s in result.value if scope.phrase is None or (s.end >= scope.start and s.start <= scope.end)]
+        if scope.phrase is not None and len(hits) != len(result.value):
+            self.note(f"Kept the {len(hits)} match(es) {scope.describe()}.")
+        return sorted(hits, key=lambda s: s.start)
+
+    async def how_many(self, scope: _Scope) -> Answer:
+        names = await self.speakers_in(scope)
+        if names is None:
+            return self.finish("I could not read who spoke.")
+        if not names:
+            return self.finish(f"Nobody spoke {scope.describe()}.")
+        count = len(names)
+        return self.finish(f"{count} {'person' if count == 1 else 'people'} spoke {scope.describe()}: {_join(names)}.")
+
+    async def who_spoke(self, scope: _Scope) -> Answer:
+        if scope.phrase is None:
+            overview = await self.load_speakers()
+            if not overview.speakers:
+                return self.finish("Nobody spoke in this session.")
+            parts = [f"{s.name} ({s.talk_seconds:.0f} s, {s.turns} turn{'s' if s.turns != 1 else ''})" for s in overview.speakers]
+            self.cite_speakers(overview)
+            return self.finish(f"{len(parts)} {'person' if len(parts) == 1 else 'people'} spoke: {_join(parts)}.")
+        names = await self.speakers_in(scope)
+        if names is None:
+            return self.finish("I could not read who spoke.")
+        if not names:
+            return self.finish(f"Nobody spoke {scope.describe()}.")
+        return self.finish(f"{_join(names)} spoke {scope.describe()}.")
+
+    async def speakers_in(self, scope: _Scope) -> list[str] | None:
+        """Names of the speakers heard in ``scope``, first to speak first."""
+        if scope.phrase is None:
+            overview = await self.load_speakers()
+            self.cite_speakers(overview)
+            return [s.name for s in sorted(overview.speakers, key=lambda s: s.first_start or 0.0)]
+        self.learn_names()
+        result = await self.call("transcript_between", start=scope.start, end=scope.end)
+        if not result.ok:
+            return None
+        names: list[str] = []
+        for seg in result.value:
+            name = self.loop.name_of(seg.speaker) or "an unknown speaker"
+            if name not in names:
+                names.append(name)
+                self.citations.append(self.loop.cite(seg))
+        return names
+
+    def cite_speakers(self, overview: SpeakersOverview) -> None:
+        for s in overview.speakers:
+            if s.first_start is not None and s.last_end is not None:
+                self.citations.append(
+                    Citation(start=s.first_start, end=s.last_end, kind="speaker", label=s.name, speaker=s.name)
+                )
+
+    async def who_most(self, scope: _Scope, *, least: bool) -> Answer:
+        if scope.phrase is not None:
+            self.learn_names()
+            result = await self.call("transcript_between", start=scope.start, end=scope.end)
+            if not result.ok:
+                return self.finish(f"I could not read the transcript: {result.error}")
+            talk: Counter[str] = Counter()
+            for seg in result.value:
+                talk[self.loop.name_of(seg.speaker) or "an unknown speaker"] += seg.end - seg.start
+            ranking = [(name, seconds) for name, seconds in talk.most_common()]
+            self.note("Added up each speaker's transcript time in that stretch.")
+        else:
+            overview = await self.load_speakers()
+            ranking = [(s.name, s.talk_seconds) for s in overview.speakers]
+            self.cite_speakers(overview)
+        if not ranking:
+            return self.finish(f"Nobody spoke {scope.describe()}.")
+        if least:
+            ranking = list(reversed(ranking))
+        total = sum(seconds for _, seconds in ranking) or 1.0
+        name, seconds = ranking[0]
+        word = "least" if least else "most"
+        others = ", ".join(f"{n} {s:.0f} s" for n, s in ranking[1:4])
+        tail = f" (then {others})" if others else ""
+        return self.finish(
+            f"{name} spoke {word} {scope.describe()}: {seconds:.0f} s of {total:.0f} s of talk ({100 * seconds / total:.0f}%){tail}."
+        )
+
+    async def sounds(self, scope: _Scope, rest: str) -> Answer:
+        label = self.sound_label(rest)
+        args: dict[str, Any] = {"start": scope.start}
+        if scope.phrase is not None:
+            args["end"] = scope.end
+        if label:
+            args["label"] = label
+            self.note(f"The question asks about the sound {label!r}.")
+        result = await self.call("sound_events_between", **args)
+        if not result.ok:
+            return self.finish(f"I could not read the sound events: {result.error}")
+        events: list[SoundEvent | MusicEvent] = list(result.value)
+        where = "" if scope.phrase is None else f" {scope.describe()}"
+        if not events:
+            what = f"no {label}" if label else "no sounds besides speech"
+            return self.finish(f"No: I heard {what}{where}." if label else f"I heard {what}{where}.")
+        for event in events[: self.reasoner.max_quotes]:
+            self.citations.append(self.loop.cite(event))
+        listed = "; ".join(self.sound_phrase(e) for e in events[: self.reasoner.max_quotes])
+        more = len(events) - self.reasoner.max_quotes
+        tail = f"; and {more} more" if more > 0 else ""
+        if label:
+            if re.match(r"^\s*(?:was|were|did|is|are|has|have)\b", self.question, re.I):
+                return self.finish(f"Yes: {listed}{tail}.")
+            times = f"{len(events)} time{'s' if len(events) != 1 else ''}"
+            return self.finish(f"I heard it {times}{where}: {listed}{tail}.")
+        return self.finish(f"Sounds heard{where}: {listed}{tail}.")
+
+    def sound_label(self, text: str) -> str | None:
+        for pattern in (_THERE_WAS, _HEAR_A):
+            match = pattern.search(text)
+            if match:
+                words = [w for w in match.group("label").lower().split() if w not in _GENERIC_SOUND]
+                if words:
+                    return " ".join(words[:2])
+        for word in re.findall(r"[a-z]+", text.lower()):
+            if word in SOUND_SYNONYMS and word not in {"ring", "noise"}:
+                return word
+            if word.endswith("s") and word[:-1] in SOUND_SYNONYMS and word[:-1] not in {"ring", "noise"}:
+                return word[:-1]
+        if re.search(r"\b(?:rang|ring|rings|ringing)\b", text, re.I):
+            return "ring"
+        return None
+
+    async def mood(self, scope: _Scope, rest: str) -> Answer:
+        args: dict[str, Any] = {"start": scope.start}
+        if scope.phrase is not None:
+            args["end"] = scope.end
+        self.learn_names()
+        named = self.speaker_named_in(rest) if _CAPITALISED.search(rest) else []
+        if named:
+            args["speaker"] = named[0]
+        result = await self.call("voice_traits_between", **args)
+        if not result.ok:
+            return self.finish(f"I could not read the voice traits: {result.error}")
+        readings: list[VoiceTraits] = [v for v in result.value if v.emotion]
+        who = f"{self.loop.name_of(args['speaker'])}'s" if "speaker" in args else "the"
+        where = "" if scope.phrase is None else f" {scope.describe()}"
+        if not readings:
+            return self.finish(f"No emotion was recorded{where}, so I cannot tell {who} mood.")
+        counts = Counter(v.emotion.lower() for v in readings if v.emotion)
+        top, n = counts.most_common(1)[0]
+        others = [f"{e} ({c})" for e, c in counts.most_common()[1:4]]
+        examples = [v for v in readings if v.emotion and v.emotion.lower() != "neutral"] or readings
+        for v in examples[:5]:
+            self.citations.append(self.loop.cite(v))
+        detail = "; ".join(
+            f"{self.loop.name_of(v.speaker) or 'someone'} sounded {v.emotion} at {format_clock(v.start)}" for v in examples[:3]
+        )
+        estimate = " (estimated from pitch and energy)" if all(v.heuristic for v in readings) else ""
+        also = f"; also {', '.join(others)}" if others else ""
+        return self.finish(
+            f"{who.capitalize()} mood{where} was mostly {top}{estimate}: {n} of {len(readings)} readings{also}. {detail}."
+        )
+
+    def session_answer(self) -> Answer:
+        s = self.session
+        assert s is not None
+        started = f", started {s.started_at:%Y-%m-%d %H:%M}" if s.started_at else ""
+        return self.finish(f"Session {s.title!r} is {format_clock(s.duration)} long{started}, with {s.event_count} events.")
+
+    async def relisten(self, scope: _Scope, rest: str) -> Answer:
+        if scope.phrase is None:
+            return self.finish('Tell me which stretch to listen to again, e.g. "listen again to minute 2: is anyone laughing?"')
+        question = re.sub(r"^.*?\b(?:listen\s+again|re-?listen|listen\s+back|play\s+back)\b\s*(?:to)?\s*[:,]?\s*", "", rest, flags=re.I)
+        question = question.strip(" :,") or "What can you hear?"
+        result = await self.call("relisten", start=scope.start, end=min(scope.end, scope.start + 120.0), question=question)
+        if not result.ok:
+            return self.finish(f"I could not listen again: {result.error}")
+        value: Relistened = result.value
+        self.citations.append(Citation(start=value.start, end=value.end, kind="relisten", text=value.answer))
+        return self.finish(f"Listening again to {format_span(value.start, value.end)}: {value.answer}")
+
+    # -- writing --------------------------------------------------------------------------
+
+    def quote(self, seg: TranscriptSegment) -> str:
+        self.citations.append(self.loop.cite(seg))
+        who = self.loop.name_of(seg.speaker)
+        return f"[{format_clock(seg.start)}] {who + ': ' if who else ''}{seg.text.strip()}"
+
+    def hit_phrase(self, seg: TranscriptSegment) -> str:
+        self.citations.append(self.loop.cite(seg))
+        who = self.loop.name_of(seg.speaker)
+        by = f" by {who}" if who else ""
+        return f'at {format_clock(seg.start)}{by} ("{_shorten(seg.text.strip())}")'
+
+    def sound_phrase(self, event: BaseEvent) -> str:
+        self.citations.append(self.loop.cite(event))
+        label = getattr(event, "label", str(event.kind))  # type: ignore[attr-defined]
+        guess = " (estimated)" if getattr(event, "heuristic", False) else ""
+        return f"{label}{guess} at {format_span(event.start, event.end)}"
+
+    def finish(self, text: str, understood: bool = True) -> Answer:
+        return Answer(
+            answer=text,
+            reasoning=self.reasoning,
+            tool_calls=self.loop.records,
+            citations=dedupe_citations(self.citations),
+            reasoner=RulesReasoner.name,
+            understood=understood,
+        )
+
+    def not_understood(self, why: str) -> Answer:
+        self.note("No question shape I know matched; not guessing.")
+        body = "\n".join(f"- {c}" for c in CAPABILITIES)
+        return self.finish(f"{why} I can answer questions about:\n{body}", understood=False)
+
+
+def _args_text(arguments: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={round(v, 2) if isinstance(v, float) else v!r}" for k, v in arguments.items())
+
+
+def _join(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+__all__ = ["CAPABILITIES", "RulesReasoner"]

@@ -1,0 +1,110 @@
+"""Runs a reasoner's tool calls through the registry and keeps the record of what happened."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from agent.reasoning.answer import Citation, ToolCallRecord, dedupe_citations
+from perception.events import BaseEvent
+from tools.context import ToolContext
+from tools.registry import ToolRegistry, ToolResult
+from tools.relisten import Relistened
+from tools.session import SpeakersOverview
+
+log = logging.getLogger(__name__)
+
+
+class ToolLoop:
+    """One question's worth of tool calls against one session."""
+
+    def __init__(self, registry: ToolRegistry, ctx: ToolContext) -> None:
+        self.registry = registry
+        self.ctx = ctx
+        self.results: list[ToolResult] = []
+        self.records: list[ToolCallRecord] = []
+        # Speaker id -> display name, learnt from ``speakers`` results, for readable citations.
+        self.speaker_names: dict[str, str] = {}
+
+    async def call(
+        self, name: str, arguments: Mapping[str, Any] | str | None = None, *, call_id: str | None = None
+    ) -> ToolResult:
+        result = await self.registry.call(name, arguments, self.ctx, call_id=call_id)
+        log.debug("tool %s(%s) -> %s", name, result.arguments, result.summary())
+        self.results.append(result)
+        self.records.append(
+            ToolCallRecord(name=name, arguments=result.arguments, result_summary=result.summary(), error=result.error)
+        )
+        if isinstance(result.value, SpeakersOverview):
+            self.speaker_names.update({s.speaker: s.name for s in result.value.speakers})
+        return result
+
+    def learn_speaker_names(self) -> None:
+        """Speaker names from memory, for citations of a model that never asked for them."""
+        try:
+            names = self.ctx.memory.speaker_names(self.ctx.session_id)
+        except Exception:  # names only make citations nicer; never fail an answer for them
+            log.debug("no speaker names for %s", self.ctx.session_id, exc_info=True)
+            return
+        for speaker, name in names.items():
+            self.speaker_names.setdefault(speaker, name)
+
+    def name_of(self, speaker: str | None) -> str | None:
+        if speaker is None:
+            return None
+        return self.speaker_names.get(speaker, speaker)
+
+    def cite(self, event: BaseEvent) -> Citation:
+        return Citation.from_event(event, self.speaker_names)
+
+    def citations_from_results(self) -> list[Citation]:
+        """Everything the tools returned that points at a stretch of audio."""
+        out: list[Citation] = []
+        for result in self.results:
+            out.extend(citations_in(result.value, self))
+        return out
+
+    def citations_for(self, answer: str, limit: int = 20) -> list[Citation]:
+        """What a model's free-text answer rests on: the tool results at the times it names
+        (mm:ss or seconds) or whose words it quotes; all results if it names none."""
+        self.learn_speaker_names()
+        found = dedupe_citations(self.citations_from_results())
+        times = mentioned_times(answer)
+        lowered = answer.lower()
+        named = [
+            c
+            for c in found
+            if any(c.start - 2.0 <= t <= c.end + 2.0 for t in times)
+            or (c.text and len(c.text) > 12 and c.text.lower()[:40] in lowered)
+            or (c.label and c.kind in {"sound", "music"} and c.label.lower() in lowered)
+        ]
+        return (named or found)[:limit]
+
+
+_CLOCK_IN_TEXT = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\d:])")
+_SECONDS_IN_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b")
+
+
+def mentioned_times(text: str) -> list[float]:
+    """Stream times written in ``text`` as mm:ss, h:mm:ss or "12.5 s"."""
+    times = []
+    for m in _CLOCK_IN_TEXT.finditer(text):
+        a, b, c = m.groups()
+        times.append(int(a) * 3600 + int(b) * 60 + int(c) if c else int(a) * 60 + int(b))
+    times += [float(m.group(1)) for m in _SECONDS_IN_TEXT.finditer(text)]
+    return [float(t) for t in times]
+
+
+def citations_in(value: Any, loop: ToolLoop) -> list[Citation]:
+    if isinstance(value, BaseEvent):
+        return [loop.cite(value)]
+    if isinstance(value, Relistened):
+        return [Citation(start=value.start, end=value.end, kind="relisten", text=value.answer)]
+    if isinstance(value, list | tuple):
+        return [c for item in value for c in citations_in(item, loop)]
+    return []
+
+
+__all__ = ["ToolLoop", "citations_in", "mentioned_times"]

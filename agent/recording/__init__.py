@@ -1,0 +1,1 @@
+"""Recording: the recorder (perception -> memory, resumable) and the sinks it feeds."""

@@ -1,0 +1,264 @@
+"""The local WebRTC endpoint: an aiohttp server that hosts the page and answers SDP offers.
+
+Each offer becomes a ``Call`` (its own peer connection, tracks, data channel and
+assistant session). Binding to anything but loopback requires a token, because the page
+gives whoever reaches it a live microphone into this machine's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import ipaddress
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcdatachannel import RTCDataChannel
+
+from agent.voice.browser.media import AnswerAudioTrack, TrackAudioInput, TrackAudioOutput
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+_MAX_SDP_BYTES = 64 * 1024
+
+
+class ServerConfigError(ValueError):
+    """The endpoint was asked to start in an unsafe or impossible way."""
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class Call:
+    """One browser connection: media bridges plus a JSON side channel to the page."""
+
+    call_id: str
+    audio_input: TrackAudioInput
+    audio_output: TrackAudioOutput
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    _channel: RTCDataChannel | None = None
+    _backlog: list[str] = field(default_factory=list)
+    # every message sent, for logs and tests (bounded: the page keeps its own history)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send one JSON message to the page (queued until the data channel opens)."""
+        text = json.dumps(message, default=str)
+        self.sent.append(message)
+        del self.sent[:-500]
+        if self._channel is not None and self._channel.readyState == "open":
+            self._channel.send(text)
+        else:
+            self._backlog.append(text)
+
+    def attach_channel(self, channel: RTCDataChannel) -> None:
+        self._channel = channel
+
+        def flush_backlog() -> None:
+            for text in self._backlog:
+                channel.send(text)
+            self._backlog.clear()
+
+        if channel.readyState == "open":
+            flush_backlog()
+        else:
+            channel.on("open", flush_backlog)
+
+
+# Runs the assistant for one call until the call closes (or raises).
+CallHandler = Callable[[Call], Awaitable[None]]
+
+
+class VoiceServer:
+    """Serve the page and one assistant session per WebRTC connection."""
+
+    def __init__(
+        self,
+        handler: CallHandler,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        token: str | None = None,
+    ) -> None:
+        if not is_loopback(host) and not token:
+            raise ServerConfigError(
+                f"binding to {host} exposes a microphone endpoint to the network: "
+                "pass --token SECRET (the page then needs ?token=SECRET), or bind 127.0.0.1"
+            )
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self.token = token
+        self.calls: dict[str, Call] = {}
+        self._peers: dict[str, RTCPeerConnection] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._runner: web.AppRunner | None = None
+        self.app = self._build_app()
+
+    def _build_app(self) -> web.Application:
+        app = web.Application(client_max_size=_MAX_SDP_BYTES)
+        app.router.add_get("/", self._page)
+        app.router.add_get("/app.js", self._script)
+        app.router.add_get("/health", self._health)
+        app.router.add_post("/offer", self._offer)
+        app.on_shutdown.append(self._on_shutdown)
+        return app
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            raise ServerConfigError(
+                f"cannot listen on {self.host}:{self.port} ({exc.strerror}); pick another --port"
+            ) from exc
+        if self.port == 0:  # an ephemeral port: report the real one
+            sockets = site._server.sockets if site._server else []  # noqa: SLF001
+            if sockets:
+                self.port = sockets[0].getsockname()[1]
+        logger.info("voice endpoint listening on %s", self.url)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- HTTP handlers -------------------------------------------------------------
+
+    async def _page(self, request: web.Request) -> web.Response:
+        return web.Response(text=_static("index.html"), content_type="text/html")
+
+    async def _script(self, request: web.Request) -> web.Response:
+        return web.Response(text=_static("app.js"), content_type="application/javascript")
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "calls": len(self.calls)})
+
+    def _authorised(self, request: web.Request, body: dict[str, Any]) -> bool:
+        if not self.token:
+            return True
+        offered = str(body.get("token") or "")
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            offered = offered or header[len("Bearer ") :]
+        return hmac.compare_digest(offered.encode(), self.token.encode())
+
+    async def _offer(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return web.Response(status=400, text="the body must be JSON: {sdp, type, token}")
+        if not isinstance(body, dict) or body.get("type") != "offer" or not isinstance(body.get("sdp"), str):
+            return web.Response(status=400, text="expected {\"sdp\": \"...\", \"type\": \"offer\"}")
+        if not self._authorised(request, body):
+            return web.Response(status=403, text="wrong or missing token: open the page with ?token=SECRET")
+        try:
+            answer = await self._accept(RTCSessionDescription(sdp=body["sdp"], type="offer"))
+        except ValueError as exc:
+            logger.warning("rejected an offer: %s", exc)
+            return web.Response(status=400, text=f"cannot use this offer: {exc}")
+        return web.json_response({"sdp": answer.sdp, "type": answer.type})
+
+    # --- calls ----------------------------------------------------------------------
+
+    async def _accept(self, offer: RTCSessionDescription) -> RTCSessionDescription:
+        call_id = uuid.uuid4().hex[:12]
+        pc = RTCPeerConnection()
+        answer_track = AnswerAudioTrack()
+        mic: dict[str, TrackAudioInput] = {}
+        channel_box: list[RTCDataChannel] = []
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            if track.kind == "audio" and "in" not in mic:
+                mic["in"] = TrackAudioInput(track)
+
+        @pc.on("datachannel")
+        def on_datachannel(channel: RTCDataChannel) -> None:
+            channel_box.append(channel)
+            if call_id in self.calls:
+                self.calls[call_id].attach_channel(channel)
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            logger.info("call %s: connection %s", call_id, pc.connectionState)
+            if pc.connectionState in ("failed", "closed"):
+                await self._close_call(call_id)
+
+        try:
+            await pc.setRemoteDescription(offer)
+            if "in" not in mic:
+                raise ValueError("the offer has no audio track: the page must send the microphone")
+            pc.addTrack(answer_track)
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception:
+            await pc.close()
+            raise
+        call = Call(call_id=call_id, audio_input=mic["in"], audio_output=TrackAudioOutput(answer_track))
+        if channel_box:
+            call.attach_channel(channel_box[0])
+        self.calls[call_id] = call
+        self._peers[call_id] = pc
+        call.audio_input.start()
+        self._tasks[call_id] = asyncio.create_task(self._run_call(call), name=f"call-{call_id}")
+        logger.info("call %s started", call_id)
+        return pc.localDescription
+
+    async def _run_call(self, call: Call) -> None:
+        try:
+            await self.handler(call)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.exception("call %s failed", call.call_id)
+            call.send({"type": "error", "message": f"the assistant failed: {exc}"})
+        finally:
+            call.closed.set()
+
+    async def _close_call(self, call_id: str) -> None:
+        call = self.calls.pop(call_id, None)
+        pc = self._peers.pop(call_id, None)
+        task = self._tasks.pop(call_id, None)
+        if call is not None:
+            call.closed.set()
+            await call.audio_input.aclose()
+        if task is not None and not task.done():
+            # give the handler a moment to close its session (memory flush), then cancel
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(task), timeout=5.0)
+            task.cancel()
+        if pc is not None:
+            await pc.close()
+        if call is not None:
+            logger.info("call %s closed", call_id)
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        await asyncio.gather(*(self._close_call(cid) for cid in list(self.calls)))
+
+
+def _static(name: str) -> str:
+    return resources.files("agent.voice.browser").joinpath("static", name).read_text(encoding="utf-8")
