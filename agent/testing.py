@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from agent.reasoning.answer import Answer, Citation, ToolCallRecord
 from agent.reasoning.ask import ask
-from agent.reasoning.reasoner import Reasoner, get_reasoner
+from agent.reasoning.reasoner import Reasoner
+from agent.reasoning.registry import get_reasoner
 from perception.events import (
     BaseEvent,
     MusicEvent,

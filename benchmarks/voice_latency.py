@@ -35,7 +35,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from agent.bus.in_process import EventBus
 from agent.voice.livekit.assistant import VoiceAssistant
-from agent.reasoning.reasoner import get_reasoner
+from agent.reasoning.registry import get_reasoner
 from agent.voice.browser.endpoint import call_handler
 from agent.voice.browser.server import VoiceServer
 from memory import open_memory

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from agent.reasoning.ask import ask
-from agent.reasoning.reasoner import get_reasoner
+from agent.reasoning.registry import get_reasoner
 from agent.recording.recorder import Recorder
 from memory import open_memory
 from perception.backends import get_backend

@@ -43,7 +43,7 @@ server = AgentServer(setup_fnc=prewarm)
 async def entrypoint(ctx: JobContext) -> None:
     from agent.bus.in_process import EventBus
     from agent.voice.livekit.assistant import VoiceAssistant
-    from agent.reasoning.reasoner import get_reasoner
+    from agent.reasoning.registry import get_reasoner
     from memory import open_memory
 
     memory = open_memory(os.environ.get("MOSS_AGENTS_DB"))

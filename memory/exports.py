@@ -10,21 +10,7 @@ from typing import Any
 
 from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime
 from perception.events import Event, MusicEvent, SoundEvent, TranscriptSegment
-
-
-def _clock(seconds: float, separator: str) -> str:
-    millis = max(0, round(seconds * 1000))
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
-
-
-def _mmss(seconds: float) -> str:
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+from perception.formats import VTT_HEADER, format_clock, srt_cue, vtt_cue
 
 
 def _segments(events: Sequence[Event]) -> list[TranscriptSegment]:
@@ -40,27 +26,15 @@ def to_srt(events: Sequence[Event], names: Mapping[str, str]) -> str:
     for number, segment in enumerate(_segments(events), start=1):
         who = _name(segment.speaker, names)
         text = f"{who}: {segment.text.strip()}" if who else segment.text.strip()
-        cues.append(
-            f"{number}\n{_clock(segment.start, ',')} --> {_clock(segment.end, ',')}\n{text}\n"
-        )
+        cues.append(srt_cue(number, segment.start, segment.end, text))
     return "\n".join(cues)
 
 
-def _escape_vtt(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;")
-
-
 def to_vtt(events: Sequence[Event], names: Mapping[str, str]) -> str:
-    cues = ["WEBVTT\n"]
+    cues = [VTT_HEADER]
     for segment in _segments(events):
         who = _name(segment.speaker, names)
-        # "-->" may not appear in a cue's text; "<" and "&" must be escaped.
-        text = _escape_vtt(segment.text.strip()).replace("-->", "→")
-        voice = _escape_vtt(who).replace(">", "&gt;") if who else None
-        cues.append(
-            f"{_clock(segment.start, '.')} --> {_clock(segment.end, '.')}\n"
-            + (f"<v {voice}>{text}\n" if voice else f"{text}\n")
-        )
+        cues.append(vtt_cue(segment.start, segment.end, segment.text, voice=who))
     return "\n".join(cues)
 
 
@@ -89,9 +63,9 @@ def _sound_line(event: SoundEvent | MusicEvent) -> str:
     if isinstance(event, MusicEvent) and event.description:
         detail = f": {event.description}"
     span = (
-        f"{_mmss(event.start)}–{_mmss(event.end)}"
+        f"{format_clock(event.start)}–{format_clock(event.end)}"
         if event.end - event.start >= 1
-        else _mmss(event.start)
+        else format_clock(event.start)
     )
     return f"- {span} *{event.label}*{detail}"
 
@@ -104,7 +78,7 @@ def to_markdown(
 ) -> str:
     lines = [f"# {info.title}", ""]
     lines.append(f"- Started: {info.started_at.strftime('%Y-%m-%d %H:%M UTC')}")
-    lines.append(f"- Duration: {_mmss(info.duration)}")
+    lines.append(f"- Duration: {format_clock(info.duration)}")
     if info.source:
         lines.append(f"- Source: {info.source}")
     if info.backend:
@@ -115,7 +89,7 @@ def to_markdown(
         lines += ["| Speaker | Talk time | Share | Turns |", "|---|---|---|---|"]
         for t in talk:
             lines.append(
-                f"| {t.display_name} | {_mmss(t.talk_seconds)} | "
+                f"| {t.display_name} | {format_clock(t.talk_seconds)} | "
                 f"{100 * t.talk_seconds / total:.0f}% | {t.turns} |"
             )
     else:
@@ -126,13 +100,13 @@ def to_markdown(
     if not timeline:
         lines.append("Nothing was transcribed.")
     for minute, items in groupby(timeline, key=lambda e: int(e.start // 60)):
-        lines += [f"### {_mmss(minute * 60)}", ""]
+        lines += [f"### {format_clock(minute * 60)}", ""]
         for item in items:
             if isinstance(item, TranscriptSegment):
                 who = _name(item.speaker, names) or "Unknown"
-                lines.append(f"- [{_mmss(item.start)}] **{who}:** {item.text.strip()}")
+                lines.append(f"- [{format_clock(item.start)}] **{who}:** {item.text.strip()}")
             else:
-                lines.append(f"- [{_mmss(item.start)}] *({item.label})*")
+                lines.append(f"- [{format_clock(item.start)}] *({item.label})*")
         lines.append("")
     lines += ["## Sound events", ""]
     lines += [_sound_line(s) for s in sounds] or ["None detected."]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.bus.in_process import session_topic
+from perception.topics import session_topic
 from tools.clock import format_clock
 from tools.context import ToolContext, ToolInputError, ToolUnavailableError
 from tools.reminders import Reminder

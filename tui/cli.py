@@ -34,7 +34,7 @@ def _tui_command(args: argparse.Namespace) -> int:
     from agent.reasoning.ask import ask
     from agent.bus.in_process import EventBus
     from agent.cli import UsageError
-    from agent.reasoning.reasoner import get_reasoner
+    from agent.reasoning.registry import get_reasoner
     from memory import MemoryStoreError, open_memory
     from tui.app import MossTUI
     from tui.live import bus_events, bus_publisher, record_beside

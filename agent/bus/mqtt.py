@@ -23,7 +23,8 @@ from urllib.parse import urlparse
 import aiomqtt
 from pydantic import BaseModel, ValidationError
 
-from agent.bus.in_process import TOPIC_ROOT, BusMessage, EventBus, topic_parts
+from agent.bus.in_process import BusMessage, EventBus
+from perception.topics import TOPIC_ROOT, topic_parts
 from perception.events import BaseEvent, EventKind, event_from_dict
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ class MqttPublisher:
                 await self._drop(client)
 
     async def publish_event(self, event: BaseEvent) -> str:
-        from agent.bus.in_process import event_topic
+        from perception.topics import event_topic
 
         topic = event_topic(event)
         await self.publish(topic, event)

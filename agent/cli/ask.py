@@ -8,12 +8,12 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from agent.reasoning.registry import REASONER_NAMES
+
 if TYPE_CHECKING:
     from agent.reasoning.answer import Answer
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
-# The names get_reasoner knows (agent.reasoning.reasoner.REASONER_NAMES, which imports pydantic).
-REASONER_NAMES = ("rules", "openai", "moss")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
@@ -49,7 +49,8 @@ def run_ask(args: argparse.Namespace) -> int:
 
     from agent.reasoning.ask import ask
     from agent.cli import UsageError
-    from agent.reasoning.reasoner import ReasonerError, get_reasoner
+    from agent.reasoning.reasoner import ReasonerError
+    from agent.reasoning.registry import get_reasoner
     from memory import MemoryStoreError, open_memory
 
     if not args.question.strip():

@@ -386,7 +386,7 @@ def _ask(memory: Memory, session_id: str, question: str) -> Answer:
     import asyncio
 
     from agent.reasoning.ask import ask
-    from agent.reasoning.reasoner import get_reasoner
+    from agent.reasoning.registry import get_reasoner
 
     async def run() -> Answer:
         async with get_reasoner("rules") as reasoner:

@@ -77,7 +77,8 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
 
     from agent.bus.in_process import EventBus
     from agent.voice.livekit.assistant import VoiceAssistant
-    from agent.reasoning.reasoner import ReasonerError, get_reasoner
+    from agent.reasoning.reasoner import ReasonerError
+    from agent.reasoning.registry import get_reasoner
     from agent.voice.browser.endpoint import call_handler, serve_forever
     from memory import MemoryStoreError, open_memory
     from perception.backend import BackendUnavailableError

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from perception.formats import format_duration
+
 if TYPE_CHECKING:
     from memory import Memory, SessionInfo
 
@@ -68,11 +70,6 @@ def _session(memory: Memory, id_or_title: str) -> SessionInfo:
     return info
 
 
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
-
-
 def _db_upgrade(args: argparse.Namespace) -> int:
     from memory.database import current_revision
 
@@ -96,7 +93,7 @@ def _sessions(args: argparse.Namespace) -> int:
             s.id,
             s.title,
             s.started_at.strftime("%Y-%m-%d %H:%M"),
-            _clock(s.duration),
+            format_duration(s.duration),
             str(s.event_count),
             " ".join(x for x in (s.backend, s.model) if x),
             s.source or "",
@@ -146,8 +143,8 @@ def _speakers(args: argparse.Namespace) -> int:
     talked = {t.speaker for t in talk}
     print(f"{'id':<10} {'name':<20} {'talk':>9} {'turns':>6}")
     for t in talk:
-        print(f"{t.speaker:<10} {t.display_name:<20} {_clock(t.talk_seconds):>9} {t.turns:>6}")
+        print(f"{t.speaker:<10} {t.display_name:<20} {format_duration(t.talk_seconds):>9} {t.turns:>6}")
     for speaker, name in sorted(names.items()):
         if speaker not in talked:
-            print(f"{speaker:<10} {name:<20} {_clock(0):>9} {0:>6}")
+            print(f"{speaker:<10} {name:<20} {format_duration(0):>9} {0:>6}")
     return 0

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from perception.formats import VTT_HEADER, format_timestamp, srt_cue, vtt_cue
+
 BACKEND_NAMES = ("lite", "moss", "remote")
 FORMATS = ("json", "text", "srt", "vtt")
 
@@ -158,14 +160,6 @@ class _Progress:
 # --- output formats --------------------------------------------------------------------------
 
 
-def _clock(seconds: float, sep: str) -> str:
-    ms = int(round(seconds * 1000))
-    h, rem = divmod(ms, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, ms = divmod(rem, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
-
-
 def _caption(event: Any) -> str | None:
     """The words a subtitle shows for an event, or None for events that are not shown."""
     kind = event.kind
@@ -192,7 +186,7 @@ class _JsonWriter:
 
 class _TextWriter(_JsonWriter):
     def write(self, event: Any) -> None:
-        span = f"[{_clock(event.start, '.')} - {_clock(event.end, '.')}]"
+        span = f"[{format_timestamp(event.start)} - {format_timestamp(event.end)}]"
         kind = event.kind
         if kind == "transcript":
             line = f"{span} {event.speaker or '?'}: {event.text}"
@@ -216,20 +210,20 @@ class _SrtWriter(_JsonWriter):
         if text is None:
             return
         self.n += 1
-        self.out.write(f"{self.n}\n{_clock(event.start, ',')} --> {_clock(event.end, ',')}\n{text}\n\n")
+        self.out.write(srt_cue(self.n, event.start, event.end, text) + "\n")
         self.out.flush()
 
 
 class _VttWriter(_JsonWriter):
     def __init__(self, out: TextIO) -> None:
         super().__init__(out)
-        out.write("WEBVTT\n\n")
+        out.write(VTT_HEADER + "\n")
 
     def write(self, event: Any) -> None:
         text = _caption(event)
         if text is None:
             return
-        self.out.write(f"{_clock(event.start, '.')} --> {_clock(event.end, '.')}\n{text}\n\n")
+        self.out.write(vtt_cue(event.start, event.end, text) + "\n")
         self.out.flush()
 
 

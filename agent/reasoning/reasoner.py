@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from agent.reasoning.answer import Answer
 from tools.context import ToolContext
 from tools.registry import ToolRegistry
-
-REASONER_NAMES = ("rules", "openai", "moss")
-
 
 class ReasonerError(RuntimeError):
     """A reasoner could not produce an answer; the message says what to do next."""
@@ -50,29 +47,8 @@ class Reasoner(abc.ABC):
         await self.aclose()
 
 
-def get_reasoner(name: str, registry: ToolRegistry | None = None, **options: Any) -> Reasoner:
-    """A reasoner by name: ``rules`` (CPU, deterministic), ``openai`` (any OpenAI-compatible
-    server: ``base_url``, ``model``, ``api_key``, ``max_steps``, ``timeout``) or ``moss``
-    (the local MOSS-Audio model: ``checkpoint``, ``max_steps``)."""
-    if name == "rules":
-        from agent.reasoning.rules import RulesReasoner
-
-        return RulesReasoner(registry, **options)
-    if name == "openai":
-        from agent.reasoning.openai_chat import OpenAIReasoner
-
-        return OpenAIReasoner(registry, **options)
-    if name == "moss":
-        from agent.reasoning.moss import MossReasoner
-
-        return MossReasoner(registry, **options)
-    raise ValueError(f"unknown reasoner {name!r}; choose one of {', '.join(REASONER_NAMES)}")
-
-
 __all__ = [
-    "REASONER_NAMES",
     "Reasoner",
     "ReasonerError",
     "ReasonerUnavailableError",
-    "get_reasoner",
 ]

@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from agent.bus.in_process import EventBus, session_topic
+from agent.bus.in_process import EventBus
+from perception.topics import session_topic
 from agent.recording.loop_thread import LoopThread
 from agent.bus.mqtt import MqttPublisher, MqttSettings, MqttUnavailableError
 from agent.reasoning.triggers import Trigger, TriggerEngine, TriggerFiring

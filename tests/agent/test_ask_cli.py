@@ -80,6 +80,12 @@ def test_openai_server_down(db: str, capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_the_reasoner_choices_match_the_factory() -> None:
-    from agent import ask_cli, reasoner
+    from agent.cli import build_parser
+    from agent.reasoning import registry
 
-    assert ask_cli.REASONER_NAMES == reasoner.REASONER_NAMES
+    ask = build_parser()._subparsers._group_actions[0].choices["ask"]  # noqa: SLF001
+    choices = next(a.choices for a in ask._actions if a.dest == "reasoner")  # noqa: SLF001
+    assert tuple(choices) == registry.REASONER_NAMES
+    for name in registry.REASONER_NAMES:  # every name leads to a class
+        module_name, _, class_name = registry.REASONERS[name].partition(":")
+        assert hasattr(__import__(module_name, fromlist=[class_name]), class_name)

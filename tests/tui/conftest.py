@@ -91,7 +91,7 @@ def memory(tmp_path: Path) -> Iterator[Memory]:
 def asker(memory: Memory):  # type: ignore[no-untyped-def]
     """The real rules reasoner over the fixed memory."""
     from agent.reasoning.ask import ask
-    from agent.reasoning.reasoner import get_reasoner
+    from agent.reasoning.registry import get_reasoner
 
     reasoner = get_reasoner("rules")
 

@@ -9,7 +9,7 @@ import numpy as np
 from livekit import rtc
 
 from agent.voice.livekit.assistant import VoiceAssistant
-from agent.reasoning.reasoner import get_reasoner
+from agent.reasoning.registry import get_reasoner
 from agent.voice.browser.media import TRACK_SAMPLE_RATE, AnswerAudioTrack, TrackAudioOutput
 from perception import synthetic
 from perception.events import TranscriptSegment

@@ -15,7 +15,7 @@ import soundfile as sf
 
 from agent.bus.in_process import EventBus
 from agent.voice.livekit.assistant import VoiceAssistant
-from agent.reasoning.reasoner import get_reasoner
+from agent.reasoning.registry import get_reasoner
 from agent.voice.browser.endpoint import call_handler
 from agent.voice.browser.server import VoiceServer
 from perception import synthetic

@@ -12,7 +12,7 @@ from livekit.agents import llm as lk_llm
 
 from agent.bus.in_process import EventBus
 from agent.voice.livekit.assistant import VoiceAssistant
-from agent.reasoning.reasoner import get_reasoner
+from agent.reasoning.registry import get_reasoner
 from perception import synthetic
 from tests.voice.fakes import CaptureOutput, SpeechInput
 

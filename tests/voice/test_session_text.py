@@ -10,7 +10,8 @@ from livekit.agents import AgentSession
 
 from agent.reasoning.answer import Answer, Citation
 from agent.voice.livekit.assistant import CallRecord, MossVoiceAgent, VoiceAssistant
-from agent.reasoning.reasoner import Reasoner, get_reasoner
+from agent.reasoning.reasoner import Reasoner
+from agent.reasoning.registry import get_reasoner
 from perception.events import SoundEvent, TranscriptSegment, Word
 from tools.context import ToolContext
 

@@ -40,7 +40,8 @@ from livekit.agents.utils import AudioBuffer
 from perception.backend import SAMPLE_RATE, BackendError, PerceptionBackend
 from perception.engine import Perceiver
 from perception.events import Event, TranscriptSegment
-from perception.vad import FRAME, VoiceActivityDetector
+from perception.endpointing import Endpointer, frames_for
+from perception.vad import FRAME, FRAME_SECONDS, VoiceActivityDetector
 from perception.windowing import WindowConfig
 
 if TYPE_CHECKING:
@@ -291,16 +292,14 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
         chunk_bytes = int(CHUNK_SECONDS * SAMPLE_RATE) * 2
         vad_carry = np.zeros(0, np.float32)
         pending = bytearray()
-        recent: list[bool] = []
-        start_frames = max(1, round(START_SPEECH_SECONDS / 0.03))
-        preroll_frames = round(PREROLL_SECONDS / 0.03)
-        silence_frames = 0
+        # webrtcvad drops single frames inside words: a start tolerates two of them
+        endpointer = Endpointer(START_SPEECH_SECONDS, END_SPEECH_SECONDS, start_slack_frames=2)
+        preroll_frames = frames_for(PREROLL_SECONDS)
+        quick_after_frames = frames_for(QUICK_AFTER_SILENCE)
         last_voice_wall: float | None = None
-        speaking = False
-        frames_seen = 0  # 30 ms VAD frames since this stream began
         history: list[np.ndarray] = []  # recent frames (pre-roll), then the utterance
         utterance_start = 0
-        interim_frames = round(INTERIM_EVERY / 0.03)
+        interim_frames = frames_for(INTERIM_EVERY)
         next_interim = 0
         generation = 0
         seq = 0
@@ -328,50 +327,46 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
                 vad_carry = vad_carry[whole:]
                 now = time.time()
                 for i, is_speech in enumerate(flags):
-                    frames_seen += 1
                     if quick:
                         history.append(block[i * FRAME : (i + 1) * FRAME])
-                        if not speaking:
+                        if not endpointer.speaking:
                             del history[:-preroll_frames]
-                    recent = (recent + [bool(is_speech)])[-(start_frames + 2) :]
+                    change = endpointer.push(bool(is_speech))
+                    frames_seen, silence_frames = endpointer.frames_seen, endpointer.silence_run
                     if is_speech:
-                        silence_frames = 0
                         last_voice_wall = now
-                    else:
-                        silence_frames += 1
-                    if not speaking and sum(recent) >= start_frames:
-                        speaking = True
+                    if change == "start":
                         utterance_start = frames_seen - len(history)
                         next_interim = frames_seen + interim_frames
                         self._report_start_of_speech()
                     elif (
-                        quick and speaking and frames_seen >= next_interim
+                        quick and endpointer.speaking and frames_seen >= next_interim
                         and silence_frames == 0 and work.empty() and not self._interim_busy
                     ):  # fmt: skip
                         # only when the worker is idle: a final must never wait behind it
                         next_interim = frames_seen + interim_frames
                         self._interim_busy = True
-                        put(0, _Utterance(np.concatenate(history), utterance_start * 0.03, now, interim=True))
-                    elif speaking and silence_frames * 0.03 >= END_SPEECH_SECONDS:
-                        speaking = False
+                        put(0, _Utterance(np.concatenate(history), utterance_start * FRAME_SECONDS, now, interim=True))
+                    elif change == "end":
                         if quick_finals and history:
                             # the transcript started at the pause is used if no word came since
                             voiced = history[: len(history) - silence_frames + 2]
-                            put(0, _Utterance(np.concatenate(voiced), utterance_start * 0.03, last_voice_wall,
-                                              generation=generation))
+                            put(0, _Utterance(np.concatenate(voiced), utterance_start * FRAME_SECONDS,
+                                              last_voice_wall, generation=generation))
                         history = history[-preroll_frames:]
-                    elif quick_finals and speaking and silence_frames == round(QUICK_AFTER_SILENCE / 0.03):
+                    elif quick_finals and endpointer.speaking and silence_frames == quick_after_frames:
                         # transcribe ahead, before the engine closes its window (it would go first)
                         voiced = history[: len(history) - silence_frames + 2]
-                        put(0, _Utterance(np.concatenate(voiced), utterance_start * 0.03, last_voice_wall,
-                                          generation=generation, speculative=True))
+                        put(0, _Utterance(np.concatenate(voiced), utterance_start * FRAME_SECONDS,
+                                          last_voice_wall, generation=generation, speculative=True))
                     if is_speech:
                         generation += 1  # speech after a pause: a transcript made ahead is stale
             while len(pending) >= chunk_bytes:
-                put(1, _Chunk(bytes(pending[:chunk_bytes]), speaking, silence_frames * 0.03, last_voice_wall))
+                put(1, _Chunk(bytes(pending[:chunk_bytes]), endpointer.speaking, endpointer.silence_seconds,
+                              last_voice_wall))
                 del pending[:chunk_bytes]
         if pending:
-            put(1, _Chunk(bytes(pending), speaking, silence_frames * 0.03, last_voice_wall))
+            put(1, _Chunk(bytes(pending), endpointer.speaking, endpointer.silence_seconds, last_voice_wall))
         put(2, None)
 
     def _report_start_of_speech(self) -> None:

@@ -14,12 +14,12 @@ import numpy as np
 from livekit import rtc
 from livekit.agents import vad
 
-from perception.vad import FRAME, VoiceActivityDetector
+from perception.backend import SAMPLE_RATE
+from perception.endpointing import Endpointer
+from perception.vad import FRAME, FRAME_SECONDS, VoiceActivityDetector
 
 logger = logging.getLogger(__name__)
 
-_RATE = 16_000
-_FRAME_SECONDS = FRAME / _RATE
 # at most this much speech audio is kept for the END_OF_SPEECH event
 _MAX_SPEECH_SECONDS = 30.0
 
@@ -30,7 +30,7 @@ class WebRTCVAD(vad.VAD):
     def __init__(
         self, *, aggressiveness: int = 2, min_speech: float = 0.12, min_silence: float = 0.45
     ) -> None:
-        super().__init__(capabilities=vad.VADCapabilities(update_interval=_FRAME_SECONDS))
+        super().__init__(capabilities=vad.VADCapabilities(update_interval=FRAME_SECONDS))
         if aggressiveness not in (0, 1, 2, 3):
             raise ValueError(f"aggressiveness must be 0..3, got {aggressiveness}")
         self.aggressiveness = aggressiveness
@@ -54,26 +54,26 @@ class WebRTCVADStream(vad.VADStream):
 
     async def _main_task(self) -> None:
         detector = VoiceActivityDetector(aggressiveness=self._vad.aggressiveness)
+        endpointer = Endpointer(self._vad.min_speech, self._vad.min_silence)
         resampler: rtc.AudioResampler | None = None
         input_rate = 0
         carry = np.zeros(0, np.float32)
         samples_index = 0
-        speaking = False
-        speech_acc = silence_acc = 0.0  # raw run lengths of voiced / unvoiced frames
         speech_duration = silence_duration = 0.0  # published durations
         speech_audio: list[np.ndarray] = []
+        preroll_frames = endpointer.start_frames + 1
 
         def reset() -> None:
-            nonlocal carry, speaking, speech_acc, silence_acc, speech_duration, silence_duration
+            nonlocal carry, speech_duration, silence_duration
             carry = np.zeros(0, np.float32)
-            speaking = False
-            speech_acc = silence_acc = speech_duration = silence_duration = 0.0
+            endpointer.reset()
+            speech_duration = silence_duration = 0.0
             speech_audio.clear()
 
         def speech_frame() -> rtc.AudioFrame:
             audio = np.concatenate(speech_audio) if speech_audio else np.zeros(0, np.float32)
             pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-            return rtc.AudioFrame(pcm.tobytes(), _RATE, 1, len(pcm))
+            return rtc.AudioFrame(pcm.tobytes(), SAMPLE_RATE, 1, len(pcm))
 
         async for item in self._input_ch:
             if isinstance(item, self._FlushSentinel):
@@ -82,7 +82,9 @@ class WebRTCVADStream(vad.VADStream):
             if item.sample_rate != input_rate:
                 input_rate = item.sample_rate
                 resampler = (
-                    rtc.AudioResampler(input_rate, _RATE, num_channels=1) if input_rate != _RATE else None
+                    rtc.AudioResampler(input_rate, SAMPLE_RATE, num_channels=1)
+                    if input_rate != SAMPLE_RATE
+                    else None
                 )
             frames = resampler.push(item) if resampler else [item]
             for frame in frames:
@@ -97,66 +99,60 @@ class WebRTCVADStream(vad.VADStream):
             for i, is_speech in enumerate(flags):
                 chunk = carry[i * FRAME : (i + 1) * FRAME]
                 samples_index += FRAME
+                speaking = endpointer.speaking
                 if speaking:
                     speech_audio.append(chunk)
-                    if sum(len(a) for a in speech_audio) > _MAX_SPEECH_SECONDS * _RATE:
+                    if sum(len(a) for a in speech_audio) > _MAX_SPEECH_SECONDS * SAMPLE_RATE:
                         speech_audio.pop(0)
-                if is_speech:
-                    speech_acc += _FRAME_SECONDS
-                    silence_acc = 0.0
+                    speech_duration += FRAME_SECONDS
                 else:
-                    silence_acc += _FRAME_SECONDS
-                    speech_acc = 0.0
-                if speaking:
-                    speech_duration += _FRAME_SECONDS
-                else:
-                    silence_duration += _FRAME_SECONDS
+                    silence_duration += FRAME_SECONDS
                     if is_speech:
                         speech_audio.append(chunk)
-                        del speech_audio[: -int(self._vad.min_speech / _FRAME_SECONDS) - 1]
+                        del speech_audio[:-preroll_frames]
                     else:
                         speech_audio.clear()
+                change = endpointer.push(bool(is_speech))
                 self._event_ch.send_nowait(
                     vad.VADEvent(
                         type=vad.VADEventType.INFERENCE_DONE,
                         samples_index=samples_index,
-                        timestamp=samples_index / _RATE,
+                        timestamp=samples_index / SAMPLE_RATE,
                         speech_duration=speech_duration,
                         silence_duration=silence_duration,
                         probability=1.0 if is_speech else 0.0,
                         inference_duration=inference / max(1, len(flags)),
                         speaking=speaking,
-                        raw_accumulated_silence=silence_acc,
-                        raw_accumulated_speech=speech_acc,
+                        raw_accumulated_silence=endpointer.silence_seconds,
+                        raw_accumulated_speech=endpointer.speech_seconds,
                     )
                 )
-                if not speaking and speech_acc >= self._vad.min_speech:
-                    speaking = True
-                    speech_duration, silence_duration = speech_acc, 0.0
+                if change == "start":
+                    speech_duration, silence_duration = endpointer.speech_seconds, 0.0
                     self._event_ch.send_nowait(
                         vad.VADEvent(
                             type=vad.VADEventType.START_OF_SPEECH,
                             samples_index=samples_index,
-                            timestamp=samples_index / _RATE,
+                            timestamp=samples_index / SAMPLE_RATE,
                             speech_duration=speech_duration,
                             silence_duration=0.0,
                             frames=[speech_frame()],
                             speaking=True,
                         )
                     )
-                elif speaking and silence_acc >= self._vad.min_silence:
-                    speaking = False
+                elif change == "end":
+                    silence = endpointer.silence_seconds
                     self._event_ch.send_nowait(
                         vad.VADEvent(
                             type=vad.VADEventType.END_OF_SPEECH,
                             samples_index=samples_index,
-                            timestamp=samples_index / _RATE,
-                            speech_duration=max(0.0, speech_duration - silence_acc),
-                            silence_duration=silence_acc,
+                            timestamp=samples_index / SAMPLE_RATE,
+                            speech_duration=max(0.0, speech_duration - silence),
+                            silence_duration=silence,
                             frames=[speech_frame()],
                             speaking=False,
                         )
                     )
-                    speech_duration, silence_duration = 0.0, silence_acc
+                    speech_duration, silence_duration = 0.0, silence
                     speech_audio.clear()
             carry = carry[whole:]
