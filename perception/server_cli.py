@@ -42,7 +42,7 @@ def register_serve(sub: argparse._SubParsersAction) -> argparse.ArgumentParser: 
 def _serve(args: argparse.Namespace) -> int:
     import asyncio
 
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from perception.backend import BackendUnavailableError
 
     if not 0 <= args.port <= 65535:

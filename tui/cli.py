@@ -33,7 +33,7 @@ def _tui_command(args: argparse.Namespace) -> int:
 
     from agent.reasoning.ask import ask
     from agent.bus.in_process import EventBus
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from agent.reasoning.registry import get_reasoner
     from memory import MemoryStoreError, open_memory
     from tui.app import MossTUI

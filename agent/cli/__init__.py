@@ -1,8 +1,10 @@
-"""The ``moss-agent`` command: one parser, sub-commands contributed by each package.
+"""The ``moss-agent`` command: one parser, one module per command.
 
 Each module listed in ``_COMMAND_MODULES`` exposes ``register(subparsers)``; it adds its
-sub-commands and sets ``func`` on them. Heavy imports (torch, models) happen inside the
-handlers so that ``moss-agent --help`` stays instant.
+sub-commands and sets ``func`` on them. Packages above the agent (the TUI) and plug-ins add
+theirs through the ``moss_agents.commands`` entry-point group, so this package never
+imports upwards. Heavy imports (torch, models) happen inside the handlers so that
+``moss-agent --help`` stays instant.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
-from agent.cli.errors import UsageError
+from agent.cli.errors import UsageError, is_user_error
 
 __all__ = ["UsageError", "build_parser", "main"]
 
@@ -24,8 +27,8 @@ _COMMAND_MODULES = (
     "agent.cli.sessions",  # db upgrade, sessions, export, speakers
     "agent.cli.ask",  # ask
     "agent.cli.record",  # record, demo
-    "tui.cli",  # tui
 )
+COMMAND_ENTRY_POINTS = "moss_agents.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,10 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    for entry in sorted(entry_points(group=COMMAND_ENTRY_POINTS), key=lambda e: e.name):
         try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a package trimmed from the install
-            logging.getLogger(__name__).debug("commands of %s unavailable: %s", name, exc)
+            module = entry.load()
+        except ImportError as exc:  # a package trimmed from the install
+            logging.getLogger(__name__).debug("commands of %s unavailable: %s", entry.value, exc)
             continue
         module.register(sub)
     return parser
@@ -56,12 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(func(args) or 0)
-    except UsageError as exc:
-        print(f"moss-agent {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"moss-agent {args.command}: error: {first_line}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

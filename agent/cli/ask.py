@@ -48,7 +48,7 @@ def run_ask(args: argparse.Namespace) -> int:
     import asyncio
 
     from agent.reasoning.ask import ask
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from agent.reasoning.reasoner import ReasonerError
     from agent.reasoning.registry import get_reasoner
     from memory import MemoryStoreError, open_memory
@@ -99,7 +99,7 @@ def run_ask(args: argparse.Namespace) -> int:
 
 
 def _backend(name: str):  # type: ignore[no-untyped-def]
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from perception.backend import BackendUnavailableError
     from perception.backends import get_backend
 

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
 
 
 def _check(args: argparse.Namespace) -> int:
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from perception.moss.configuration import MossConfigError
     from perception.moss.loading import MossCheckpointError, load_moss_audio
     from perception.moss.parity import ExpectedData, ExpectedDataError, run_checks
@@ -64,7 +64,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from perception.moss.configuration import MossConfigError
     from perception.moss.info import describe_checkpoint
     from perception.moss.loading import MossCheckpointError

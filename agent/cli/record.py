@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
 
 
 def _open_memory(url: str | None) -> Memory:
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from memory import MemoryStoreError, open_memory
 
     try:
@@ -95,7 +95,7 @@ def _open_memory(url: str | None) -> Memory:
 def _make_recorder(
     memory: Memory, backend_name: str, archive_audio: bool = False, on_events: EventSink | None = None
 ) -> Recorder:
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from agent.recording.recorder import Recorder
     from perception.backend import BackendError
     from perception.backends import get_backend
@@ -117,7 +117,7 @@ def _run_with_progress(recorder: Recorder, label: str, start: Any, console: Cons
         TimeElapsedColumn,
     )
 
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from agent.recording.recorder import RecorderError, RecordingProgress
     from perception.audio import AudioDecodeError
     from perception.backend import BackendError
@@ -167,7 +167,7 @@ def _summary(result: RecordingResult, memory: Memory) -> str:
 
 def _check_audio(path: Path) -> None:
     """Fail fast, before loading models or touching memory, on audio that cannot be read."""
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from perception.audio import AudioDecodeError, decode_file
 
     try:
@@ -246,7 +246,7 @@ def _already_recorded(memory: Memory, path: Path, title: str | None) -> Recordin
 
 
 def _mqtt_settings(value: str) -> MqttSettings:
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from agent.bus.mqtt import MqttSettings
 
     try:
@@ -269,7 +269,7 @@ def _fan_out(sinks: list[EventSink]) -> EventSink | None:
 
 def _load_triggers(path: str) -> list[Trigger]:
     """The rules of ``--triggers``, checked against the tools before any model loads."""
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from agent.reasoning.triggers import TriggerConfigError, load_triggers
     from tools import builtin_registry
 
@@ -308,7 +308,7 @@ def _trigger_sink(
 def _connected(stack: contextlib.ExitStack, sink: SinkT) -> SinkT:
     """Enter ``sink`` (connecting to the broker if it uses one) for the rest of ``stack``;
     an unreachable broker is a one-line error."""
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from agent.bus.mqtt import MqttUnavailableError
 
     try:
@@ -332,7 +332,7 @@ def _demo_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.rule import Rule
 
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
 
     console = Console()
     err = Console(stderr=True)

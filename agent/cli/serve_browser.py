@@ -49,7 +49,7 @@ def _dispatch(args: argparse.Namespace, original: Callable[[argparse.Namespace],
     if getattr(args, "webrtc", False):
         return _serve_webrtc(args)
     if original is None:
-        from agent.cli import UsageError
+        from agent.cli.errors import UsageError
 
         raise UsageError("nothing to serve: pass --webrtc (the perception server is not installed)")
     return int(original(args) or 0)
@@ -58,7 +58,7 @@ def _dispatch(args: argparse.Namespace, original: Callable[[argparse.Namespace],
 def _serve_webrtc(args: argparse.Namespace) -> int:
     import asyncio
 
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"port {args.port} is not between 0 and 65535")

@@ -52,7 +52,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _open(url: str | None) -> Memory:
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from memory import MemoryStoreError, open_memory
 
     try:
@@ -62,7 +62,7 @@ def _open(url: str | None) -> Memory:
 
 
 def _session(memory: Memory, id_or_title: str) -> SessionInfo:
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
 
     info = memory.find_session(id_or_title)
     if info is None:
@@ -103,7 +103,7 @@ def _sessions(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
 
     with _open(args.db) as memory:
         text = memory.export(_session(memory, args.session).id, args.format)
@@ -119,7 +119,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _speakers(args: argparse.Namespace) -> int:
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from memory import MemoryStoreError
 
     renames = []

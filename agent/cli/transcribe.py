@@ -54,7 +54,7 @@ def _add_transcribe(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
 
 
 def _transcribe(args: argparse.Namespace) -> int:
-    from agent.cli import UsageError
+    from agent.cli.errors import UsageError
     from perception.audio import AudioDecodeError
     from perception.backend import BackendError, BackendUnavailableError
     from perception.events import EventKind
