@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.mosquitto",
     "tests.fixtures.moss",
+    "tests.fixtures.lite",
 ]

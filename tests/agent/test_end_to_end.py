@@ -11,19 +11,10 @@ from agent.testing import ScriptedSession
 from perception.synthetic import Scene
 
 
-@pytest.fixture(scope="module")
-def lite():  # type: ignore[no-untyped-def]
-    from perception.backends.lite import LiteBackend
-
-    backend = LiteBackend()
-    yield backend
-    backend.close()
-
-
 @pytest.fixture
-async def heard(lite, meeting_wav: Path) -> AsyncIterator[ScriptedSession]:  # type: ignore[no-untyped-def]
-    async with ScriptedSession(title="espeak meeting", backend=lite) as session:
-        assert session.add_audio(meeting_wav, lite) > 0
+async def heard(lite_backend, meeting_wav: Path) -> AsyncIterator[ScriptedSession]:  # type: ignore[no-untyped-def]
+    async with ScriptedSession(title="espeak meeting", backend=lite_backend) as session:
+        assert session.add_audio(meeting_wav, lite_backend) > 0
         yield session
 
 

@@ -27,8 +27,6 @@ from perception.scoring import normalise_text, onset_errors, word_error_rate
 from perception.synthetic import Scene, compose, speak
 from perception.windowing import WindowConfig
 
-from .lite_fixtures import lite_backend, lite_meeting_events  # noqa: F401 - fixtures
-
 SR = 16_000
 FOX = "We want to hire two engineers before March."
 

@@ -22,7 +22,7 @@ from perception import synthetic
 from perception.backend import PerceptionBackend
 from perception.events import SoundEvent, TranscriptSegment
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _no_repeats(events: list) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "voice_assistant.py"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "voice_assistant.py"
 
 
 def _load():

@@ -14,7 +14,7 @@ from agent.bus.in_process import EventBus
 from agent.voice.livekit.assistant import VoiceAssistant
 from agent.reasoning.registry import get_reasoner
 from perception import synthetic
-from tests.voice.fakes import CaptureOutput, SpeechInput
+from tests.agent.voice.fakes import CaptureOutput, SpeechInput
 
 STATEMENT = "We moved the servers to the new data center."
 QUESTION = "Did you hear a doorbell?"

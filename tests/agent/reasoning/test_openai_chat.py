@@ -10,7 +10,7 @@ import pytest
 from agent.reasoning.reasoner import ReasonerError, ReasonerUnavailableError
 from agent.reasoning.openai_chat import OpenAIReasoner
 from agent.testing import ScriptedSession
-from tests.agent.fake_openai import FakeOpenAIServer, message, tool_call
+from tests.agent.reasoning.fake_openai import FakeOpenAIServer, message, tool_call
 from tests.agent.scripts import meeting_script
 
 

@@ -20,7 +20,7 @@ from tests.fixtures.mosquitto import Broker
 from tui.app import MossTUI
 from tui.live import mqtt_events
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from agent.reasoning.registry import get_reasoner
 from agent.voice.browser.media import TRACK_SAMPLE_RATE, AnswerAudioTrack, TrackAudioOutput
 from perception import synthetic
 from perception.events import TranscriptSegment
-from tests.voice.fakes import PacedOutput, SpeechInput
+from tests.agent.voice.fakes import PacedOutput, SpeechInput
 
 
 async def _until(condition, timeout: float) -> None:

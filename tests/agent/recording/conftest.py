@@ -16,15 +16,6 @@ from perception.backend import PerceptionBackend
 
 
 @pytest.fixture(scope="session")
-def lite_backend() -> Iterator[PerceptionBackend]:
-    from perception.backends import get_backend
-
-    backend = get_backend("lite")
-    yield backend
-    backend.close()
-
-
-@pytest.fixture(scope="session")
 def recorded(
     meeting_wav: Path, lite_backend: PerceptionBackend, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Memory, RecordingResult]]:

@@ -28,7 +28,7 @@ from perception.events import SoundEvent, TranscriptSegment
 from tests.fixtures.mosquitto import Broker, start_mosquitto, stop_mosquitto
 from tools import builtin_registry
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @contextlib.asynccontextmanager
@@ -147,7 +147,7 @@ async def test_perception_process_to_memory_and_agent_process(mosquitto: Broker)
         consumer = asyncio.create_task(store_events(events, memory, on_event=engine.handle, stop_after=12))
         await asyncio.wait_for(ready.wait(), 10)
         child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.agent.mqtt_publisher", str(mosquitto.port), session, cwd=REPO
+            sys.executable, "-m", "tests.agent.bus.mqtt_publisher", str(mosquitto.port), session, cwd=REPO
         )
         assert await asyncio.wait_for(child.wait(), 60) == 0
         stored = await asyncio.wait_for(consumer, 30)

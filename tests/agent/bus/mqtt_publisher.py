@@ -1,6 +1,6 @@
 """The perception side in its own process: publishes the scripted meeting's events over MQTT.
 
-Run as ``python -m tests.agent.mqtt_publisher PORT SESSION``.
+Run as ``python -m tests.agent.bus.mqtt_publisher PORT SESSION``.
 """
 
 from __future__ import annotations

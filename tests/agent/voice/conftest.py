@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from perception.backend import PerceptionBackend
-
-
-@pytest.fixture(scope="session")
-def lite_backend() -> Iterator[PerceptionBackend]:
-    from perception.backends import get_backend
-
-    backend = get_backend("lite")
-    yield backend
-    backend.close()
 
 
 @pytest.fixture
