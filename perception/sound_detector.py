@@ -206,10 +206,10 @@ def _split_at_onsets(env: np.ndarray, bursts: list[tuple[int, int]]) -> list[tup
     rise[3:] = env[3:] - env[:-3] > 9.0
     out = []
     for a, b in bursts:
-        starts = [a] + [i for i in np.flatnonzero(rise[a + 5 : b]) + a + 5]
+        starts = [int(a)] + [int(i) for i in np.flatnonzero(rise[a + 5 : b]) + a + 5]
         # keep one onset per jump (the first frame of each rising run)
         starts = [s for k, s in enumerate(starts) if k == 0 or s - starts[k - 1] > 5]
-        out += list(zip(starts, starts[1:] + [b], strict=True))
+        out += list(zip(starts, starts[1:] + [int(b)], strict=True))
     return out
 
 

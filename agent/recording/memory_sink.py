@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from agent.bus.in_process import BusMessage
 from perception.events import BaseEvent
 
 if TYPE_CHECKING:
     from memory import Memory
+    from perception.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ async def store_events(
         if session not in known:
             await asyncio.to_thread(_ensure_session, memory, session)
             known.add(session)
-        added += await asyncio.to_thread(memory.ingest, session, [event])
+        added += await asyncio.to_thread(memory.ingest, session, [cast("Event", event)])
         if on_event is not None:
             await on_event(event)
         seen += 1

@@ -7,6 +7,8 @@ Every parser takes the model's text and the window's duration and returns a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from perception.parsers.prompts import DEFAULT_TASKS, PROMPTS, Task, choose_tasks
 from perception.parsers.reasoning import split_reasoning
 from perception.parsers.result import ParseResult
@@ -14,7 +16,7 @@ from perception.parsers.sounds import parse_sound_events
 from perception.parsers.transcript import parse_transcript
 from perception.parsers.voice import parse_voice_traits
 
-PARSERS = {
+PARSERS: dict[Task, Callable[[str, float], ParseResult]] = {
     Task.TRANSCRIPT: parse_transcript,
     Task.VOICE: parse_voice_traits,
     Task.SOUNDS: parse_sound_events,

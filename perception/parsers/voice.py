@@ -89,7 +89,7 @@ def _json_objects(text: str) -> list[dict[str, Any]] | None:
 
 def _balanced(text: str, opener: str, closer: str) -> list[str]:
     """Substrings from each ``opener`` to its matching ``closer`` (quotes respected)."""
-    out = []
+    out: list[str] = []
     start = text.find(opener)
     while start != -1 and len(out) < 8:
         depth, quote, escaped = 0, "", False

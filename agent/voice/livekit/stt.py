@@ -22,11 +22,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from livekit import rtc
 from livekit.agents import stt
+from livekit.agents.language import LanguageCode
 from livekit.agents._exceptions import APIConnectionError
 from livekit.agents.types import (
     DEFAULT_API_CONNECT_OPTIONS,
@@ -47,6 +48,7 @@ from perception.windowing import WindowConfig
 if TYPE_CHECKING:
     from agent.voice.quick_transcript import QuickTranscriber
 
+_T = TypeVar("_T")
 logger = logging.getLogger(__name__)
 
 EventsCallback = Callable[[list[Event]], Awaitable[None] | None]
@@ -146,7 +148,7 @@ class PerceptionSTT(stt.STT):
     def provider(self) -> str:
         return f"moss-agents:{self.backend.name}"
 
-    async def run_in_worker(self, func: Callable[..., object], *args: object) -> object:
+    async def run_in_worker(self, func: Callable[..., _T], *args: object) -> _T:
         """Run ``func`` on this STT's perception thread (serialised with the stream)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, func, *args)
@@ -421,7 +423,7 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
         finals_before = self._finals_sent
         ahead = self._ahead
         if not utterance.interim and not utterance.speculative and ahead is not None and ahead[0] == utterance.generation:
-            segment = ahead[1]  # transcribed at the pause, and nobody spoke since
+            segment: TranscriptSegment | None = ahead[1]  # transcribed at the pause, nobody spoke since
         else:
             try:
                 segment = await self._stt.run_in_worker(quick.transcribe, utterance.samples, start)
@@ -515,7 +517,7 @@ def _speech_data(segments: Sequence[TranscriptSegment], language: str, offset: f
     confidences = [s.confidence for s in segments if s.confidence is not None]
     speakers = {s.speaker for s in segments if s.speaker}
     return stt.SpeechData(
-        language=language,
+        language=LanguageCode(language),
         text=" ".join(s.text.strip() for s in segments),
         start_time=segments[0].start + offset,
         end_time=segments[-1].end + offset,
