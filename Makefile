@@ -10,5 +10,8 @@ demo: setup
 test: setup
 	.venv/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# What keeps the house in order; .ci/run runs it after the tests.
 lint: setup
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
