@@ -149,11 +149,11 @@ class MossBackend(PerceptionBackend):
         """
         if any(isinstance(q, str) for qs in questions for q in qs):
             self.require_tokenizer()
-        from perception.moss import AudioInputError
+        from perception.moss import AudioInputError, MossAudioGenerator
 
         try:
-            return self._model.generate_tasks_batch(
-                self._processor, list(audios), [list(q) for q in questions],
+            return MossAudioGenerator(self._model, self._processor).generate_tasks_batch(
+                list(audios), [list(q) for q in questions],
                 config or self.generation_config(), system=system, on_token=on_token,
             )
         except AudioInputError as exc:
@@ -164,9 +164,11 @@ class MossBackend(PerceptionBackend):
     ) -> GenerationResult:
         """The language model in text mode: the continuation of a chat already rendered
         with ``perception.moss.chat_format.render_chat`` (no audio)."""
+        from perception.moss import MossAudioGenerator
+
         self.require_tokenizer()
-        return self._model.generate_text(
-            self._processor, prompt, config or self.generation_config(), on_token=on_token
+        return MossAudioGenerator(self._model, self._processor).generate_text(
+            prompt, config or self.generation_config(), on_token=on_token
         )
 
     # --- PerceptionBackend --------------------------------------------------------------
