@@ -190,7 +190,9 @@ class Part1:
         self.tol = self.meta["tolerances"]
         self.checks: list[Check] = []
 
-    def check(self, name: str, value: float | str, bound: str, passed: bool | None, note: str = "") -> None:
+    def check(
+        self, name: str, value: float | str, bound: str, passed: bool | None, note: str = ""
+    ) -> None:
         shown = f"{value:.3g}" if isinstance(value, float) else str(value)
         self.checks.append(Check(name, shown, bound, passed, note))
         status = {True: "PASS", False: "FAIL", None: "info"}[passed]
@@ -241,7 +243,9 @@ class Part1:
         expected = self.tensors["mel_fp32"]
         reference = processor.features(waveform)  # numpy path, the reference's
         diff = (reference.mel_fp32 - expected).abs().max().item()
-        self.check("mel fp32 (numpy path)", diff, f"<= {self.tol['mel_abs']}", diff <= self.tol["mel_abs"])
+        self.check(
+            "mel fp32 (numpy path)", diff, f"<= {self.tol['mel_abs']}", diff <= self.tol["mel_abs"]
+        )
         on_device = processor.features(waveform, device=self.device)
         diff = (on_device.mel_fp32.cpu() - expected).abs().max().item()
         self.check(
@@ -260,23 +264,45 @@ class Part1:
         from perception.moss.generation import GenerationConfig, generate_from_prompts
 
         encoded, logits = self.forward(model)
-        hidden = (encoded.last_hidden_state[0].cpu() - self.tensors["encoder_last_hidden_state"])
+        hidden = encoded.last_hidden_state[0].cpu() - self.tensors["encoder_last_hidden_state"]
         diff = hidden.abs().max().item()
-        self.check("fp32 encoder last hidden", diff, f"<= {self.tol['hidden_abs']}", diff <= self.tol["hidden_abs"])
+        self.check(
+            "fp32 encoder last hidden",
+            diff,
+            f"<= {self.tol['hidden_abs']}",
+            diff <= self.tol["hidden_abs"],
+        )
         worst = max(
             (tap[0].cpu() - self.tensors[f"encoder_deepstack_{i}"]).abs().max().item()
             for i, tap in enumerate(encoded.deepstack_hidden_states)
         )
-        self.check("fp32 deepstack taps", worst, f"<= {self.tol['hidden_abs']}", worst <= self.tol["hidden_abs"])
+        self.check(
+            "fp32 deepstack taps",
+            worst,
+            f"<= {self.tol['hidden_abs']}",
+            worst <= self.tol["hidden_abs"],
+        )
         diff = (logits[-1] - self.tensors["logits_last"]).abs().max().item()
-        self.check("fp32 logits last", diff, f"<= {self.tol['logits_abs']}", diff <= self.tol["logits_abs"])
+        self.check(
+            "fp32 logits last", diff, f"<= {self.tol['logits_abs']}", diff <= self.tol["logits_abs"]
+        )
         ids = torch.tensor(self.meta["input_ids"])
         span = logits[ids == self.meta["audio_token_id"]].mean(dim=0)
         diff = (span - self.tensors["logits_audio_span_mean"]).abs().max().item()
-        self.check("fp32 logits audio span mean", diff, f"<= {self.tol['logits_abs']}", diff <= self.tol["logits_abs"])
+        self.check(
+            "fp32 logits audio span mean",
+            diff,
+            f"<= {self.tol['logits_abs']}",
+            diff <= self.tol["logits_abs"],
+        )
         sampled = logits[:, self.tensors["logits_sampled_vocab"]]
         diff = (sampled - self.tensors["logits_sampled"]).abs().max().item()
-        self.check("fp32 logits sampled", diff, f"<= {self.tol['logits_abs']}", diff <= self.tol["logits_abs"])
+        self.check(
+            "fp32 logits sampled",
+            diff,
+            f"<= {self.tol['logits_abs']}",
+            diff <= self.tol["logits_abs"],
+        )
         same = torch.equal(logits.argmax(dim=-1), self.tensors["logits_argmax"])
         self.check("fp32 argmax at every position", "equal" if same else "differs", "equal", same)
 
@@ -291,7 +317,9 @@ class Part1:
                 GenerationConfig(max_new_tokens=16), [151645], options=options,
             )  # fmt: skip
             same = tokens == self.meta["greedy_new_tokens"]
-            self.check(f"fp32 16 greedy tokens ({name})", "equal" if same else f"{tokens}", "equal", same)
+            self.check(
+                f"fp32 16 greedy tokens ({name})", "equal" if same else f"{tokens}", "equal", same
+            )
 
     def waves(self) -> list[np.ndarray]:
         waveform = self.tensors["waveform"].numpy()
@@ -314,13 +342,23 @@ class Part1:
         for row, (wave, question) in enumerate(zip(waves, questions, strict=True)):
             [alone] = generator.generate([wave], [question], config)
             same = alone.token_ids == batched[row].token_ids
-            self.check(f"batch of 2 lengths: row {row} tokens equal alone", "equal" if same else "differs", "equal", same)
+            self.check(
+                f"batch of 2 lengths: row {row} tokens equal alone",
+                "equal" if same else "differs",
+                "equal",
+                same,
+            )
             with torch.no_grad():
                 single = generator.encode([wave])
                 prefixes, tasks, _ = generator.prompts(single.lengths.tolist(), [[question]])
                 logits = prefill(model, single, prefixes, tasks, 151645).logits.float()
             worst = max(worst, (logits[0] - together[row]).abs().max().item())
-        self.check("batch of 2 lengths: prefill logits vs alone", worst, f"<= {self.tol['logits_abs']}", worst <= self.tol["logits_abs"])
+        self.check(
+            "batch of 2 lengths: prefill logits vs alone",
+            worst,
+            f"<= {self.tol['logits_abs']}",
+            worst <= self.tol["logits_abs"],
+        )
 
     def cached_equals_uncached(self, model: Any, processor: Any) -> None:
         from perception.moss import GenerationConfig, MossAudioGenerator
@@ -337,7 +375,12 @@ class Part1:
                 logits = model(torch.tensor([ids + recomputed]), audio=audio).logits[0, -1]
                 recomputed.append(int(logits.argmax()))
         same = recomputed == result.token_ids
-        self.check("cached greedy = recomputed without cache (10 tokens)", "equal" if same else "differs", "equal", same)
+        self.check(
+            "cached greedy = recomputed without cache (10 tokens)",
+            "equal" if same else "differs",
+            "equal",
+            same,
+        )
 
     def decode_options(self, model: Any, processor: Any) -> None:
         """Every decode option against the plain loop: 2 windows x 3 tasks, with one row
@@ -363,7 +406,12 @@ class Part1:
             if options is None:
                 continue
             same = run(options, config) == reference
-            self.check(f"fp32 decode option {name} = plain (tokens, stops, stream)", "equal" if same else "differs", "equal", same)
+            self.check(
+                f"fp32 decode option {name} = plain (tokens, stops, stream)",
+                "equal" if same else "differs",
+                "equal",
+                same,
+            )
 
     def bfloat16(self) -> None:
         model, _ = self.load("bfloat16")
@@ -403,7 +451,9 @@ class Part1:
         _, flash_logits = self.forward(flash)
         del flash
         free(self.device)
-        self.bf16_against("flash-attn 2 vs SDPA logits last (bf16)", flash_logits[-1], sdpa_logits[-1])
+        self.bf16_against(
+            "flash-attn 2 vs SDPA logits last (bf16)", flash_logits[-1], sdpa_logits[-1]
+        )
         agree = (flash_logits.argmax(-1) == sdpa_logits.argmax(-1)).float().mean().item()
         self.check(
             "flash-attn 2 vs SDPA argmax agreement", agree, f">= {BF16_ARGMAX_AGREEMENT}",
@@ -523,16 +573,12 @@ class Sweep:
 
     def row(self) -> dict[str, Any]:
         data = asdict(self)
-        data.update(
-            decode_tokens_per_s=self.decode_tokens_per_s, rtf=self.rtf, hour_s=self.hour_s
-        )
+        data.update(decode_tokens_per_s=self.decode_tokens_per_s, rtf=self.rtf, hour_s=self.hour_s)
         return data
 
 
 class Part2:
-    def __init__(
-        self, device: torch.device, lengths: Sequence[int], compile_step: bool
-    ) -> None:
+    def __init__(self, device: torch.device, lengths: Sequence[int], compile_step: bool) -> None:
         self.device = device
         self.lengths = list(lengths)
         self.variants = {
@@ -588,7 +634,9 @@ class Part2:
             synchronize(self.device)
             t4 = time.perf_counter()
             if counts != limits:
-                raise RuntimeError(f"decode produced {counts[:6]}... tokens, expected {limits[:6]}...")
+                raise RuntimeError(
+                    f"decode produced {counts[:6]}... tokens, expected {limits[:6]}..."
+                )
             del state, audio, mel
             result.mel_s += t1 - t0
             result.encoder_s += t2 - t1
@@ -768,15 +816,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "moss_gpu",
                         help="directory for moss_gpu.json (created)")  # fmt: skip
-    parser.add_argument("--quick", action="store_true", help="parts 1 and 2 at one batch size (<= 3 min)")
+    parser.add_argument(
+        "--quick", action="store_true", help="parts 1 and 2 at one batch size (<= 3 min)"
+    )
     parser.add_argument("--device", help="cuda or cpu (default: cuda when present)")
     parser.add_argument("--tiny", action="store_true", help="toy shapes (the CPU smoke run)")
-    parser.add_argument("--serve", action="store_true", help="also part 3, the server (imports aiohttp)")
+    parser.add_argument(
+        "--serve", action="store_true", help="also part 3, the server (imports aiohttp)"
+    )
     parser.add_argument("--compile", action="store_true", help="also the torch.compile decode step")
     parser.add_argument("--no-8b", action="store_true", help="skip the 8B shape")
-    parser.add_argument("--batch-sizes", help="windows per batch, comma-separated (default 8,32,120)")
+    parser.add_argument(
+        "--batch-sizes", help="windows per batch, comma-separated (default 8,32,120)"
+    )
     parser.add_argument("--windows", type=int, help="windows of audio (default 120 = one hour)")
-    parser.add_argument("--parts", default="1,2", help="parts to run, e.g. 1 or 1,2 (3 via --serve)")
+    parser.add_argument(
+        "--parts", default="1,2", help="parts to run, e.g. 1 or 1,2 (3 via --serve)"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
@@ -788,17 +844,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     plan = make_plan(args)
     if plan.device.type == "cuda" and not torch.cuda.is_available():
-        log("error: --device cuda but no CUDA GPU is visible; use --device cpu --tiny for the smoke run")
+        log(
+            "error: --device cuda but no CUDA GPU is visible; use --device cpu --tiny for the smoke run"
+        )
         return 3
     parts = {int(p) for p in args.parts.split(",") if p.strip()}
-    report: dict[str, Any] = {"versions": info, "plan": {**asdict(plan), "device": str(plan.device)}}
+    report: dict[str, Any] = {
+        "versions": info,
+        "plan": {**asdict(plan), "device": str(plan.device)},
+    }
     failed = False
 
     if 1 in parts:
         log(f"\npart 1: correctness on {plan.device}")
         t0 = time.perf_counter()
         checks = Part1(plan.device, plan.compile_step).run()
-        report["part1"] = {"checks": [asdict(c) for c in checks], "seconds": time.perf_counter() - t0}
+        report["part1"] = {
+            "checks": [asdict(c) for c in checks],
+            "seconds": time.perf_counter() - t0,
+        }
         failed = any(c.passed is False for c in checks)
         log(f"part 1: {sum(c.passed is True for c in checks)} passed, "
             f"{sum(c.passed is False for c in checks)} failed ({time.perf_counter() - t0:.0f} s)")  # fmt: skip
@@ -818,7 +882,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             t0 = time.perf_counter()
             model = None
             free(plan.device)
-            model = random_model(tiny_config() if size == "tiny" else released_config(size), plan.device, dtype)
+            model = random_model(
+                tiny_config() if size == "tiny" else released_config(size), plan.device, dtype
+            )
             synchronize(plan.device)
             params = sum(p.numel() for p in model.parameters())
             log(f"  built {params / 1e9:.2f} B parameters in {time.perf_counter() - t0:.1f} s")

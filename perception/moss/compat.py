@@ -47,7 +47,9 @@ def _parameter(function: Callable[..., Any], *names: str) -> str | None:
 CACHE_NAMES = ("cache", "past_key_values", "past_key_value")
 LAYER_CACHE_ARG = _parameter(Qwen3DecoderLayer.forward, *CACHE_NAMES) or "past_key_values"
 _MASK_CACHE_ARG = _parameter(create_causal_mask, *CACHE_NAMES) or "past_key_values"
-_MASK_EMBEDS_ARG = _parameter(create_causal_mask, "inputs_embeds", "input_embeds") or "inputs_embeds"
+_MASK_EMBEDS_ARG = (
+    _parameter(create_causal_mask, "inputs_embeds", "input_embeds") or "inputs_embeds"
+)
 _MASK_WANTS_CACHE_POSITION = _parameter(create_causal_mask, "cache_position") is not None
 
 

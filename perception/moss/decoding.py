@@ -94,7 +94,12 @@ class PreallocatedCache:
         return cls(keys, values, int(cache.layers[0].keys.shape[2]))
 
     def update(
-        self, key_states: torch.Tensor, value_states: torch.Tensor, layer_idx: int, *_: Any, **__: Any
+        self,
+        key_states: torch.Tensor,
+        value_states: torch.Tensor,
+        layer_idx: int,
+        *_: Any,
+        **__: Any,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         self.keys[layer_idx].index_copy_(2, self.write_index, key_states)
         self.values[layer_idx].index_copy_(2, self.write_index, value_states)
@@ -232,7 +237,7 @@ def decode_static(
         logits = decoder.step(chosen)
     tokens = out[:, :done].tolist()
     ends = torch.minimum(stop_at, limit).clamp(max=done).tolist()
-    stopped = (stop_at < torch.minimum(limit, torch.tensor(done))).tolist()
+    stopped = (stop_at < limit.clamp(max=done)).tolist()
     return [(row[:end], hit) for row, end, hit in zip(tokens, ends, stopped, strict=True)]
 
 

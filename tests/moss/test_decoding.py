@@ -154,7 +154,9 @@ def test_options_are_validated(moss_tiny) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="no C compiler")
+@pytest.mark.skipif(
+    shutil.which("cc") is None and shutil.which("gcc") is None, reason="no C compiler"
+)
 def test_compiled_step_equals_plain(moss_tiny) -> None:
     model, processor = moss_tiny
     config = GenerationConfig(max_new_tokens=6)
@@ -183,7 +185,9 @@ def test_cuda_graph_step_equals_plain(moss_tiny) -> None:
     assert graphed_stream == plain_stream
 
 
-@pytest.mark.parametrize("options", [None, *FAST], ids=lambda o: "plain" if o is None else f"static-sync{o.sync_every}")
+@pytest.mark.parametrize(
+    "options", [None, *FAST], ids=lambda o: "plain" if o is None else f"static-sync{o.sync_every}"
+)
 def test_per_task_limits_cut_each_row(moss_tiny, options: DecodeOptions | None) -> None:
     """Per-task token budgets (fixed decode lengths in the GPU benchmark): each row is the
     unlimited run cut at its budget, finishing for "length"."""
@@ -206,3 +210,24 @@ def test_per_task_limits_cut_each_row(moss_tiny, options: DecodeOptions | None) 
     assert sorted(streamed) == sorted((row, t) for row, (ids, _) in enumerate(cut) for t in ids)
     with pytest.raises(ValueError, match="one value per task"):
         generate_from_prompts(model, audio, prefixes, tasks, config, stops, limits=[3])
+
+
+def test_backend_decode_option(moss_tiny) -> None:
+    """``MossBackend(decode=...)`` (``-o decode=static``) gives the plain loop's answers."""
+    from perception.backend import BackendUnavailableError
+    from perception.backends.moss import MossBackend
+
+    model, processor = moss_tiny
+    answers = {}
+    for mode in ("plain", "static"):
+        backend = MossBackend(model=model, processor=processor, max_new_tokens=7, decode=mode)
+        answers[mode] = [
+            [r.token_ids for r in rows]
+            for rows in backend.generate(AUDIOS, [QUESTIONS, QUESTIONS[:1]])
+        ]
+    assert answers["static"] == answers["plain"]
+    with pytest.raises(ValueError, match="decode must be one of"):
+        MossBackend(model=model, processor=processor, decode="fast")
+    if model.device.type != "cuda":
+        with pytest.raises(BackendUnavailableError, match="CUDA"):
+            MossBackend(model=model, processor=processor, decode="cuda_graph")
