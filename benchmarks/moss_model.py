@@ -34,6 +34,7 @@ from perception.moss import (  # noqa: E402
     GenerationConfig,
     MossAudioConfig,
     MossAudioEncoderConfig,
+    MossAudioGenerator,
     MossAudioModel,
     load_moss_audio,
     save_moss_audio,
@@ -96,15 +97,14 @@ def main() -> None:
     gen = GenerationConfig(max_new_tokens=args.tokens, stop_token_ids=(NEVER,))
 
     def run(audios: list[np.ndarray], question: list[int]) -> None:
-        results = model.generate(processor, audios, [question] * len(audios), gen)
+        results = MossAudioGenerator(model, processor).generate(audios, [question] * len(audios), gen)
         assert all(len(r.token_ids) == args.tokens for r in results)
 
     def one_task() -> tuple[float, float, float]:
         """(total, time to first token, decode tokens/s) from the streaming callback's clock."""
         stamps: list[float] = []
         start = time.perf_counter()
-        model.generate(
-            processor,
+        MossAudioGenerator(model, processor).generate(
             [audio30],
             [QUESTIONS[1]],
             gen,
@@ -114,7 +114,7 @@ def main() -> None:
         return total, stamps[0] - start, (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
     def tasks_reused() -> None:
-        results = model.generate_tasks(processor, audio30, QUESTIONS, gen)
+        results = MossAudioGenerator(model, processor).generate_tasks(audio30, QUESTIONS, gen)
         assert all(len(r.token_ids) == args.tokens for r in results)
 
     run([audio30], QUESTIONS[0])  # warm-up (allocator, kernels)
@@ -126,7 +126,7 @@ def main() -> None:
     for _ in range(args.reps):
         rows["features"].append(timed(lambda: processor.features(audio30)))
         with torch.no_grad():
-            rows["encoder"].append(timed(lambda: model.encode(processor, [audio30])))
+            rows["encoder"].append(timed(lambda: MossAudioGenerator(model, processor).encode([audio30])))
         total, ttft, tps = one_task()
         rows["one"].append(total)
         rows["ttft"].append(ttft)

@@ -37,7 +37,7 @@ from benchmarks.moss_model import medium_config  # noqa: E402  (the same model a
 from perception.backend import Window  # noqa: E402
 from perception.backends.moss import MossBackend  # noqa: E402
 from perception.backends.remote import RemoteBackend  # noqa: E402
-from perception.moss import MossAudioModel, save_moss_audio  # noqa: E402
+from perception.moss import MossAudioGenerator, MossAudioModel, save_moss_audio  # noqa: E402
 from perception.parsers import DEFAULT_TASKS, PROMPTS  # noqa: E402
 from perception.server import MossChatServer, serve  # noqa: E402
 from tests.perception.tiny_moss import write_byte_tokenizer  # noqa: E402
@@ -100,7 +100,7 @@ def main() -> None:
         prompts = [PROMPTS[t] for t in DEFAULT_TASKS]
 
         def bare() -> None:
-            model.generate_tasks_batch(processor, [samples], [prompts], config)
+            MossAudioGenerator(model, processor).generate_tasks_batch([samples], [prompts], config)
 
         variants = {"bare": bare, "moss": lambda: backend.analyze([window]),
                     "remote": lambda: remote.analyze([window])}  # fmt: skip

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from perception.events import Event
+if TYPE_CHECKING:  # importing a subpackage (e.g. the model on a bare GPU machine) needs no pydantic
+    from perception.events import Event
 
 
 def transcribe(

@@ -89,10 +89,10 @@ class MossReasoner(ChatToolReasoner):
 
 
 def _generate_text(model: MossAudioModel, processor: MossAudioProcessor, prompt: str, max_new_tokens: int) -> str:
-    from perception.moss import GenerationConfig
+    from perception.moss import GenerationConfig, MossAudioGenerator
 
     try:
-        result = model.generate_text(processor, prompt, GenerationConfig(max_new_tokens=max_new_tokens))
+        result = MossAudioGenerator(model, processor).generate_text(prompt, GenerationConfig(max_new_tokens=max_new_tokens))
     except (RuntimeError, ValueError) as exc:
         raise ReasonerError(f"MOSS-Audio generation failed: {exc}") from exc
     if result.finish_reason == "length":

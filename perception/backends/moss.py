@@ -44,6 +44,13 @@ TOKENIZER_ENV = "MOSS_AUDIO_TOKENIZER"
 _FETCH_HINT = (
     "fetch a checkpoint with `hf download OpenMOSS-Team/MOSS-Audio-4B-Instruct --local-dir DIR`"
 )
+# Decode loops (perception.moss.decoding.DecodeOptions); tokens equal the plain loop's.
+DECODE_MODES: dict[str, dict[str, Any]] = {
+    "plain": {},
+    "static": {"static_cache": True, "sync_every": 16},
+    "cuda_graph": {"static_cache": True, "step": "cuda_graph", "sync_every": 16},
+    "compile": {"static_cache": True, "step": "compile", "sync_every": 16},
+}
 # Below this the mel front end has no frame to compute (n_fft samples).
 _MIN_WINDOW_SAMPLES = 400
 
@@ -54,7 +61,9 @@ class MossBackend(PerceptionBackend):
     Options: ``checkpoint`` (default ``$MOSS_AUDIO_CHECKPOINT``), ``tokenizer`` (a
     directory with tokenizer files, default ``$MOSS_AUDIO_TOKENIZER`` or the checkpoint's
     own), ``device``, ``dtype``, ``batch_size`` (windows per call when processing files),
-    ``max_new_tokens`` (per task), ``tasks`` (names, comma-separated or a list).
+    ``max_new_tokens`` (per task), ``tasks`` (names, comma-separated or a list),
+    ``decode`` (``plain`` by default; ``static``, ``cuda_graph`` or ``compile`` choose the
+    faster decode loops of ``perception.moss.decoding``, which need SDPA attention).
     A model and processor already loaded can be passed instead of a checkpoint.
     """
 
@@ -73,7 +82,10 @@ class MossBackend(PerceptionBackend):
         model: MossAudioModel | None = None,
         processor: MossAudioProcessor | None = None,
         model_name: str | None = None,
+        decode: str = "plain",
     ) -> None:
+        if decode not in DECODE_MODES:
+            raise ValueError(f"decode must be one of {', '.join(DECODE_MODES)}, got {decode!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if max_new_tokens < 1:
@@ -94,6 +106,13 @@ class MossBackend(PerceptionBackend):
             self._processor = copy.copy(self._processor)
             self._processor.tokenizer = _load_tokenizer(Path(tokenizer))
         self.model = model_name or (f"moss-audio:{self.checkpoint.name}" if self.checkpoint else "moss-audio")
+        from perception.moss import DecodeOptions
+
+        self.decode_options = DecodeOptions(**DECODE_MODES[decode])
+        try:
+            self.decode_options.validate(self._model)
+        except ValueError as exc:
+            raise BackendUnavailableError(f"decode={decode}: {exc}") from exc
 
     @property
     def tasks(self) -> tuple[Task, ...]:
@@ -149,11 +168,11 @@ class MossBackend(PerceptionBackend):
         """
         if any(isinstance(q, str) for qs in questions for q in qs):
             self.require_tokenizer()
-        from perception.moss import AudioInputError
+        from perception.moss import AudioInputError, MossAudioGenerator
 
         try:
-            return self._model.generate_tasks_batch(
-                self._processor, list(audios), [list(q) for q in questions],
+            return MossAudioGenerator(self._model, self._processor, self.decode_options).generate_tasks_batch(
+                list(audios), [list(q) for q in questions],
                 config or self.generation_config(), system=system, on_token=on_token,
             )
         except AudioInputError as exc:
@@ -164,9 +183,11 @@ class MossBackend(PerceptionBackend):
     ) -> GenerationResult:
         """The language model in text mode: the continuation of a chat already rendered
         with ``perception.moss.chat_format.render_chat`` (no audio)."""
+        from perception.moss import MossAudioGenerator
+
         self.require_tokenizer()
-        return self._model.generate_text(
-            self._processor, prompt, config or self.generation_config(), on_token=on_token
+        return MossAudioGenerator(self._model, self._processor, self.decode_options).generate_text(
+            prompt, config or self.generation_config(), on_token=on_token
         )
 
     # --- PerceptionBackend --------------------------------------------------------------

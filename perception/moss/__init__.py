@@ -1,8 +1,9 @@
 """MOSS-Audio on current transformers: config, model, processor, loading and generation.
 
-from perception.moss import load_moss_audio, GenerationConfig
+from perception.moss import GenerationConfig, MossAudioGenerator, load_moss_audio
 model, processor = load_moss_audio("MOSS-Audio-4B-Instruct")
-[result] = model.generate(processor, [waveform_16k], "Describe this audio.", GenerationConfig())
+generator = MossAudioGenerator(model, processor)
+[result] = generator.generate([waveform_16k], "Describe this audio.", GenerationConfig())
 print(result.answer)
 """
 
@@ -18,8 +19,10 @@ _EXPORTS = {
     "MossAudioEncoderConfig": "configuration",
     "MossConfigError": "configuration",
     "audio_token_count": "configuration",
+    "DecodeOptions": "decoding",
     "GenerationConfig": "generation",
     "GenerationResult": "generation",
+    "MossAudioGenerator": "generation",
     "TokenCallback": "generation",
     "MossCheckpointError": "loading",
     "load_moss_audio": "loading",
@@ -41,10 +44,12 @@ __all__ = [
     "AudioEncoderOutput",
     "AudioFeatures",
     "AudioInputError",
+    "DecodeOptions",
     "GenerationConfig",
     "GenerationResult",
     "MossAudioConfig",
     "MossAudioEncoderConfig",
+    "MossAudioGenerator",
     "MossAudioModel",
     "MossAudioProcessor",
     "MossCheckpointError",
@@ -80,7 +85,13 @@ if TYPE_CHECKING:
         MossConfigError,
         audio_token_count,
     )
-    from perception.moss.generation import GenerationConfig, GenerationResult, TokenCallback
+    from perception.moss.decoding import DecodeOptions
+    from perception.moss.generation import (
+        GenerationConfig,
+        GenerationResult,
+        MossAudioGenerator,
+        TokenCallback,
+    )
     from perception.moss.loading import MossCheckpointError, load_moss_audio
     from perception.moss.modeling import AudioEmbeddings, AudioEncoderOutput, MossAudioModel
     from perception.moss.processor import (

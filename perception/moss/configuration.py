@@ -42,6 +42,10 @@ class MossConfigError(ValueError):
     """The checkpoint's config.json is missing or describes a model this code cannot build."""
 
 
+class MossCheckpointError(RuntimeError):
+    """The checkpoint's weights or tokenizer do not match what its config describes."""
+
+
 @dataclass
 class MossAudioEncoderConfig:
     """The audio encoder: conv stem (8x down in time), Whisper encoder layers, DeepStack taps."""

@@ -11,7 +11,10 @@ Every call runs in two prefill stages and a decode loop:
 3. tokens are decoded with the cache (greedy or sampled), finished rows leave the batch.
 
 So three tasks on one window cost one encoder pass and one prefix prefill, plus three
-short suffix prefills and the decoding.
+short suffix prefills and the decoding. ``MossAudioGenerator`` holds a model and its
+processor and runs this for waveforms and questions; ``DecodeOptions`` switch the decode
+loop to a pre-allocated cache, a compiled or CUDA-graph step and fewer host syncs
+(``perception.moss.decoding``), each proven to give the plain loop's tokens.
 """
 
 from __future__ import annotations
@@ -19,15 +22,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import torch
+from transformers import DynamicCache
 
-from perception.moss.processor import MossAudioProcessor, Prompt, split_thinking
-
-if TYPE_CHECKING:
-    from perception.moss.modeling import AudioEmbeddings, MossAudioModel
+from perception.moss.decoding import DecodeOptions, decode_static
+from perception.moss.modeling import AudioEmbeddings, MossAudioModel
+from perception.moss.processor import MossAudioProcessor, split_thinking
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +54,8 @@ class GenerationConfig:
     top_k: int = 0
     seed: int | None = None
     stop_token_ids: tuple[int, ...] | None = None  # default: the checkpoint's <|im_end|>/eos
+    # Decode exactly max_new_tokens, stop tokens included (benchmarks of random weights).
+    ignore_stop_tokens: bool = False
 
     def validate(self) -> None:
         if self.max_new_tokens < 1:
@@ -112,25 +117,25 @@ def _left_pad(
     return ids.to(device), mask.to(device)
 
 
+@dataclass
+class Prefilled:
+    """The state after the prefill stages: next-token logits per task, the cache, the mask."""
+
+    logits: torch.Tensor  # [tasks, vocab], for the first generated token
+    cache: DynamicCache
+    mask: torch.Tensor  # [tasks, cached length], 1 where a cached token is valid
+
+
 @torch.no_grad()
-def generate_from_prompts(
+def prefill(
     model: MossAudioModel,
-    audio: AudioEmbeddings,
+    audio: AudioEmbeddings | None,
     prefixes: Sequence[Sequence[int]],
     tasks: Sequence[tuple[int, Sequence[int]]],
-    config: GenerationConfig,
-    stop_token_ids: Sequence[int],
-    on_token: TokenCallback | None = None,
-) -> list[tuple[list[int], FinishReason]]:
-    """Generate for ``tasks`` = (prefix index, suffix ids); prefix i holds audio row i.
-
-    Returns (token ids without the stop token, finish reason) per task, in task order.
-    """
-    config.validate()
+    pad_id: int,
+) -> Prefilled:
+    """Stages 1 and 2: the prefixes with audio, then the task suffixes on copied cache rows."""
     device = model.device
-    pad_id = int(stop_token_ids[0]) if stop_token_ids else 0
-    stops = torch.tensor(sorted(set(stop_token_ids)), dtype=torch.long, device=device)
-
     # Stage 1: shared prefixes with the audio, one row per audio input. Their last logits
     # are only needed by tasks without a suffix.
     suffixes = [list(suffix) for _, suffix in tasks]
@@ -143,7 +148,8 @@ def generate_from_prompts(
         logits_to_keep=1,
         compute_logits=not all(suffixes),
     )
-    cache = stage1.past_key_values
+    cache = stage1.cache
+    assert cache is not None
 
     # Stage 2: copy each prefix's cache rows per task, prefill the task suffixes on top.
     rows = torch.tensor([prefix for prefix, _ in tasks], dtype=torch.long, device=device)
@@ -154,27 +160,47 @@ def generate_from_prompts(
     if any(suffixes):
         suffix_ids, suffix_mask = _left_pad(suffixes, pad_id, device)
         mask = torch.cat([mask, suffix_mask], dim=1)
-        stage2 = model(
-            suffix_ids, attention_mask=mask, past_key_values=cache, use_cache=True, logits_to_keep=1
-        )
+        stage2 = model(suffix_ids, attention_mask=mask, cache=cache, use_cache=True, logits_to_keep=1)
+        assert stage2.logits is not None
         logits = stage2.logits[:, -1]
         if prefix_logits is not None:
             has_suffix = torch.tensor([bool(s) for s in suffixes], device=device)
             logits = torch.where(has_suffix[:, None], logits, prefix_logits)
     assert logits is not None  # stage 1 computed them when no task has a suffix
+    return Prefilled(logits=logits, cache=cache, mask=mask)
 
-    generator = None
-    if config.do_sample:
-        generator = torch.Generator(device=device)
-        if config.seed is None:
-            generator.seed()
-        else:
-            generator.manual_seed(config.seed)
 
-    # Stage 3: decode; `active` maps batch rows to task indexes, finished rows leave the batch.
-    outputs: list[list[int]] = [[] for _ in tasks]
-    reasons: list[FinishReason] = ["length"] * len(tasks)
-    active = list(range(len(tasks)))
+def sampling_generator(config: GenerationConfig, device: torch.device) -> torch.Generator | None:
+    if not config.do_sample:
+        return None
+    generator = torch.Generator(device=device)
+    if config.seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(config.seed)
+    return generator
+
+
+@torch.no_grad()
+def decode_plain(
+    model: MossAudioModel,
+    state: Prefilled,
+    config: GenerationConfig,
+    stop_token_ids: Sequence[int],
+    on_token: TokenCallback | None = None,
+    limits: Sequence[int] | None = None,
+) -> list[tuple[list[int], FinishReason]]:
+    """Stage 3, the reference loop: one host sync per token, finished rows leave the batch.
+    ``limits`` caps the new tokens per task (each <= ``config.max_new_tokens``)."""
+    device = model.device
+    stops = torch.tensor(sorted(set(stop_token_ids)), dtype=torch.long, device=device)
+    generator = sampling_generator(config, device)
+    cache, mask, logits = state.cache, state.mask, state.logits
+    n_tasks = logits.shape[0]
+    # `active` maps batch rows to task indexes.
+    outputs: list[list[int]] = [[] for _ in range(n_tasks)]
+    reasons: list[FinishReason] = ["length"] * n_tasks
+    active = list(range(n_tasks))
     for step in range(config.max_new_tokens):
         chosen = next_tokens(logits, config, generator)
         stopped = torch.isin(chosen, stops)
@@ -188,7 +214,8 @@ def generate_from_prompts(
             outputs[task].append(chosen_list[batch_row])
             if on_token is not None:
                 on_token(task, chosen_list[batch_row])
-            keep.append(batch_row)
+            if limits is None or len(outputs[task]) < limits[task]:
+                keep.append(batch_row)
         if not keep or step == config.max_new_tokens - 1:
             break
         if len(keep) < len(active):
@@ -199,30 +226,90 @@ def generate_from_prompts(
             active = [active[i] for i in keep]
         mask = torch.cat([mask, mask.new_ones(len(active), 1)], dim=1)
         step_out = model(
-            chosen[:, None],
-            attention_mask=mask,
-            past_key_values=cache,
-            use_cache=True,
-            logits_to_keep=1,
+            chosen[:, None], attention_mask=mask, cache=cache, use_cache=True, logits_to_keep=1
         )
+        assert step_out.logits is not None
         logits = step_out.logits[:, -1]
     return list(zip(outputs, reasons, strict=True))
 
 
-class MossAudioGenerationMixin:
-    """``generate``, ``generate_tasks`` and ``generate_tasks_batch`` for MossAudioModel."""
+def effective_stops(config: GenerationConfig, stop_token_ids: Sequence[int]) -> list[int]:
+    return [] if config.ignore_stop_tokens else list(stop_token_ids)
 
-    def encode(
-        self: MossAudioModel, processor: MossAudioProcessor, audios: Sequence[np.ndarray]
-    ) -> AudioEmbeddings:  # type: ignore[misc]
-        """Features and one batched encoder pass for several 16 kHz mono waveforms."""
-        _, mel, lengths = processor.batch_features(audios, device=self.device)
-        with torch.no_grad():
-            return self.encode_audio(mel, lengths)
 
-    def generate(  # type: ignore[misc]
-        self: MossAudioModel,
+@torch.no_grad()
+def generate_from_prompts(
+    model: MossAudioModel,
+    audio: AudioEmbeddings | None,
+    prefixes: Sequence[Sequence[int]],
+    tasks: Sequence[tuple[int, Sequence[int]]],
+    config: GenerationConfig,
+    stop_token_ids: Sequence[int],
+    on_token: TokenCallback | None = None,
+    options: DecodeOptions | None = None,
+    limits: Sequence[int] | None = None,
+) -> list[tuple[list[int], FinishReason]]:
+    """Generate for ``tasks`` = (prefix index, suffix ids); prefix i holds audio row i.
+
+    Returns (token ids without the stop token, finish reason) per task, in task order.
+    ``options`` choose the decode loop (default: the plain loop); ``limits`` caps the new
+    tokens per task (each <= ``config.max_new_tokens``).
+    """
+    config.validate()
+    if limits is not None and (
+        len(limits) != len(tasks) or not all(1 <= n <= config.max_new_tokens for n in limits)
+    ):
+        raise ValueError("limits needs one value per task, each in 1..max_new_tokens")
+    options = options or DecodeOptions()
+    options.validate(model)
+    pad_id = int(stop_token_ids[0]) if stop_token_ids else 0
+    state = prefill(model, audio, prefixes, tasks, pad_id)
+    stops = effective_stops(config, stop_token_ids)
+    if options.plain:
+        return decode_plain(model, state, config, stops, on_token, limits)
+    generator = sampling_generator(config, model.device)
+    raw = decode_static(
+        model,
+        state.logits,
+        state.cache,
+        state.mask,
+        lambda logits: next_tokens(logits, config, generator),
+        config.max_new_tokens,
+        stops,
+        options,
+        on_token,
+        limits,
+    )
+    return [(ids, "stop" if stopped else "length") for ids, stopped in raw]
+
+
+class MossAudioGenerator:
+    """Generation for one loaded MOSS-Audio: the model, its processor and the decode options.
+
+        model, processor = load_moss_audio("MOSS-Audio-4B-Instruct")
+        generator = MossAudioGenerator(model, processor)
+        [result] = generator.generate([waveform_16k], "Describe this audio.")
+    """
+
+    def __init__(
+        self,
+        model: MossAudioModel,
         processor: MossAudioProcessor,
+        options: DecodeOptions | None = None,
+    ) -> None:
+        self.model = model
+        self.processor = processor
+        self.options = options or DecodeOptions()
+        self.options.validate(model)
+
+    def encode(self, audios: Sequence[np.ndarray]) -> AudioEmbeddings:
+        """Features and one batched encoder pass for several 16 kHz mono waveforms."""
+        _, mel, lengths = self.processor.batch_features(audios, device=self.model.device)
+        with torch.no_grad():
+            return self.model.encode_audio(mel, lengths)
+
+    def generate(
+        self,
         audios: Sequence[np.ndarray],
         questions: Sequence[Question] | str,
         config: GenerationConfig | None = None,
@@ -238,13 +325,12 @@ class MossAudioGenerationMixin:
                 f"{len(audios)} audio inputs but {len(questions)} questions: give one per input"
             )
         nested = self.generate_tasks_batch(
-            processor, audios, [[q] for q in questions], config, system=system, on_token=on_token
+            audios, [[q] for q in questions], config, system=system, on_token=on_token
         )
         return [results[0] for results in nested]
 
-    def generate_tasks(  # type: ignore[misc]
-        self: MossAudioModel,
-        processor: MossAudioProcessor,
+    def generate_tasks(
+        self,
         audio: np.ndarray,
         questions: Sequence[Question],
         config: GenerationConfig | None = None,
@@ -254,12 +340,31 @@ class MossAudioGenerationMixin:
         """Several questions on one audio input: one encoder pass, one prefix prefill, the
         prefix's KV cache copied per question; the questions run as one batch."""
         return self.generate_tasks_batch(
-            processor, [audio], [list(questions)], config, system=system, on_token=on_token
+            [audio], [list(questions)], config, system=system, on_token=on_token
         )[0]
 
-    def generate_tasks_batch(  # type: ignore[misc]
-        self: MossAudioModel,
-        processor: MossAudioProcessor,
+    def prompts(
+        self,
+        lengths: Sequence[int],
+        questions: Sequence[Sequence[Question]],
+        system: str | Sequence[int] | None = None,
+    ) -> tuple[list[list[int]], list[tuple[int, list[int]]], list[int]]:
+        """(prefixes, tasks, tasks per audio) for audio inputs of ``lengths`` audio tokens."""
+        prefixes: list[list[int]] = []
+        tasks: list[tuple[int, list[int]]] = []
+        counts: list[int] = []
+        for index, (qs, n) in enumerate(zip(questions, lengths, strict=True)):
+            parts = [self.processor.build_prompt_parts(q, int(n), system) for q in qs]
+            counts.append(len(parts))
+            if not parts:
+                prefixes.append(self.processor.build_prompt_parts([], int(n), system).prefix)
+                continue
+            prefixes.append(parts[0].prefix)
+            tasks.extend((index, p.suffix) for p in parts)
+        return prefixes, tasks, counts
+
+    def generate_tasks_batch(
+        self,
         audios: Sequence[np.ndarray],
         questions: Sequence[Sequence[Question]],
         config: GenerationConfig | None = None,
@@ -276,51 +381,39 @@ class MossAudioGenerationMixin:
         if isinstance(questions, str) or len(questions) != len(audios):
             raise ValueError("give one list of questions per audio input")
         per_audio = [list(q) for q in questions]
-        audio = self.encode(processor, audios)
-        prompts: list[list[Prompt]] = [
-            [processor.build_prompt_parts(q, int(n), system) for q in qs]
-            for qs, n in zip(per_audio, audio.lengths.tolist(), strict=True)
-        ]
-        prefixes = []
-        tasks: list[tuple[int, list[int]]] = []
-        for index, row in enumerate(prompts):
-            if not row:
-                prefixes.append(
-                    processor.build_prompt_parts([], int(audio.lengths[index]), system).prefix
-                )
-                continue
-            prefixes.append(row[0].prefix)
-            tasks.extend((index, p.suffix) for p in row)
+        audio = self.encode(audios)
+        prefixes, tasks, counts = self.prompts(audio.lengths.tolist(), per_audio, system)
         if not tasks:
             return [[] for _ in audios]
         config = config or GenerationConfig()
-        stop_ids = config.stop_token_ids or processor.stop_token_ids
-        raw = generate_from_prompts(self, audio, prefixes, tasks, config, stop_ids, on_token)
-        results = [_result(processor, ids, reason) for ids, reason in raw]
+        stop_ids = config.stop_token_ids or self.processor.stop_token_ids
+        raw = generate_from_prompts(
+            self.model, audio, prefixes, tasks, config, stop_ids, on_token, self.options
+        )
+        results = [_result(self.processor, ids, reason) for ids, reason in raw]
         nested: list[list[GenerationResult]] = []
-        for row in prompts:
-            nested.append(results[: len(row)])
-            results = results[len(row) :]
+        for count in counts:
+            nested.append(results[:count])
+            results = results[count:]
         return nested
 
-    def generate_text(  # type: ignore[misc]
-        self: MossAudioModel,
-        processor: MossAudioProcessor,
+    def generate_text(
+        self,
         prompt: str,
         config: GenerationConfig | None = None,
         on_token: TokenCallback | None = None,
     ) -> GenerationResult:
         """Text mode, no audio: the continuation of ``prompt``, a chat already rendered with
         the chat template (``perception.moss.chat_format.render_chat``, tools included)."""
-        if processor.tokenizer is None:
+        if self.processor.tokenizer is None:
             raise ValueError("text prompts need the checkpoint's tokenizer")
-        ids = list(processor.tokenizer.encode(prompt, add_special_tokens=False))
+        ids = list(self.processor.tokenizer.encode(prompt, add_special_tokens=False))
         config = config or GenerationConfig()
-        stop_ids = config.stop_token_ids or processor.stop_token_ids
+        stop_ids = config.stop_token_ids or self.processor.stop_token_ids
         [(tokens, reason)] = generate_from_prompts(
-            self, None, [ids], [(0, [])], config, stop_ids, on_token  # type: ignore[arg-type]
+            self.model, None, [ids], [(0, [])], config, stop_ids, on_token, self.options
         )
-        return _result(processor, tokens, reason)
+        return _result(self.processor, tokens, reason)
 
 
 def _result(

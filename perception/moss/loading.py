@@ -17,15 +17,15 @@ import torch
 from safetensors import SafetensorError, safe_open
 from transformers.models.qwen3.modeling_qwen3 import Qwen3RotaryEmbedding
 
-from perception.moss.configuration import MossAudioConfig, MossConfigError
+from perception.moss.configuration import MossAudioConfig, MossCheckpointError, MossConfigError
 from perception.moss.modeling import MossAudioModel
 from perception.moss.processor import MossAudioProcessor
+from perception.moss.tokenizer import TOKENIZER_FILES, load_tokenizer
 
 logger = logging.getLogger(__name__)
 
 SINGLE_WEIGHTS_NAME = "model.safetensors"
 SHARDED_INDEX_NAME = "model.safetensors.index.json"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json")
 
 DTYPES = {
     "float32": torch.float32,
@@ -35,10 +35,6 @@ DTYPES = {
     "float16": torch.float16,
     "fp16": torch.float16,
 }
-
-
-class MossCheckpointError(RuntimeError):
-    """The checkpoint's weights or tokenizer do not match what its config describes."""
 
 
 def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
@@ -174,24 +170,6 @@ def generation_stop_ids(directory: Path) -> list[int]:
     return [int(x) for x in values if isinstance(x, int)]
 
 
-def load_tokenizer(directory: Path) -> object | None:
-    """The checkpoint's tokenizer, or None when it ships none (ids-only use)."""
-    if not any((directory / name).is_file() for name in TOKENIZER_FILES):
-        logger.info(
-            "%s has no tokenizer: prompts must be token ids and outputs stay ids", directory
-        )
-        return None
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(str(directory))
-    except Exception as exc:  # the library raises many kinds for a broken tokenizer
-        raise MossCheckpointError(
-            f"the tokenizer in {directory} cannot be loaded: {exc}. Fetch the checkpoint again, "
-            "or remove the tokenizer files to use token ids only."
-        ) from exc
-
-
 def load_moss_audio(
     path: str | Path,
     dtype: str | torch.dtype | None = None,
@@ -244,4 +222,10 @@ def load_moss_audio(
     return model, processor
 
 
-__all__ = ["MossCheckpointError", "MossConfigError", "load_moss_audio", "load_tokenizer"]
+__all__ = [
+    "TOKENIZER_FILES",
+    "MossCheckpointError",
+    "MossConfigError",
+    "load_moss_audio",
+    "load_tokenizer",
+]

@@ -27,14 +27,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import DynamicCache, Qwen3Model
-from transformers.masking_utils import create_causal_mask
 
+from perception.moss.compat import causal_mask, layer_cache_kwargs
 from perception.moss.configuration import (
     MossAudioConfig,
     MossAudioEncoderConfig,
     conv_output_length,
 )
-from perception.moss.generation import MossAudioGenerationMixin
 
 
 def sinusoidal_positions(length: int, channels: int, device: torch.device) -> torch.Tensor:
@@ -216,12 +215,13 @@ class MossAudioAdapter(nn.Module):
 @dataclass
 class MossAudioForwardOutput:
     logits: torch.Tensor | None  # [B, kept positions, vocab]; None when not asked for
-    past_key_values: DynamicCache | None
+    cache: DynamicCache | None
     attention_mask: torch.Tensor  # [B, past + new] 2D mask over everything the cache holds
 
 
-class MossAudioModel(MossAudioGenerationMixin, nn.Module):
-    """The MOSS-Audio model; ``generate``/``generate_tasks`` come from perception.moss.generation."""
+class MossAudioModel(nn.Module):
+    """The MOSS-Audio model. Generation lives in ``perception.moss.generation.MossAudioGenerator``,
+    which holds a model and its processor."""
 
     def __init__(self, config: MossAudioConfig) -> None:
         super().__init__()
@@ -278,18 +278,14 @@ class MossAudioModel(MossAudioGenerationMixin, nn.Module):
         self,
         inputs_embeds: torch.Tensor,
         attention_mask: torch.Tensor,
-        past_key_values: DynamicCache | None,
+        cache: DynamicCache | None,
+        past: int,
     ) -> torch.Tensor | None:
         """Mask for the decoder layers. For SDPA we build it ourselves so that padding query
         rows still attend to themselves (a fully masked row would turn into NaN)."""
         lm_config = self.config.language_config
         if lm_config._attn_implementation != "sdpa":
-            return create_causal_mask(
-                config=lm_config,
-                inputs_embeds=inputs_embeds,
-                attention_mask=attention_mask,
-                past_key_values=past_key_values,
-            )
+            return causal_mask(lm_config, inputs_embeds, attention_mask, cache, past)
         new = inputs_embeds.shape[1]
         total = attention_mask.shape[1]
         query_pos = torch.arange(total - new, total, device=inputs_embeds.device)[:, None]
@@ -304,7 +300,7 @@ class MossAudioModel(MossAudioGenerationMixin, nn.Module):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         audio: AudioEmbeddings | None = None,
-        past_key_values: DynamicCache | None = None,
+        cache: DynamicCache | None = None,
         use_cache: bool = False,
         logits_to_keep: int = 0,
         compute_logits: bool = True,
@@ -319,7 +315,7 @@ class MossAudioModel(MossAudioGenerationMixin, nn.Module):
         device = self.device
         input_ids = input_ids.to(device)
         batch, new = input_ids.shape
-        past = past_key_values.get_seq_length() if past_key_values is not None else 0
+        past = cache.get_seq_length() if cache is not None else 0
         if attention_mask is None:
             attention_mask = torch.ones(batch, past + new, dtype=torch.long, device=device)
         attention_mask = attention_mask.to(device)
@@ -327,8 +323,8 @@ class MossAudioModel(MossAudioGenerationMixin, nn.Module):
             raise ValueError(
                 f"attention_mask has shape {tuple(attention_mask.shape)}, expected {(batch, past + new)}"
             )
-        if use_cache and past_key_values is None:
-            past_key_values = DynamicCache(config=self.config.language_config)
+        if use_cache and cache is None:
+            cache = DynamicCache(config=self.config.language_config)
 
         hidden = self.language_model.embed_tokens(input_ids)
         audio_positions = input_ids == self.config.audio_token_id
@@ -348,7 +344,7 @@ class MossAudioModel(MossAudioGenerationMixin, nn.Module):
         # Positions count valid tokens only, so padding never shifts a row's RoPE phases.
         position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, past:]
         position_embeddings = self.language_model.rotary_emb(hidden, position_ids)
-        mask = self._attention_mask(hidden, attention_mask, past_key_values)
+        mask = self._attention_mask(hidden, attention_mask, cache, past)
 
         deepstack = audio.deepstack if audio is not None else []
         for index, layer in enumerate(self.language_model.layers):
@@ -356,9 +352,9 @@ class MossAudioModel(MossAudioGenerationMixin, nn.Module):
                 hidden,
                 attention_mask=mask,
                 position_ids=position_ids,
-                past_key_values=past_key_values,
                 use_cache=use_cache,
                 position_embeddings=position_embeddings,
+                **layer_cache_kwargs(cache),
             )
             if index < len(deepstack):
                 hidden = hidden.masked_scatter(
@@ -372,6 +368,31 @@ class MossAudioModel(MossAudioGenerationMixin, nn.Module):
             logits = self.project_logits(self.language_model.norm(hidden))
         return MossAudioForwardOutput(
             logits=logits,
-            past_key_values=past_key_values if use_cache else None,
+            cache=cache if use_cache else None,
             attention_mask=attention_mask,
         )
+
+    def decode_logits(
+        self,
+        token_ids: torch.Tensor,
+        position_ids: torch.Tensor,
+        key_mask: torch.Tensor,
+        cache: object,
+    ) -> torch.Tensor:
+        """One decode step with fixed shapes and no host synchronisation (no audio, no checks),
+        for static caches, ``torch.compile`` and CUDA graphs: ``token_ids`` and ``position_ids``
+        [B, 1], ``key_mask`` [B, cache length] (True where a key is valid, the new token's slot
+        included). Returns logits [B, vocab]."""
+        hidden = self.language_model.embed_tokens(token_ids)
+        position_embeddings = self.language_model.rotary_emb(hidden, position_ids)
+        mask = key_mask[:, None, None, :]
+        for layer in self.language_model.layers:
+            hidden = layer(
+                hidden,
+                attention_mask=mask,
+                position_ids=position_ids,
+                use_cache=True,
+                position_embeddings=position_embeddings,
+                **layer_cache_kwargs(cache),
+            )
+        return self.project_logits(self.language_model.norm(hidden))[:, -1]

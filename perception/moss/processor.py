@@ -28,7 +28,7 @@ from perception.moss.configuration import (
     IM_START_ID,
     audio_token_count,
 )
-from perception.parsers.reasoning import split_reasoning
+from perception.moss.tokenizer import load_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -211,8 +211,6 @@ class MossAudioProcessor:
     @classmethod
     def from_pretrained(cls, path: str | Path, **kwargs: Any) -> MossAudioProcessor:
         """A processor for a checkpoint directory; ids-only when it has no tokenizer."""
-        from perception.moss.loading import load_tokenizer  # avoid an import cycle
-
         return cls(tokenizer=load_tokenizer(Path(path)), **kwargs)
 
     @property
@@ -343,4 +341,10 @@ class MossAudioProcessor:
         return str(self.tokenizer.decode(list(token_ids), skip_special_tokens=False))
 
 
-split_thinking = split_reasoning  # (thinking, answer); one implementation for the project
+def split_thinking(text: str) -> tuple[str, str]:
+    """(thinking, answer): ``perception.parsers.reasoning.split_reasoning``, the one
+    implementation for the project, imported on first use so that the model package stays
+    importable without the parsers' dependencies (pydantic) on a bare GPU machine."""
+    from perception.parsers.reasoning import split_reasoning
+
+    return split_reasoning(text)

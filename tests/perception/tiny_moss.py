@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PARITY_CHECKPOINT = REPO_ROOT / ".." / "shared" / "moss_parity" / "checkpoint"
+PARITY_CHECKPOINT = REPO_ROOT / "tests" / "data" / "moss_parity" / "checkpoint"
 # The `moss-agent` command, run by this interpreter (``-m agent.cli`` would load the CLI
 # module twice, as __main__ and as agent.cli, and its error classes would not match).
 MOSS_AGENT = [sys.executable, "-c", "import sys; from agent.cli import main; sys.exit(main())"]

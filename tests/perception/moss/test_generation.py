@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from perception.moss import GenerationConfig, MossAudioConfig, split_thinking
+from perception.moss import GenerationConfig, MossAudioConfig, MossAudioGenerator, split_thinking
 from perception.moss.generation import next_tokens
 from tests.fixtures.moss import small_random_config
 
@@ -58,7 +58,7 @@ def test_lm_batch_rows_equal_single_runs(moss, padding: str) -> None:
     model, processor = moss
     audios = [tone(2.2, 300, 3), tone(5.7, 500, 4)]
     with torch.no_grad():
-        audio = model.encode(processor, audios)
+        audio = MossAudioGenerator(model, processor).encode(audios)
         prompts = [
             processor.build_prompt(q, int(n))
             for q, n in zip(([5, 6], [7, 8, 9, 10]), audio.lengths.tolist(), strict=True)
@@ -84,9 +84,9 @@ def test_generate_batch_equals_each_alone(moss) -> None:
     audios = [tone(3.0, 440, 5), tone(6.5, 330, 6), tone(1.2, 800, 7)]
     questions = QUESTIONS
     config = GenerationConfig(max_new_tokens=10)
-    batched = model.generate(processor, audios, questions, config)
+    batched = MossAudioGenerator(model, processor).generate(audios, questions, config)
     for audio, question, result in zip(audios, questions, batched, strict=True):
-        [alone] = model.generate(processor, [audio], [question], config)
+        [alone] = MossAudioGenerator(model, processor).generate([audio], [question], config)
         assert result.token_ids == alone.token_ids
         assert result.finish_reason == alone.finish_reason
 
@@ -95,10 +95,10 @@ def test_cached_greedy_equals_recompute_without_cache(moss) -> None:
     model, processor = moss
     audio_wave = tone(4.0, 660, 8)
     config = GenerationConfig(max_new_tokens=12)
-    [result] = model.generate(processor, [audio_wave], [QUESTIONS[0]], config)
+    [result] = MossAudioGenerator(model, processor).generate([audio_wave], [QUESTIONS[0]], config)
     assert result.finish_reason == "length" and len(result.token_ids) == 12
     with torch.no_grad():
-        audio = model.encode(processor, [audio_wave])
+        audio = MossAudioGenerator(model, processor).encode([audio_wave])
         ids = processor.build_prompt(QUESTIONS[0], int(audio.lengths[0]))
         recomputed: list[int] = []
         for _ in range(12):
@@ -111,10 +111,10 @@ def test_prefix_reuse_equals_independent_runs(moss) -> None:
     model, processor = moss
     audio = tone(5.0, 250, 9)
     config = GenerationConfig(max_new_tokens=8)
-    reused = model.generate_tasks(processor, audio, QUESTIONS, config)
+    reused = MossAudioGenerator(model, processor).generate_tasks(audio, QUESTIONS, config)
     assert len(reused) == len(QUESTIONS)
     for question, result in zip(QUESTIONS, reused, strict=True):
-        [independent] = model.generate(processor, [audio], [question], config)
+        [independent] = MossAudioGenerator(model, processor).generate([audio], [question], config)
         assert result.token_ids == independent.token_ids
     # Differing questions give differing answers, so the comparison above has teeth.
     assert len({tuple(r.token_ids) for r in reused}) > 1
@@ -125,13 +125,13 @@ def test_tasks_batch_over_windows(moss) -> None:
     audios = [tone(2.5, 440, 10), tone(4.5, 200, 11)]
     questions = [QUESTIONS, QUESTIONS[:2]]
     config = GenerationConfig(max_new_tokens=6)
-    nested = model.generate_tasks_batch(processor, audios, questions, config)
+    nested = MossAudioGenerator(model, processor).generate_tasks_batch(audios, questions, config)
     assert [len(r) for r in nested] == [3, 2]
     for audio, qs, results in zip(audios, questions, nested, strict=True):
-        alone = model.generate_tasks(processor, audio, qs, config)
+        alone = MossAudioGenerator(model, processor).generate_tasks(audio, qs, config)
         assert [r.token_ids for r in results] == [r.token_ids for r in alone]
     with pytest.raises(ValueError, match="one list of questions per audio"):
-        model.generate_tasks_batch(processor, audios, [QUESTIONS], config)
+        MossAudioGenerator(model, processor).generate_tasks_batch(audios, [QUESTIONS], config)
 
 
 def test_seeded_sampling_is_repeatable(moss_tiny) -> None:
@@ -140,13 +140,12 @@ def test_seeded_sampling_is_repeatable(moss_tiny) -> None:
     config = GenerationConfig(
         max_new_tokens=10, do_sample=True, temperature=1.5, top_p=0.95, top_k=50, seed=7
     )
-    first = model.generate(processor, [audio], [QUESTIONS[0]], config)[0].token_ids
-    second = model.generate(processor, [audio], [QUESTIONS[0]], config)[0].token_ids
+    first = MossAudioGenerator(model, processor).generate([audio], [QUESTIONS[0]], config)[0].token_ids
+    second = MossAudioGenerator(model, processor).generate([audio], [QUESTIONS[0]], config)[0].token_ids
     assert first == second
     others = {
         tuple(
-            model.generate(
-                processor,
+            MossAudioGenerator(model, processor).generate(
                 [audio],
                 [QUESTIONS[0]],
                 GenerationConfig(max_new_tokens=10, do_sample=True, temperature=1.5, seed=seed),
@@ -160,12 +159,12 @@ def test_seeded_sampling_is_repeatable(moss_tiny) -> None:
 def test_top_k_one_and_tiny_top_p_are_greedy(moss_tiny) -> None:
     model, processor = moss_tiny
     audio = tone(2.0, 440, 13)
-    greedy = model.generate(processor, [audio], [QUESTIONS[1]], GenerationConfig(max_new_tokens=6))
+    greedy = MossAudioGenerator(model, processor).generate([audio], [QUESTIONS[1]], GenerationConfig(max_new_tokens=6))
     for config in (
         GenerationConfig(max_new_tokens=6, do_sample=True, top_k=1, temperature=2.0, seed=1),
         GenerationConfig(max_new_tokens=6, do_sample=True, top_p=1e-6, temperature=2.0, seed=1),
     ):
-        sampled = model.generate(processor, [audio], [QUESTIONS[1]], config)
+        sampled = MossAudioGenerator(model, processor).generate([audio], [QUESTIONS[1]], config)
         assert sampled[0].token_ids == greedy[0].token_ids
 
 
@@ -183,13 +182,13 @@ def test_sampling_filters() -> None:
 def test_stops_on_stop_token_and_streams(moss_tiny) -> None:
     model, processor = moss_tiny
     audios = [tone(2.0, 440, 14), tone(3.0, 300, 15)]
-    free = model.generate(processor, audios, QUESTIONS[:2], GenerationConfig(max_new_tokens=8))
+    free = MossAudioGenerator(model, processor).generate(audios, QUESTIONS[:2], GenerationConfig(max_new_tokens=8))
     stop_id = free[0].token_ids[3]
     assert stop_id not in free[0].token_ids[:3]
     streamed: list[tuple[int, int]] = []
     config = GenerationConfig(max_new_tokens=8, stop_token_ids=(stop_id, 151645))
-    stopped = model.generate(
-        processor, audios, QUESTIONS[:2], config, on_token=lambda r, t: streamed.append((r, t))
+    stopped = MossAudioGenerator(model, processor).generate(
+        audios, QUESTIONS[:2], config, on_token=lambda r, t: streamed.append((r, t))
     )
     assert stopped[0].token_ids == free[0].token_ids[:3]
     assert stopped[0].finish_reason == "stop"
@@ -214,7 +213,7 @@ def test_config_validation() -> None:
 def test_placeholder_count_must_match_audio(moss_tiny) -> None:
     model, processor = moss_tiny
     with torch.no_grad():
-        audio = model.encode(processor, [tone(2.0, 440, 16)])
+        audio = MossAudioGenerator(model, processor).encode([tone(2.0, 440, 16)])
         ids = processor.build_prompt([5], int(audio.lengths[0]) + 1)
         with pytest.raises(ValueError, match="audio placeholders but the audio gives"):
             model(torch.tensor([ids]), audio=audio)
@@ -226,7 +225,7 @@ def test_too_long_audio_is_refused(moss_tiny) -> None:
     model, processor = moss_tiny
     limit = model.config.audio_config.max_source_positions
     with pytest.raises(ValueError, match="cut it into shorter windows"):
-        model.encode(processor, [np.zeros((limit + 10) * 8 * 160, dtype=np.float32)])
+        MossAudioGenerator(model, processor).encode([np.zeros((limit + 10) * 8 * 160, dtype=np.float32)])
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from safetensors.torch import load_file, save_file
 
 from perception.moss import (
     GenerationConfig,
+    MossAudioGenerator,
     MossCheckpointError,
     MossConfigError,
     TokenizerMissingError,
@@ -172,8 +173,8 @@ def test_without_tokenizer_ids_only_works(moss_tiny, moss_parity: ParityData) ->
     with pytest.raises(TypeError, match="text or a sequence of token ids"):
         processor.build_prompt(5, 10)  # type: ignore[arg-type]
     waveform = moss_parity.tensors["waveform"].numpy()[:32000]
-    [result] = model.generate(
-        processor, [waveform], [[8102, 2610, 17546]], GenerationConfig(max_new_tokens=4)
+    [result] = MossAudioGenerator(model, processor).generate(
+        [waveform], [[8102, 2610, 17546]], GenerationConfig(max_new_tokens=4)
     )
     assert len(result.token_ids) == 4
     assert result.text is None and result.answer is None and result.thinking is None
@@ -192,7 +193,7 @@ def test_with_tokenizer_text_prompts_and_decoding(
     assert text_prompt.endswith("\nHi?<|im_end|>\n<|im_start|>assistant\n")
     assert prompt.prefix[-1] == 198 and prompt.prefix[-2] == processor.audio_end_id
     waveform = moss_parity.tensors["waveform"].numpy()[:16000]
-    [result] = model.generate(processor, [waveform], "Hi?", GenerationConfig(max_new_tokens=6))
+    [result] = MossAudioGenerator(model, processor).generate([waveform], "Hi?", GenerationConfig(max_new_tokens=6))
     assert result.text == processor.tokenizer.decode(result.token_ids)
     assert result.answer is not None
 
@@ -206,8 +207,8 @@ def test_half_precision_runs(moss_parity: ParityData, dtype: str) -> None:
     # Loose: half precision of an untrained model still tracks the float32 logits.
     assert (logits - moss_parity.tensors["logits_last"]).abs().max().item() < 0.5
     waveform = moss_parity.tensors["waveform"].numpy()[:24000]
-    [result] = model.generate(
-        processor, [waveform], [[8102, 2610]], GenerationConfig(max_new_tokens=3)
+    [result] = MossAudioGenerator(model, processor).generate(
+        [waveform], [[8102, 2610]], GenerationConfig(max_new_tokens=3)
     )
     assert len(result.token_ids) == 3
 

@@ -1,4 +1,4 @@
-"""Our MOSS-Audio against the reference's vectors in ../shared/moss_parity."""
+"""Our MOSS-Audio against the reference's vectors in tests/data/moss_parity."""
 
 from __future__ import annotations
 
