@@ -19,7 +19,7 @@ FORMATS = ("json", "text", "srt", "vtt")
 
 def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     """Add this package's sub-commands to ``sub``."""
-    from perception.server_cli import register_serve
+    from perception.server.cli import register_serve
 
     _add_transcribe(sub)
     register_serve(sub)

@@ -8,6 +8,7 @@ perception's commands trimmed from an install it declares ``serve`` itself.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -27,13 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         "A page at http://HOST:PORT/ that talks to the assistant over WebRTC; every call is "
         "recorded as a memory session.",
     )
-    def add(flag: str, **kw: Any) -> None:
+    def add(*flags: str, **kw: Any) -> None:
         # a flag serve already has (e.g. --db added later) is shared, not declared twice
-        if flag not in serve._option_string_actions:  # noqa: SLF001
-            group.add_argument(flag, **kw)
+        if flags[0] not in serve._option_string_actions:  # noqa: SLF001
+            group.add_argument(*flags, **kw)
 
     add("--webrtc", action="store_true", help="serve the voice assistant page instead")
-    add("--token", help="secret the page must present (?token=...); required off loopback")
+    add("--api-key", "--token", dest="api_key", metavar="KEY", default=os.environ.get("MOSS_AGENTS_API_KEY"),
+        help="secret the page must present (?token=KEY); required off loopback")
     add("--voice-backend", default="lite", choices=("lite", "moss", "remote"),
         help="perception backend for calls (default: lite)")
     add("--reasoner", default="rules", choices=("rules", "openai", "moss"),
@@ -65,7 +67,7 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
     from agent.livekit.espeak import EspeakError, check_voice
     from agent.webrtc.server import ServerConfigError, VoiceServer, is_loopback
 
-    if not is_loopback(args.host) and not args.token:
+    if not is_loopback(args.host) and not args.api_key:
         raise UsageError(
             f"binding {args.host} puts a microphone endpoint on the network: add --token SECRET "
             "(open the page with ?token=SECRET) or bind 127.0.0.1"
@@ -98,12 +100,12 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
         interim_transcripts=args.interim_transcripts,
     )  # fmt: skip
     try:
-        server = VoiceServer(call_handler(assistant), host=args.host, port=args.port, token=args.token)
+        server = VoiceServer(call_handler(assistant), host=args.host, port=args.port, token=args.api_key)
     except ServerConfigError as exc:
         raise UsageError(str(exc)) from exc
 
     def ready(url: str) -> None:
-        suffix = "?token=..." if args.token else ""
+        suffix = "?token=..." if args.api_key else ""
         print(f"moss-agent serve: voice assistant at {url}{suffix} (memory: {memory.url})", file=sys.stderr)
 
     try:

@@ -1,4 +1,4 @@
-"""``moss-agent serve``: the OpenAI-compatible perception server (see perception/server.py).
+"""``moss-agent serve``: the OpenAI-compatible perception server (see perception/server/).
 
 ``register_serve`` declares the command; other features add their own flags to the
 parser it returns and routes through ``SERVE_EXTENSIONS`` (functions called with the
@@ -8,6 +8,7 @@ aiohttp app and the parsed arguments before the server starts).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -34,7 +35,20 @@ def register_serve(sub: argparse._SubParsersAction) -> argparse.ArgumentParser: 
     p.add_argument("--served-model-name", help="model id reported to clients (default: from the checkpoint)")
     p.add_argument("--max-batch", type=int, default=8, help="audio inputs per batch (default: 8)")
     p.add_argument("--batch-wait-ms", type=float, default=10.0, help="wait this long to fill a batch (default: 10)")
-    p.add_argument("--no-local-files", action="store_true", help="refuse audio given as local file paths")
+    p.add_argument(
+        "--api-key", "--token", dest="api_key", metavar="KEY", default=os.environ.get("MOSS_AGENTS_API_KEY"),
+        help="clients must send `Authorization: Bearer KEY` on every route; required off loopback "
+        "(default: $MOSS_AGENTS_API_KEY; --token is the same option)",
+    )
+    p.add_argument(
+        "--allowed-local-media-path", metavar="DIR",
+        help="read audio given as a local path, only from files under DIR (default: local paths are refused)",
+    )
+    p.add_argument("--no-local-files", action="store_true", help="refuse audio given as local file paths (the default)")
+    p.add_argument(
+        "--idle-timeout", type=float, default=15.0, metavar="S",
+        help="close a connection that sends nothing for S seconds, before or inside a request (default: 15)",
+    )
     p.set_defaults(func=_serve)
     return p
 
@@ -49,14 +63,26 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(f"port {args.port} is not between 0 and 65535")
     if args.max_batch < 1 or args.batch_wait_ms < 0:
         raise UsageError("--max-batch must be >= 1 and --batch-wait-ms >= 0")
+    if not args.idle_timeout > 0:
+        raise UsageError("--idle-timeout must be more than 0 seconds")
+    from perception.server.http import ServerConfigError, check_bind
+
+    try:
+        check_bind(args.host, args.api_key)
+    except ServerConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    media = None if args.no_local_files else args.allowed_local_media_path
+    if media is not None and not os.path.isdir(media):
+        raise UsageError(f"--allowed-local-media-path {media}: not a directory")
     from perception.backends.moss import MossBackend
-    from perception.server import MossChatServer, serve
+    from perception.server.app import MossChatServer, serve
 
     try:
         backend = MossBackend(checkpoint=args.checkpoint, tokenizer=args.tokenizer, device=args.device, dtype=args.dtype)
         server = MossChatServer(
             backend, model_name=args.served_model_name, max_batch=args.max_batch,
-            batch_wait=args.batch_wait_ms / 1000.0, allow_local_files=not args.no_local_files,
+            batch_wait=args.batch_wait_ms / 1000.0, allowed_local_media_path=media,
+            api_key=args.api_key, idle_timeout=args.idle_timeout,
         )  # fmt: skip
     except BackendUnavailableError as exc:
         raise UsageError(str(exc)) from exc
