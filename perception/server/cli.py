@@ -55,6 +55,7 @@ def register_serve(sub: argparse._SubParsersAction) -> argparse.ArgumentParser: 
 
 def _serve(args: argparse.Namespace) -> int:
     import asyncio
+    import logging
 
     from agent.cli import UsageError
     from perception.backend import BackendUnavailableError
@@ -87,6 +88,11 @@ def _serve(args: argparse.Namespace) -> int:
     except BackendUnavailableError as exc:
         raise UsageError(str(exc)) from exc
     extensions = [lambda app, hook=hook: hook(app, args) for hook in SERVE_EXTENSIONS]
+
+    # One line per refused request or vanished client, like an access log of the failures.
+    server_log = logging.getLogger("perception.server")
+    if server_log.getEffectiveLevel() > logging.INFO:
+        server_log.setLevel(logging.INFO)
 
     def ready(url: str) -> None:
         sys.stderr.write(f"moss-agent serve: {server.model_name} listening on {url}\n")
