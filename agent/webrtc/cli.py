@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     add("--webrtc", action="store_true", help="serve the voice assistant page instead")
     add("--api-key", "--token", dest="api_key", metavar="KEY", default=os.environ.get("MOSS_AGENTS_API_KEY"),
         help="secret the page must present (?token=KEY); required off loopback")
+    add("--ice-server", action="append", default=[], metavar="URL",
+        help="STUN/TURN server for WebRTC, repeatable (default: none; calls on this network need none)")
     add("--voice-backend", default="lite", choices=("lite", "moss", "remote"),
         help="perception backend for calls (default: lite)")
     add("--reasoner", default="rules", choices=("rules", "openai", "moss"),
@@ -100,7 +102,9 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
         interim_transcripts=args.interim_transcripts,
     )  # fmt: skip
     try:
-        server = VoiceServer(call_handler(assistant), host=args.host, port=args.port, token=args.api_key)
+        server = VoiceServer(
+            call_handler(assistant), host=args.host, port=args.port, token=args.api_key, ice_servers=args.ice_server
+        )
     except ServerConfigError as exc:
         raise UsageError(str(exc)) from exc
 
