@@ -263,6 +263,21 @@ _HEADER_BYTES = 4096
 _NO_SIZE = (0, 0xFFFFFFFF)  # data sizes a streaming writer leaves when it cannot seek back
 
 
+_warned: set[tuple[str, int, str]] = set()  # (file, mtime, what): callers often decode a file twice
+
+
+def _warn_once(path: Path, what: str, message: str, *args: object) -> None:
+    try:
+        key = (str(path), path.stat().st_mtime_ns, what)
+    except OSError:
+        key = (str(path), 0, what)
+    if key not in _warned:
+        if len(_warned) > 1024:
+            _warned.clear()
+        _warned.add(key)
+        log.warning(message, *args)
+
+
 class _Limit:
     """Counts decoded input seconds against ``max_seconds``; warns once about NaN/inf."""
 
@@ -290,7 +305,7 @@ class _Limit:
     def non_finite(self) -> None:
         if not self.warned_non_finite:
             self.warned_non_finite = True
-            log.warning("%s: NaN or infinite samples replaced by silence", self.path)
+            _warn_once(self.path, "non-finite", "%s: NaN or infinite samples replaced by silence", self.path)
 
 
 def _check_wav_header(path: Path, head: bytes, size: int, limit: _Limit) -> None:
@@ -310,7 +325,8 @@ def _check_wav_header(path: Path, head: bytes, size: int, limit: _Limit) -> None
             if chunk_size not in _NO_SIZE and frame_bytes and rate:
                 limit.declared(min(chunk_size, present) / frame_bytes / rate)
                 if present < chunk_size:
-                    log.warning(
+                    _warn_once(
+                        path, "truncated",
                         "%s: truncated: the header declares %.1f s of audio, the file holds %.1f s; using what is there",
                         path, chunk_size / frame_bytes / rate, present / frame_bytes / rate,
                     )  # fmt: skip
