@@ -165,8 +165,8 @@ def _refuse_containers(head: bytes) -> None:
     kind = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
     if kind is None and head[4:8] == b"ftyp":
         kind = "MP4/M4A"
-    if kind is None and len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
-        kind = "MP3/AAC"
+    # (an MPEG frame sync is not checked: PCM may start with the same two bytes; such a
+    # stream is caught as noise instead)
     if kind is not None:
         raise AudioDecodeError(
             f"stdin holds {kind} data, not raw PCM: record the file by its path, or pipe WAV "
