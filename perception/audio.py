@@ -316,7 +316,7 @@ def _check_wav_header(path: Path, head: bytes, size: int, limit: _Limit) -> None
     pos, rate, frame_bytes = 12, 0, 0
     while pos + 8 <= len(head):
         chunk_id, chunk_size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
-        if chunk_id == b"fmt " and pos + 24 <= len(head):
+        if chunk_id == b"fmt " and chunk_size in (16, 18, 40) and pos + 24 <= len(head):  # else FFmpeg judges
             rate = int.from_bytes(head[pos + 12 : pos + 16], "little")
             frame_bytes = int.from_bytes(head[pos + 20 : pos + 22], "little")
             check_sample_rate(rate, str(path))
