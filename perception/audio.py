@@ -369,7 +369,7 @@ def _decode_with_av(path: Path, limit: _Limit) -> Iterator[np.ndarray]:
     except Exception as exc:
         raise AudioDecodeError(f"{path}: not a readable audio file ({_short(exc)})") from exc
     with container:
-        stream = next((s for s in container.streams if s.type == "audio"), None)
+        stream: Any = next((s for s in container.streams if s.type == "audio"), None)
         if stream is None:
             raise AudioDecodeError(f"{path}: has no audio stream")
         if stream.rate:
@@ -379,6 +379,7 @@ def _decode_with_av(path: Path, limit: _Limit) -> Iterator[np.ndarray]:
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         produced = 0
         try:
+            frame: Any
             for frame in container.decode(stream):
                 limit.add(frame.samples, frame.sample_rate)  # before resampling
                 frame = _finite_frame(frame, limit)

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def request_token(request: web.Request) -> str | None:
 
 def guard_middleware(
     token: str | None, loopback_only: bool, body_token_paths: frozenset[str] = frozenset({"/offer"})
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+) -> Middleware:
     """Refuse requests from other hosts' names, other origins and without the token.
     Paths in ``body_token_paths`` check the token themselves (it may be in the body)."""
 

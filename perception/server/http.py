@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from perception.server.requests import RequestError
 
@@ -61,7 +62,7 @@ _HTTP_MESSAGES = {
 }
 
 
-def error_middleware() -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def error_middleware() -> Middleware:
     """aiohttp's own refusals (404, 405, 413, ...) and anything unexpected as JSON errors;
     a client that disconnects is one log line, not a traceback."""
 
@@ -88,7 +89,7 @@ def error_middleware() -> Callable[[web.Request, Handler], Awaitable[web.StreamR
     return errors
 
 
-def auth_middleware(api_key: str | None) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def auth_middleware(api_key: str | None) -> Middleware:
     """With a key, every route needs ``Authorization: Bearer KEY`` (like vLLM and SGLang)."""
     expected = (api_key or "").encode()
 

@@ -28,6 +28,7 @@ LOCAL_FILE_REFUSED = (
     "send the audio inline as a data:audio/wav;base64,... URL"
 )
 _NOT_FETCHED = ("http", "https", "ftp", "s3", "gs")
+MAX_AUDIO_BYTES = 48 * 1024 * 1024  # one audio input, encoded (120 s of 48 kHz stereo 16-bit WAV is 22 MiB)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ def decode_audio_part(part: AudioURLPart | InputAudioPart, policy: MediaPolicy, 
 def _b64(data: Any) -> bytes:
     if not isinstance(data, str) or not data:
         raise RequestError("the audio data is empty; send base64-encoded audio file bytes")
+    if len(data) // 4 * 3 > MAX_AUDIO_BYTES:
+        raise RequestError(f"the audio is larger than {MAX_AUDIO_BYTES // 2**20} MiB; send at most 120 s", 413)
     try:
         return base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError) as exc:
@@ -117,4 +120,4 @@ def _decode_bytes(payload: bytes, suffix: str, max_seconds: float) -> np.ndarray
             raise RequestError(f"cannot decode the audio: {message}") from None
 
 
-__all__ = ["LOCAL_FILE_REFUSED", "MediaPolicy", "decode_audio_part"]
+__all__ = ["LOCAL_FILE_REFUSED", "MAX_AUDIO_BYTES", "MediaPolicy", "decode_audio_part"]
