@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
             group.add_argument(*flags, **kw)
 
     add("--webrtc", action="store_true", help="serve the voice assistant page instead")
-    add("--api-key", "--token", dest="api_key", metavar="KEY", default=os.environ.get("MOSS_AGENTS_API_KEY"),
+    add("--api-key", "--token", dest="api_key", metavar="KEY", default=os.environ.get("MOSS_AUDIO_API_KEY"),
         help="secret the page must present (?token=KEY); required off loopback")
     add("--ice-server", action="append", default=[], metavar="URL",
         help="STUN/TURN server for WebRTC, repeatable (default: none; calls on this network need none)")

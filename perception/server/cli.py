@@ -36,9 +36,9 @@ def register_serve(sub: argparse._SubParsersAction) -> argparse.ArgumentParser: 
     p.add_argument("--max-batch", type=int, default=8, help="audio inputs per batch (default: 8)")
     p.add_argument("--batch-wait-ms", type=float, default=10.0, help="wait this long to fill a batch (default: 10)")
     p.add_argument(
-        "--api-key", "--token", dest="api_key", metavar="KEY", default=os.environ.get("MOSS_AGENTS_API_KEY"),
+        "--api-key", "--token", dest="api_key", metavar="KEY", default=os.environ.get("MOSS_AUDIO_API_KEY"),
         help="clients must send `Authorization: Bearer KEY` on every route; required off loopback "
-        "(default: $MOSS_AGENTS_API_KEY; --token is the same option)",
+        "(default: $MOSS_AUDIO_API_KEY; --token is the same option)",
     )
     p.add_argument(
         "--allowed-local-media-path", metavar="DIR",

@@ -21,7 +21,7 @@ from perception.server.requests import RequestError
 
 log = logging.getLogger("perception.server")
 
-API_KEY_ENV = "MOSS_AGENTS_API_KEY"
+API_KEY_ENV = "MOSS_AUDIO_API_KEY"
 IDLE_TIMEOUT = 15.0  # seconds a connection may send nothing (before or inside a request)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

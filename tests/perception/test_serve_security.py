@@ -107,9 +107,9 @@ def test_every_route_needs_the_api_key(keyed: ServeProcess) -> None:
 
 
 def _serve_cli(*args: str, env_key: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MOSS_AUDIO_CHECKPOINT", "MOSS_AGENTS_API_KEY")}
+    env = {k: v for k, v in os.environ.items() if k not in ("MOSS_AUDIO_CHECKPOINT", "MOSS_AUDIO_API_KEY")}
     if env_key is not None:
-        env["MOSS_AGENTS_API_KEY"] = env_key
+        env["MOSS_AUDIO_API_KEY"] = env_key
     return subprocess.run([*MOSS_AGENT, "serve", "--port", "0", *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
