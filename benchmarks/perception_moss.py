@@ -39,7 +39,7 @@ from perception.backends.moss import MossBackend  # noqa: E402
 from perception.backends.remote import RemoteBackend  # noqa: E402
 from perception.moss import MossAudioGenerator, MossAudioModel, save_moss_audio  # noqa: E402
 from perception.parsers import DEFAULT_TASKS, PROMPTS  # noqa: E402
-from perception.server import MossChatServer, serve  # noqa: E402
+from perception.server.app import MossChatServer, serve  # noqa: E402
 from tests.perception.tiny_moss import write_byte_tokenizer  # noqa: E402
 
 

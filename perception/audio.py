@@ -19,10 +19,32 @@ from perception.backend import SAMPLE_RATE
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SECONDS = 10.0
+# Rates outside these are not audio this project can use, and a tiny declared rate turns a
+# few kilobytes into hours of resampled samples.
+MIN_SAMPLE_RATE = 4_000
+MAX_SAMPLE_RATE = 768_000
 
 
 class AudioDecodeError(ValueError):
     """A file (or stream) that cannot be decoded into audio."""
+
+
+class AudioTooLongError(AudioDecodeError):
+    """Audio longer than a caller's limit (found from the header or while decoding)."""
+
+    def __init__(self, message: str, limit: float) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+def check_sample_rate(rate: float, where: str = "the audio") -> int:
+    """``rate`` as an int, or ``AudioDecodeError`` when no real recording has it."""
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise AudioDecodeError(
+            f"{where} declares a sample rate of {rate:.0f} Hz, outside {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz; "
+            "resample it (e.g. `ffmpeg -i IN -ar 16000 out.wav`)"
+        )
+    return int(rate)
 
 
 class AudioSourceUnavailableError(RuntimeError):
@@ -35,11 +57,13 @@ class StreamResampler:
     def __init__(self, sample_rate: int, channels: int = 1) -> None:
         if sample_rate <= 0:
             raise AudioDecodeError(f"sample rate must be positive, got {sample_rate}")
+        check_sample_rate(sample_rate)
         if channels <= 0:
             raise AudioDecodeError(f"channel count must be positive, got {channels}")
         self.sample_rate = int(sample_rate)
         self.channels = int(channels)
         self._resampler: Any = None
+        self._warned_non_finite = False
         if self.sample_rate != SAMPLE_RATE:
             import av
 
@@ -47,6 +71,9 @@ class StreamResampler:
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """Convert one chunk: float or int PCM, shape (n,) or (n, channels)."""
+        if not self._warned_non_finite and _has_non_finite(samples):
+            self._warned_non_finite = True
+            log.warning("the audio has NaN or infinite samples; they are replaced by silence")
         mono = to_float_mono(samples, self.channels)
         if self._resampler is None or mono.size == 0:
             return mono
@@ -102,12 +129,16 @@ def to_16k_mono(samples: np.ndarray | bytes, sample_rate: int, channels: int = 1
 
 
 def decode_file(
-    path: str | Path, chunk_seconds: float = DEFAULT_CHUNK_SECONDS
+    path: str | Path, chunk_seconds: float = DEFAULT_CHUNK_SECONDS, max_seconds: float | None = None
 ) -> Iterator[np.ndarray]:
     """Stream a file as 16 kHz mono float32 chunks of about ``chunk_seconds`` each.
 
     Raises ``AudioDecodeError`` (with a hint) for missing, empty, corrupt or audio-less
-    files. A file that breaks part-way raises after the chunks decoded before the damage.
+    files and sample rates outside ``MIN_SAMPLE_RATE``..``MAX_SAMPLE_RATE``. A file that
+    breaks part-way raises after the chunks decoded before the damage. With
+    ``max_seconds``, audio longer than that raises ``AudioTooLongError`` from the header
+    or, when the header does not say, as soon as decoding passes it (before resampling,
+    so memory stays bounded whatever the header claims).
     """
     path = Path(path)
     if not path.exists():
@@ -117,21 +148,29 @@ def decode_file(
     if path.stat().st_size == 0:
         raise AudioDecodeError(f"{path}: file is empty")
     chunk = max(1, int(chunk_seconds * SAMPLE_RATE))
+    limit = _Limit(path, max_seconds)
+    with path.open("rb") as f:
+        head = f.read(_HEADER_BYTES)
+    _check_wav_header(path, head, path.stat().st_size, limit)
     try:
-        chunks = _decode_with_av(path)
+        chunks = _decode_with_av(path, limit)
         first = next(chunks, None)
+    except AudioTooLongError:
+        raise
     except AudioDecodeError as exc:
+        if _is_mp3(head):  # libsndfile cannot do better than FFmpeg on mp3, and prints to stderr
+            raise
         log.debug("FFmpeg could not open %s (%s); trying soundfile", path, exc)
-        chunks = _decode_with_soundfile(path, exc)
+        chunks = _decode_with_soundfile(path, exc, limit)
         first = next(chunks, None)
     if first is None:
         raise AudioDecodeError(f"{path}: contains no audio samples")
     yield from _rechunk(_prepend(first, chunks), chunk)
 
 
-def load_audio(path: str | Path) -> np.ndarray:
+def load_audio(path: str | Path, max_seconds: float | None = None) -> np.ndarray:
     """A whole file as 16 kHz mono float32 (for short clips; stream long ones)."""
-    return _concat(list(decode_file(path)))
+    return _concat(list(decode_file(path, max_seconds=max_seconds)))
 
 
 def probe_duration(path: str | Path) -> float | None:
@@ -220,8 +259,109 @@ class MicrophoneSource:
 
 # --- decoding internals -------------------------------------------------------------
 
+_HEADER_BYTES = 4096
+_NO_SIZE = (0, 0xFFFFFFFF)  # data sizes a streaming writer leaves when it cannot seek back
 
-def _decode_with_av(path: Path) -> Iterator[np.ndarray]:
+
+_warned: set[tuple[str, int, str]] = set()  # (file, mtime, what): callers often decode a file twice
+
+
+def _warn_once(path: Path, what: str, message: str, *args: object) -> None:
+    try:
+        key = (str(path), path.stat().st_mtime_ns, what)
+    except OSError:
+        key = (str(path), 0, what)
+    if key not in _warned:
+        if len(_warned) > 1024:
+            _warned.clear()
+        _warned.add(key)
+        log.warning(message, *args)
+
+
+class _Limit:
+    """Counts decoded input seconds against ``max_seconds``; warns once about NaN/inf."""
+
+    def __init__(self, path: Path, max_seconds: float | None) -> None:
+        self.path = path
+        self.max_seconds = max_seconds
+        self.seconds = 0.0
+        self.warned_non_finite = False
+
+    def declared(self, seconds: float) -> None:
+        if self.max_seconds is not None and seconds > self.max_seconds + 0.5:
+            raise AudioTooLongError(
+                f"{self.path}: the audio is {seconds:.1f} s, longer than the {self.max_seconds:g} s allowed",
+                self.max_seconds,
+            )
+
+    def add(self, samples: int, rate: int) -> None:
+        check_sample_rate(rate, str(self.path))
+        self.seconds += samples / rate
+        if self.max_seconds is not None and self.seconds > self.max_seconds + 0.5:
+            raise AudioTooLongError(
+                f"{self.path}: the audio is longer than the {self.max_seconds:g} s allowed", self.max_seconds
+            )
+
+    def non_finite(self) -> None:
+        if not self.warned_non_finite:
+            self.warned_non_finite = True
+            _warn_once(self.path, "non-finite", "%s: NaN or infinite samples replaced by silence", self.path)
+
+
+def _check_wav_header(path: Path, head: bytes, size: int, limit: _Limit) -> None:
+    """For WAV: refuse absurd rates and over-long declared durations before decoding, and
+    warn when the file holds less data than its header declares (a truncated copy)."""
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return
+    pos, rate, frame_bytes = 12, 0, 0
+    while pos + 8 <= len(head):
+        chunk_id, chunk_size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+        if chunk_id == b"fmt " and chunk_size in (16, 18, 40) and pos + 24 <= len(head):  # else FFmpeg judges
+            rate = int.from_bytes(head[pos + 12 : pos + 16], "little")
+            frame_bytes = int.from_bytes(head[pos + 20 : pos + 22], "little")
+            check_sample_rate(rate, str(path))
+        elif chunk_id == b"data":
+            present = size - (pos + 8)
+            if chunk_size not in _NO_SIZE and frame_bytes and rate:
+                limit.declared(min(chunk_size, present) / frame_bytes / rate)
+                if present < chunk_size:
+                    _warn_once(
+                        path, "truncated",
+                        "%s: truncated: the header declares %.1f s of audio, the file holds %.1f s; using what is there",
+                        path, chunk_size / frame_bytes / rate, present / frame_bytes / rate,
+                    )  # fmt: skip
+            return
+        pos += 8 + chunk_size + (chunk_size & 1)
+
+
+def _is_mp3(head: bytes) -> bool:
+    return head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+
+
+def _has_non_finite(samples: Any) -> bool:
+    arr = np.asarray(samples) if not isinstance(samples, bytes | bytearray | memoryview) else None
+    return arr is not None and arr.dtype.kind == "f" and not bool(np.isfinite(arr).all())
+
+
+def _finite_frame(frame: Any, limit: _Limit) -> Any:
+    """``frame`` with NaN/inf samples zeroed (float formats only; the resampler would
+    spread them)."""
+    import av
+
+    if frame.format.name not in ("flt", "fltp", "dbl", "dblp"):
+        return frame
+    data = frame.to_ndarray()
+    if np.isfinite(data).all():
+        return frame
+    limit.non_finite()
+    clean = av.AudioFrame.from_ndarray(
+        np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0), format=frame.format.name, layout=frame.layout.name
+    )
+    clean.sample_rate = frame.sample_rate
+    return clean
+
+
+def _decode_with_av(path: Path, limit: _Limit) -> Iterator[np.ndarray]:
     import av
 
     try:
@@ -229,13 +369,20 @@ def _decode_with_av(path: Path) -> Iterator[np.ndarray]:
     except Exception as exc:
         raise AudioDecodeError(f"{path}: not a readable audio file ({_short(exc)})") from exc
     with container:
-        stream = next((s for s in container.streams if s.type == "audio"), None)
+        stream: Any = next((s for s in container.streams if s.type == "audio"), None)
         if stream is None:
             raise AudioDecodeError(f"{path}: has no audio stream")
+        if stream.rate:
+            check_sample_rate(stream.rate, str(path))
+        if stream.duration and stream.time_base:
+            limit.declared(float(stream.duration * stream.time_base))
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         produced = 0
         try:
+            frame: Any
             for frame in container.decode(stream):
+                limit.add(frame.samples, frame.sample_rate)  # before resampling
+                frame = _finite_frame(frame, limit)
                 frame.pts = None  # let the resampler count samples itself
                 out = _frames_to_array(resampler.resample(frame))
                 produced += out.size
@@ -252,7 +399,7 @@ def _decode_with_av(path: Path) -> Iterator[np.ndarray]:
             yield tail
 
 
-def _decode_with_soundfile(path: Path, first_error: Exception) -> Iterator[np.ndarray]:
+def _decode_with_soundfile(path: Path, first_error: Exception, limit: _Limit) -> Iterator[np.ndarray]:
     import soundfile as sf
 
     try:
@@ -262,8 +409,15 @@ def _decode_with_soundfile(path: Path, first_error: Exception) -> Iterator[np.nd
             f"{first_error}; convert it to WAV or FLAC (e.g. `ffmpeg -i IN out.wav`)"
         ) from exc
     with f:
+        check_sample_rate(f.samplerate, str(path))
+        if f.frames > 0:
+            limit.declared(f.frames / f.samplerate)
         resampler = StreamResampler(f.samplerate, f.channels)
-        for block in f.blocks(blocksize=f.samplerate * 5, dtype="float32", always_2d=True):
+        for block in f.blocks(blocksize=f.samplerate, dtype="float32", always_2d=True):
+            limit.add(len(block), f.samplerate)
+            if not np.isfinite(block).all():
+                limit.non_finite()
+                block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
             out = resampler.push(block)
             if out.size:
                 yield out
@@ -315,9 +469,13 @@ OnProgress = Callable[[float, float | None], None]
 __all__ = [
     "AudioDecodeError",
     "AudioSourceUnavailableError",
+    "AudioTooLongError",
+    "MAX_SAMPLE_RATE",
+    "MIN_SAMPLE_RATE",
     "MicrophoneSource",
     "OnProgress",
     "StreamResampler",
+    "check_sample_rate",
     "decode_file",
     "load_audio",
     "probe_duration",

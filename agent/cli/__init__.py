@@ -22,8 +22,8 @@ __all__ = ["UsageError", "build_parser", "main"]
 
 _COMMAND_MODULES = (
     "agent.cli.model",  # model check / model info
-    "agent.cli.transcribe",  # transcribe, serve
-    "agent.cli.serve_browser",  # serve --webrtc (after agent.cli.transcribe: it extends serve)
+    "agent.cli.transcribe",  # transcribe
+    "agent.cli.serve",  # serve (the MOSS-Audio server, or --webrtc the browser assistant)
     "agent.cli.sessions",  # db upgrade, sessions, export, speakers
     "agent.cli.ask",  # ask
     "agent.cli.record",  # record, demo

@@ -47,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
 def run_ask(args: argparse.Namespace) -> int:
     import asyncio
 
-    from agent.reasoning.ask import ask
     from agent.cli.errors import UsageError
+    from agent.reasoning.ask import ask
     from agent.reasoning.reasoner import ReasonerError
     from agent.reasoning.registry import get_reasoner
     from memory import MemoryStoreError, open_memory

@@ -6,18 +6,19 @@ import argparse
 import contextlib
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    import numpy as np
     from rich.console import Console
 
-    from agent.reasoning.answer import Answer
     from agent.bus.mqtt import MqttSettings
+    from agent.reasoning.answer import Answer
+    from agent.reasoning.triggers import Trigger, TriggerFiring
     from agent.recording.recorder import EventSink, Recorder, RecordingResult
     from agent.recording.trigger_sink import TriggerSink
-    from agent.reasoning.triggers import Trigger, TriggerFiring
     from memory import Memory
     from perception.events import Event
     from tools.reminders import Reminder
@@ -185,6 +186,7 @@ def _record_command(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     settings = _mqtt_settings(args.mqtt) if args.mqtt else None
     triggers = _load_triggers(args.triggers) if args.triggers else None
+    stdin_chunks = _open_stdin() if args.file == "-" else None
     if args.file != "-":
         _check_audio(Path(args.file))
     memory = _open_memory(args.db)
@@ -205,7 +207,7 @@ def _record_command(args: argparse.Namespace) -> int:
                 trigger_sink = _connected(stack, _trigger_sink(triggers, memory, settings, console))
                 sinks.append(trigger_sink)
             recorder = _make_recorder(memory, args.backend, args.archive_audio, on_events=_fan_out(sinks))
-            result = _record_source(recorder, args, console)
+            result = _record_source(recorder, args, console, stdin_chunks)
         sys.stdout.write(_summary(result, memory) + "\n")
         if trigger_sink is not None:
             fired = len(trigger_sink.engine.firings)
@@ -215,12 +217,24 @@ def _record_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _record_source(recorder: Recorder, args: argparse.Namespace, console: Console) -> RecordingResult:
-    if args.file == "-":
-        from agent.recording.pcm_stream import read_pcm_stream
+def _open_stdin() -> Iterator[np.ndarray]:
+    """stdin's audio, its header and first block read before memory is opened."""
+    from agent.cli.errors import UsageError
+    from agent.recording.pcm_stream import open_pcm_stream
+    from perception.audio import AudioDecodeError
 
+    try:
+        return open_pcm_stream(sys.stdin.buffer)
+    except AudioDecodeError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _record_source(
+    recorder: Recorder, args: argparse.Namespace, console: Console, stdin_chunks: Iterator[np.ndarray] | None
+) -> RecordingResult:
+    if stdin_chunks is not None:
         title = args.session or "stdin"
-        chunks = read_pcm_stream(sys.stdin.buffer)
+        chunks = stdin_chunks
         return _run_with_progress(
             recorder,
             f"recording stdin as {title!r}",
@@ -246,8 +260,8 @@ def _already_recorded(memory: Memory, path: Path, title: str | None) -> Recordin
 
 
 def _mqtt_settings(value: str) -> MqttSettings:
-    from agent.cli.errors import UsageError
     from agent.bus.mqtt import MqttSettings
+    from agent.cli.errors import UsageError
 
     try:
         return MqttSettings.from_url(value)
@@ -308,8 +322,8 @@ def _trigger_sink(
 def _connected(stack: contextlib.ExitStack, sink: SinkT) -> SinkT:
     """Enter ``sink`` (connecting to the broker if it uses one) for the rest of ``stack``;
     an unreachable broker is a one-line error."""
-    from agent.cli.errors import UsageError
     from agent.bus.mqtt import MqttUnavailableError
+    from agent.cli.errors import UsageError
 
     try:
         return stack.enter_context(sink)

@@ -1,7 +1,4 @@
-"""Sub-commands of this package (see agent/cli/__init__.py): ``transcribe`` (and ``serve``).
-
-Each command has an ``_add_<command>`` function that declares its arguments and points
-``func`` at its handler; ``register`` calls them all.
+"""``moss-agent transcribe FILE``: timed events of an audio file as JSON lines, text, SRT or VTT.
 """
 
 from __future__ import annotations
@@ -21,10 +18,7 @@ FORMATS = ("json", "text", "srt", "vtt")
 
 def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     """Add this package's sub-commands to ``sub``."""
-    from perception.server_cli import register_serve
-
     _add_transcribe(sub)
-    register_serve(sub)
 
 
 # --- transcribe ----------------------------------------------------------------------------

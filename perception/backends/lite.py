@@ -81,6 +81,10 @@ class LiteBackend(PerceptionBackend):
         sounds: bool = True,
         voice_traits: bool = True,
     ) -> None:
+        if beam_size < 1:
+            raise ValueError(f"beam_size must be 1 or more, got {beam_size}")
+        if cpu_threads is not None and cpu_threads < 1:
+            raise ValueError(f"cpu_threads must be 1 or more, got {cpu_threads}")
         path = Path(model_path) if model_path is not None else bundled_model_path()
         try:
             from faster_whisper import WhisperModel

@@ -32,12 +32,18 @@ class ServeProcess:
 
 
 @pytest.fixture(scope="session")
-def moss_server(tokenizer_dir: Path) -> Iterator[ServeProcess]:
-    """``moss-agent serve`` with the tiny parity checkpoint, on a free loopback port."""
+def moss_server(tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """``moss-agent serve`` with the tiny parity checkpoint, on a free loopback port (local
+    audio files allowed under the tests' temporary directory)."""
+    yield from start_server(tokenizer_dir, "--allowed-local-media-path", str(tmp_path_factory.getbasetemp()))
+
+
+def start_server(tokenizer_dir: Path, *extra: str) -> Iterator[ServeProcess]:
+    """A ``moss-agent serve`` process with the tiny parity checkpoint and ``extra`` flags."""
     command = [
         *MOSS_AGENT, "serve", "--checkpoint", str(PARITY_CHECKPOINT),
         "--tokenizer", str(tokenizer_dir), "--port", "0", "--dtype", "float32",
-        "--served-model-name", "tiny-moss", "--batch-wait-ms", "50",
+        "--served-model-name", "tiny-moss", "--batch-wait-ms", "50", *extra,
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
     log: list[str] = []

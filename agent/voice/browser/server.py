@@ -1,48 +1,42 @@
 """The local WebRTC endpoint: an aiohttp server that hosts the page and answers SDP offers.
 
 Each offer becomes a ``Call`` (its own peer connection, tracks, data channel and
-assistant session). Binding to anything but loopback requires a token, because the page
-gives whoever reaches it a live microphone into this machine's memory.
+assistant session, started once the connection is up; an offer that never connects is
+dropped after ``connect_timeout``). Binding to anything but loopback requires a token,
+because the page gives whoever reaches it a live microphone into this machine's memory;
+``guard`` checks Host, Origin and the token on every route. No STUN/TURN server is
+contacted unless ``ice_servers`` names one (the assistant is local).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import ipaddress
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcdatachannel import RTCDataChannel
 
+from agent.voice.browser.guard import guard_middleware, refusal, request_token, token_matches
 from agent.voice.browser.media import AnswerAudioTrack, TrackAudioInput, TrackAudioOutput
+from perception.server import DEFAULT_HOST, DEFAULT_PORT
+from perception.server.http import is_loopback
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
 _MAX_SDP_BYTES = 64 * 1024
+DEFAULT_CONNECT_TIMEOUT = 30.0  # seconds an answered offer may take to connect
 
 
 class ServerConfigError(ValueError):
     """The endpoint was asked to start in an unsafe or impossible way."""
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass
@@ -96,6 +90,8 @@ class VoiceServer:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         token: str | None = None,
+        ice_servers: Sequence[str] = (),
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         if not is_loopback(host) and not token:
             raise ServerConfigError(
@@ -106,14 +102,19 @@ class VoiceServer:
         self.host = host
         self.port = port
         self.token = token
+        self.ice_servers = list(ice_servers)  # e.g. ["stun:stun.example.org:3478"]; none by default
+        self.connect_timeout = connect_timeout
         self.calls: dict[str, Call] = {}
         self._peers: dict[str, RTCPeerConnection] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._expiry: dict[str, asyncio.Task[None]] = {}
         self._runner: web.AppRunner | None = None
         self.app = self._build_app()
 
     def _build_app(self) -> web.Application:
-        app = web.Application(client_max_size=_MAX_SDP_BYTES)
+        app = web.Application(
+            client_max_size=_MAX_SDP_BYTES, middlewares=[guard_middleware(self.token, is_loopback(self.host))]
+        )
         app.router.add_get("/", self._page)
         app.router.add_get("/app.js", self._script)
         app.router.add_get("/health", self._health)
@@ -161,33 +162,31 @@ class VoiceServer:
     def _authorised(self, request: web.Request, body: dict[str, Any]) -> bool:
         if not self.token:
             return True
-        offered = str(body.get("token") or "")
-        header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            offered = offered or header[len("Bearer ") :]
-        return hmac.compare_digest(offered.encode(), self.token.encode())
+        return token_matches(str(body.get("token") or "") or request_token(request), self.token)
 
     async def _offer(self, request: web.Request) -> web.Response:
+        if request.content_type != "application/json":  # a form or text/plain post from another page
+            return refusal(415, "send the offer as application/json: {sdp, type, token}")
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return web.Response(status=400, text="the body must be JSON: {sdp, type, token}")
+            return refusal(400, "the body must be JSON: {sdp, type, token}")
         if not isinstance(body, dict) or body.get("type") != "offer" or not isinstance(body.get("sdp"), str):
-            return web.Response(status=400, text="expected {\"sdp\": \"...\", \"type\": \"offer\"}")
+            return refusal(400, "expected {\"sdp\": \"...\", \"type\": \"offer\"}")
         if not self._authorised(request, body):
-            return web.Response(status=403, text="wrong or missing token: open the page with ?token=SECRET")
+            return refusal(403, "wrong or missing token: open the page with ?token=SECRET")
         try:
             answer = await self._accept(RTCSessionDescription(sdp=body["sdp"], type="offer"))
         except ValueError as exc:
             logger.warning("rejected an offer: %s", exc)
-            return web.Response(status=400, text=f"cannot use this offer: {exc}")
+            return refusal(400, f"cannot use this offer: {exc}")
         return web.json_response({"sdp": answer.sdp, "type": answer.type})
 
     # --- calls ----------------------------------------------------------------------
 
     async def _accept(self, offer: RTCSessionDescription) -> RTCSessionDescription:
         call_id = uuid.uuid4().hex[:12]
-        pc = RTCPeerConnection()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in self.ice_servers]))
         answer_track = AnswerAudioTrack()
         mic: dict[str, TrackAudioInput] = {}
         channel_box: list[RTCDataChannel] = []
@@ -206,7 +205,9 @@ class VoiceServer:
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             logger.info("call %s: connection %s", call_id, pc.connectionState)
-            if pc.connectionState in ("failed", "closed"):
+            if pc.connectionState == "connected":
+                self._start_call(call_id)
+            elif pc.connectionState in ("failed", "closed"):
                 await self._close_call(call_id)
 
         try:
@@ -223,10 +224,29 @@ class VoiceServer:
             call.attach_channel(channel_box[0])
         self.calls[call_id] = call
         self._peers[call_id] = pc
+        self._expiry[call_id] = asyncio.create_task(self._expire(call_id), name=f"expire-{call_id}")
+        logger.info("call %s answered; waiting for it to connect", call_id)
+        return pc.localDescription
+
+    def _start_call(self, call_id: str) -> None:
+        """The assistant session of a call, once its connection is up (so that offers that
+        never connect cost no session)."""
+        call = self.calls.get(call_id)
+        if call is None or call_id in self._tasks:
+            return
+        expiry = self._expiry.pop(call_id, None)
+        if expiry is not None:
+            expiry.cancel()
         call.audio_input.start()
         self._tasks[call_id] = asyncio.create_task(self._run_call(call), name=f"call-{call_id}")
         logger.info("call %s started", call_id)
-        return pc.localDescription
+
+    async def _expire(self, call_id: str) -> None:
+        await asyncio.sleep(self.connect_timeout)
+        if call_id in self.calls and call_id not in self._tasks:
+            logger.warning("call %s did not connect within %g s; dropped", call_id, self.connect_timeout)
+            self._expiry.pop(call_id, None)
+            await self._close_call(call_id)
 
     async def _run_call(self, call: Call) -> None:
         try:
@@ -243,6 +263,9 @@ class VoiceServer:
         call = self.calls.pop(call_id, None)
         pc = self._peers.pop(call_id, None)
         task = self._tasks.pop(call_id, None)
+        expiry = self._expiry.pop(call_id, None)
+        if expiry is not None and expiry is not asyncio.current_task():
+            expiry.cancel()
         if call is not None:
             call.closed.set()
             await call.audio_input.aclose()

@@ -23,18 +23,22 @@ async def test_page_script_and_offer_checks() -> None:
     server = VoiceServer(_never, port=0, token="s3cret")
     await server.start()
     try:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(server.url) as r:
+        # a jar that keeps cookies of IP-address hosts, as browsers do
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            # the page opened with ?token= lets its own script load (a same-site cookie)
+            async with http.get(server.url + "?token=s3cret") as r:
                 assert r.status == 200 and "moss-agents voice assistant" in await r.text()
             async with http.get(server.url + "app.js") as r:
                 assert r.status == 200 and "RTCPeerConnection" in await r.text()
             async with http.post(server.url + "offer", data="not json") as r:
+                assert r.status == 415  # only application/json
+            async with http.post(server.url + "offer", data="not json", headers={"Content-Type": "application/json"}) as r:
                 assert r.status == 400
             async with http.post(server.url + "offer", json={"sdp": "v=0", "type": "offer", "token": "wrong"}) as r:
                 assert r.status == 403 and "token" in await r.text()
             async with http.post(server.url + "offer", json={"sdp": "v=0\r\n", "type": "offer", "token": "s3cret"}) as r:
                 assert r.status == 400  # authorised, but not a usable offer
-            async with http.get(server.url + "health") as r:
+            async with http.get(server.url + "health", headers={"Authorization": "Bearer s3cret"}) as r:
                 assert (await r.json())["calls"] == 0
     finally:
         await server.stop()

@@ -8,8 +8,10 @@ answer comes back as ``choices[0].message.content``, the think block as
 
 Requests that arrive together are batched: the same audio asked several questions (the
 remote backend's three tasks per window) is encoded once and shares its prompt prefix;
-different audio inputs run as one batch. Audio is taken from ``data:`` URLs or local files
-only; http(s) URLs are never fetched.
+different audio inputs run as one batch. Audio is taken from ``data:`` URLs (or local files
+under a directory the operator allows, see ``media``); http(s) URLs are never fetched.
+Bodies are validated by the pydantic models of ``requests``; the HTTP edge (API key,
+errors, timeouts) is ``http``.
 
 A chat without audio runs the language model in text mode, with OpenAI ``tools``: they are
 rendered into Qwen3's chat template and the model's ``<tool_call>`` blocks come back as
@@ -19,264 +21,48 @@ rendered into Qwen3's chat template and the model's ``<tool_call>`` blocks come 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import hashlib
 import json
 import logging
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
 import numpy as np
 from aiohttp import web
 
-from perception.backend import SAMPLE_RATE, BackendError
+from perception.backend import BackendError
 from perception.parsers.reasoning import split_reasoning
+from perception.server import DEFAULT_HOST, DEFAULT_PORT
+from perception.server.http import (
+    IDLE_TIMEOUT,
+    auth_middleware,
+    check_bind,
+    error_middleware,
+    error_response,
+    read_body,
+)
+from perception.server.parse import parse_chat_request
+from perception.server.requests import (
+    MAX_BODY_BYTES,
+    ChatRequest,
+    RequestError,
+    Sampling,
+    TextChatRequest,
+    load_json_body,
+)
 
 if TYPE_CHECKING:
     from perception.backends.moss import MossBackend
     from perception.moss import GenerationConfig, GenerationResult
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("perception.server")
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
-MAX_BODY_BYTES = 64 * 1024 * 1024  # 120 s of 48 kHz stereo WAV, base64-encoded, fits
-DEFAULT_MAX_TOKENS = 512
-MAX_TOKENS_LIMIT = 8192
 MAX_ARRIVAL_WAIT = 0.25  # longest a batch waits for requests still being received (s)
-
-
-class RequestError(Exception):
-    """A request the server cannot serve; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass
-class Sampling:
-    """How a request wants its answer generated (OpenAI's sampling fields)."""
-
-    max_tokens: int
-    temperature: float
-    top_p: float
-    top_k: int
-    seed: int | None
-    stream: bool
-
-
-@dataclass
-class ChatRequest(Sampling):
-    """A question about audio: what one chat-completions request asks of the model."""
-
-    audio: np.ndarray
-    question: str
-    system: str | None
-
-    @property
-    def batch_key(self) -> tuple[Any, ...]:
-        """Requests with equal keys can share one generate call."""
-        return (self.system, self.max_tokens, self.temperature, self.top_p, self.top_k, self.seed)
-
-    @property
-    def audio_key(self) -> str:
-        return hashlib.blake2b(self.audio.tobytes(), digest_size=16).hexdigest()
-
-
-@dataclass
-class TextChatRequest(Sampling):
-    """A chat without audio (e.g. an agent's tool loop): the language model in text mode."""
-
-    prompt: str  # the whole chat rendered with the chat template, tools included
-
-
-_ROLES = ("system", "user", "assistant", "tool")
-
-
-def _text_chat(body: dict[str, Any], messages: list[dict[str, Any]], sampling: dict[str, Any]) -> TextChatRequest:
-    from perception.moss.chat_format import render_chat
-
-    chat: list[dict[str, Any]] = []
-    for message in messages:
-        role = message.get("role")
-        if role not in _ROLES:
-            raise RequestError(f"unknown message role {role!r}; use one of {', '.join(_ROLES)}")
-        turn: dict[str, Any] = {"role": role, "content": _text_of(message.get("content"))}
-        if role == "assistant" and message.get("tool_calls"):
-            turn["tool_calls"] = [_tool_call_of(call) for call in message["tool_calls"]]
-        chat.append(turn)
-    tools = body.get("tools") or None
-    if tools is not None and (not isinstance(tools, list) or not all(map(_is_function_tool, tools))):
-        raise RequestError('`tools` must be a list of {"type": "function", "function": {"name": ...}}')
-    choice = body.get("tool_choice")
-    if choice not in (None, "auto", "none"):
-        raise RequestError("tool_choice may be \"auto\" or \"none\" here; the model decides itself")
-    return TextChatRequest(prompt=render_chat(chat, None if choice == "none" else tools), **sampling)
-
-
-def _is_function_tool(tool: Any) -> bool:
-    return (
-        isinstance(tool, dict)
-        and tool.get("type", "function") == "function"
-        and isinstance(tool.get("function"), dict)
-        and isinstance(tool["function"].get("name"), str)
-    )
-
-
-def _tool_call_of(call: Any) -> dict[str, Any]:
-    function = call.get("function") if isinstance(call, dict) else None
-    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-        raise RequestError('each assistant tool call needs {"function": {"name": ..., "arguments": ...}}')
-    arguments = function.get("arguments", "{}")
-    if not isinstance(arguments, str):
-        arguments = json.dumps(arguments, ensure_ascii=False)
-    return {"function": {"name": function["name"], "arguments": arguments}}
-
-
-def parse_chat_request(
-    body: Any, allow_local_files: bool = True, max_seconds: float = 120.0
-) -> ChatRequest | TextChatRequest:
-    """Validate a chat-completions body; raises ``RequestError`` saying what to fix. With
-    audio in the last user message it is a question about the audio, else a text chat."""
-    if not isinstance(body, dict):
-        raise RequestError("the body must be a JSON object with a `messages` list")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise RequestError("`messages` must be a non-empty list of chat messages")
-    if body.get("n", 1) not in (1, None):
-        raise RequestError("only n=1 is supported")
-    system = None
-    user_parts: list[Any] = []
-    for message in messages:
-        if not isinstance(message, dict):
-            raise RequestError("each message must be an object with `role` and `content`")
-        role, content = message.get("role"), message.get("content")
-        if role == "system":
-            system = _text_of(content)
-        elif role == "user":
-            user_parts = content if isinstance(content, list) else [{"type": "text", "text": content}]
-    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS
-    sampling = {
-        "max_tokens": _number(max_tokens, "max_tokens", int, 1, MAX_TOKENS_LIMIT),
-        "temperature": _number(body.get("temperature", 0.0) or 0.0, "temperature", float, 0.0, 10.0),
-        "top_p": _number(body.get("top_p", 1.0) or 1.0, "top_p", float, 1e-6, 1.0),
-        "top_k": _number(body.get("top_k", 0) or 0, "top_k", int, 0, 1_000_000),
-        "seed": None if body.get("seed") is None else _number(body["seed"], "seed", int, 0, 2**63 - 1),
-        "stream": bool(body.get("stream", False)),
-    }
-    audio_parts = [p for p in user_parts if isinstance(p, dict) and p.get("type") in ("audio_url", "input_audio")]
-    if not audio_parts:
-        if any(_has_audio(m.get("content")) for m in messages):
-            raise RequestError("put the audio in the last user message: earlier turns are text only")
-        return _text_chat(body, messages, sampling)
-    if len(audio_parts) > 1:
-        raise RequestError("send one audio part per request (MOSS-Audio hears one input per prompt)")
-    question = _text_of([p for p in user_parts if p not in audio_parts]).strip()
-    if not question:
-        raise RequestError("add a text part with the question to ask about the audio")
-    audio = _audio_of(audio_parts[0], allow_local_files)
-    seconds = len(audio) / SAMPLE_RATE
-    if seconds > max_seconds:
-        raise RequestError(
-            f"the audio is {seconds:.1f} s; MOSS-Audio hears at most {max_seconds:.0f} s per input: split it"
-        )
-    return ChatRequest(audio=audio, question=question, system=system, **sampling)
-
-
-def _has_audio(content: Any) -> bool:
-    return isinstance(content, list) and any(
-        isinstance(p, dict) and p.get("type") in ("audio_url", "input_audio") for p in content
-    )
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text"
-        )
-    return ""
-
-
-def _number(value: Any, name: str, kind: type, low: float, high: float) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RequestError(f"`{name}` must be a number, got {value!r}")
-    if kind is int and value != int(value):
-        raise RequestError(f"`{name}` must be a whole number, got {value!r}")
-    if not low <= value <= high:
-        raise RequestError(f"`{name}` must be between {low:g} and {high:g}, got {value!r}")
-    return kind(value)
-
-
-def _audio_of(part: dict[str, Any], allow_local_files: bool) -> np.ndarray:
-    from perception.audio import AudioDecodeError, load_audio
-
-    if part["type"] == "input_audio":  # OpenAI's own shape: base64 data + format
-        inner = part.get("input_audio") or {}
-        payload, suffix = _b64(inner.get("data")), "." + str(inner.get("format") or "wav")
-        return _decode_bytes(payload, suffix)
-    inner = part.get("audio_url")
-    url = inner.get("url") if isinstance(inner, dict) else inner
-    if not isinstance(url, str) or not url:
-        raise RequestError("audio_url.url must be a data: URL or a local file path")
-    if url.startswith("data:"):
-        header, sep, data = url.partition(",")
-        if not sep or ";base64" not in header:
-            raise RequestError("data: URLs must be base64 encoded (data:audio/wav;base64,...)")
-        return _decode_bytes(_b64(data), _suffix(header))
-    scheme = urlparse(url).scheme
-    if scheme in ("http", "https", "ftp", "s3", "gs"):
-        raise RequestError(
-            f"this server does not fetch {scheme} URLs; send the audio inline as a "
-            "data:audio/wav;base64,... URL"
-        )
-    if not allow_local_files:
-        raise RequestError("this server does not read local files; send a data: URL")
-    path = Path(unquote(urlparse(url).path) if scheme == "file" else url).expanduser()
-    try:
-        return load_audio(path)
-    except AudioDecodeError as exc:
-        raise RequestError(f"cannot decode the audio: {exc}") from exc
-
-
-def _b64(data: Any) -> bytes:
-    if not isinstance(data, str) or not data:
-        raise RequestError("the audio data is empty; send base64-encoded audio file bytes")
-    try:
-        return base64.b64decode(data, validate=False)
-    except (binascii.Error, ValueError) as exc:
-        raise RequestError(f"the audio data is not valid base64: {exc}") from exc
-
-
-def _suffix(header: str) -> str:
-    mime = header[5:].split(";")[0].strip().lower()
-    sub = mime.split("/")[-1] if "/" in mime else ""
-    return "." + {"x-wav": "wav", "wave": "wav", "mpeg": "mp3", "x-flac": "flac"}.get(sub, sub or "wav")
-
-
-def _decode_bytes(payload: bytes, suffix: str) -> np.ndarray:
-    from perception.audio import AudioDecodeError, load_audio
-
-    if not payload:
-        raise RequestError("the audio data is empty")
-    with tempfile.TemporaryDirectory(prefix="moss-serve-") as tmp:
-        path = Path(tmp) / f"audio{suffix if suffix.isascii() and len(suffix) <= 6 else '.bin'}"
-        path.write_bytes(payload)
-        try:
-            return load_audio(path)
-        except AudioDecodeError as exc:
-            raise RequestError(f"cannot decode the audio: {str(exc).replace(str(path), 'the audio')}") from exc
 
 
 @dataclass
@@ -296,14 +82,18 @@ class MossChatServer:
         max_batch: int = 8,
         batch_wait: float = 0.01,
         max_pending: int = 256,
-        allow_local_files: bool = True,
+        allowed_local_media_path: str | Path | None = None,
+        api_key: str | None = None,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         backend.require_tokenizer()
         self.backend = backend
         self.model_name = model_name or backend.model
         self.max_batch = max(1, max_batch)
         self.batch_wait = batch_wait
-        self.allow_local_files = allow_local_files
+        self.allowed_local_media_path = allowed_local_media_path
+        self.api_key = api_key or None
+        self.idle_timeout = idle_timeout
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=max_pending)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moss-generate")
         self._worker: asyncio.Task[None] | None = None
@@ -314,17 +104,17 @@ class MossChatServer:
 
     # --- app -------------------------------------------------------------------------
 
-    def create_app(self, extensions: Sequence[Callable[[web.Application], None]] = ()) -> web.Application:
-        """The aiohttp app; ``extensions`` may add routes (e.g. a WebRTC endpoint)."""
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
+    def create_app(self) -> web.Application:
+        """The aiohttp app: chat completions, models and health, behind the API key."""
+        app = web.Application(
+            client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware(), auth_middleware(self.api_key)]
+        )
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/health", self._health)
         app.router.add_get("/v1/health", self._health)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
-        for extend in extensions:
-            extend(app)
         return app
 
     async def _start(self, app: web.Application) -> None:
@@ -354,16 +144,9 @@ class MossChatServer:
         # already on their way (e.g. the other tasks of the same window).
         self._arriving += 1
         try:
+            raw = await read_body(request, MAX_BODY_BYTES, self.idle_timeout)
             try:
-                body = await request.json()
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                return _error(400, "the body is not valid JSON")
-            except web.HTTPRequestEntityTooLarge:
-                return _error(413, f"the request is larger than {MAX_BODY_BYTES // 2**20} MiB")
-            try:
-                chat = await asyncio.get_running_loop().run_in_executor(
-                    None, parse_chat_request, body, self.allow_local_files, self.backend.max_window
-                )
+                chat = await asyncio.get_running_loop().run_in_executor(None, self._parse, raw)
             except RequestError as exc:
                 return _error(exc.status, str(exc))
             if not isinstance(chat, TextChatRequest):
@@ -387,6 +170,9 @@ class MossChatServer:
             log.exception("generation failed")
             return _error(500, f"generation failed: {exc}", "server_error")
         return web.json_response(self._completion(chat, result))
+
+    def _parse(self, raw: bytes) -> ChatRequest | TextChatRequest:
+        return parse_chat_request(load_json_body(raw), self.allowed_local_media_path, self.backend.max_window)
 
     async def _text_chat(self, request: web.Request, chat: TextChatRequest) -> web.StreamResponse:
         # One at a time on the model's own thread, between the audio batches.
@@ -649,8 +435,10 @@ def _fail(jobs: list[_Job], exc: Exception) -> None:
             job.future.set_exception(exc)
 
 
-def _error(status: int, message: str, kind: str = "invalid_request_error") -> web.Response:
-    return web.json_response({"error": {"message": message, "type": kind, "code": status}}, status=status)
+def _error(status: int, message: str, kind: str | None = None) -> web.Response:
+    if status < 500:
+        log.info("request refused: %d %s", status, message)
+    return error_response(status, message, kind)
 
 
 async def serve(
@@ -658,11 +446,15 @@ async def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     on_ready: Callable[[str], None] | None = None,
-    extensions: Sequence[Callable[[web.Application], None]] = (),
 ) -> None:
     """Run until cancelled. ``on_ready`` gets the base URL (``http://host:port/v1``) once
-    the socket is bound (port 0 picks a free port)."""
-    runner = web.AppRunner(server.create_app(extensions), access_log=None)
+    the socket is bound (port 0 picks a free port). Off loopback the server needs an API
+    key (``ServerConfigError``). A connection that sends nothing for the server's idle
+    timeout, before or inside its request, is closed."""
+    check_bind(host, server.api_key)
+    runner = web.AppRunner(
+        server.create_app(), access_log=None, keepalive_timeout=server.idle_timeout
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
