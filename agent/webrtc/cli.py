@@ -79,6 +79,7 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
     from agent.livekit.assistant import VoiceAssistant
     from agent.reasoner import ReasonerError, get_reasoner
     from agent.webrtc.endpoint import call_handler, serve_forever
+    from agent.webrtc.server_log import announce_loading
     from memory import MemoryStoreError, open_memory
     from perception.backend import BackendUnavailableError
     from perception.backends import get_backend
@@ -87,6 +88,7 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
         memory = open_memory(args.db)
     except MemoryStoreError as exc:
         raise UsageError(str(exc)) from exc
+    announce_loading(args.voice_backend, args.reasoner)
     try:
         backend = get_backend(args.voice_backend)
         reasoner = get_reasoner(args.reasoner)
