@@ -16,7 +16,8 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
-from agent.cli.errors import UsageError, is_user_error
+from agent.cli_parsing import parse_command_line, version
+from agent.cli.errors import UsageError
 
 __all__ = ["UsageError", "build_parser", "main"]
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Voice agents that listen: perception, memory and reasoning over audio.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -52,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command_line(parser, argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     func = getattr(args, "func", None)

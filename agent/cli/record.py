@@ -103,6 +103,7 @@ def _make_recorder(
 
     try:
         backend = get_backend(backend_name)
+        _ = backend.model  # a remote backend asks its server now: a dead URL fails before any progress
     except (BackendError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
     return Recorder(memory, backend, archive_audio=archive_audio, on_events=on_events)
@@ -119,6 +120,7 @@ def _run_with_progress(recorder: Recorder, label: str, start: Any, console: Cons
     )
 
     from agent.cli.errors import UsageError
+    from agent.record_feedback import progress_lines
     from agent.recording.recorder import RecorderError, RecordingProgress
     from perception.audio import AudioDecodeError
     from perception.backend import BackendError
@@ -133,13 +135,19 @@ def _run_with_progress(recorder: Recorder, label: str, start: Any, console: Cons
     )
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(label, total=None, clock="", events=0)
+        lines = progress_lines(console, label)  # the bar draws nothing when not a terminal
 
         def on_progress(p: RecordingProgress) -> None:
             clock = f"{p.seconds:6.1f}" + (f"/{p.total:.1f} s" if p.total else " s")
             progress.update(task, completed=p.seconds, total=p.total, clock=clock, events=p.events)
+            if lines is not None:
+                lines(p)
 
         try:
-            return start(on_progress)  # type: ignore[no-any-return]
+            result = start(on_progress)
+            if lines is not None:
+                lines.close()
+            return result  # type: ignore[no-any-return]
         except AudioDecodeError as exc:
             raise UsageError(
                 f"{exc} (events heard before the problem are stored; fix the audio and run again to resume)"
@@ -183,6 +191,8 @@ def _check_audio(path: Path) -> None:
 def _record_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from agent.record_feedback import nothing_heard
+
     console = Console(stderr=True)
     settings = _mqtt_settings(args.mqtt) if args.mqtt else None
     triggers = _load_triggers(args.triggers) if args.triggers else None
@@ -209,6 +219,8 @@ def _record_command(args: argparse.Namespace) -> int:
             recorder = _make_recorder(memory, args.backend, args.archive_audio, on_events=_fan_out(sinks))
             result = _record_source(recorder, args, console, stdin_chunks)
         sys.stdout.write(_summary(result, memory) + "\n")
+        if (warning := nothing_heard(result)) is not None:
+            console.print(warning, style="yellow", markup=False, highlight=False)
         if trigger_sink is not None:
             fired = len(trigger_sink.engine.firings)
             sys.stdout.write(f"triggers fired {fired} time{'s' if fired != 1 else ''}\n")

@@ -157,6 +157,7 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
     from agent.reasoning.reasoner import ReasonerError
     from agent.reasoning.registry import get_reasoner
     from agent.voice.browser.endpoint import call_handler, serve_forever
+    from agent.voice.browser.server_log import announce_loading
     from agent.voice.livekit.assistant import VoiceAssistant
     from memory import MemoryStoreError, open_memory
     from perception.backend import BackendUnavailableError
@@ -166,6 +167,7 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
         memory = open_memory(args.db)
     except MemoryStoreError as exc:
         raise UsageError(str(exc)) from exc
+    announce_loading(args.voice_backend, args.reasoner)
     try:
         backend = get_backend(args.voice_backend)
         reasoner = get_reasoner(args.reasoner)

@@ -25,13 +25,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     upgrade.set_defaults(func=_db_upgrade)
     db.set_defaults(func=lambda args: _usage(db))
 
-    sessions = sub.add_parser("sessions", help="list recorded sessions")
+    sessions = sub.add_parser(
+        "sessions", help="list recorded sessions (or delete one)",
+        description="List recorded sessions. --delete removes one session with all its "
+        "events, speakers, answers and archived audio.",
+    )  # fmt: skip
     sessions.add_argument("--db", help=DB_HELP)
+    sessions.add_argument(
+        "--delete", metavar="SESSION", help="delete this session (id or title) and its audio archive"
+    )
+    sessions.add_argument("--yes", "-y", action="store_true", help="delete without asking")
     sessions.set_defaults(func=_sessions)
 
     export = sub.add_parser("export", help="export a session as subtitles, minutes or JSON")
     export.add_argument("session", help="session id or title")
-    export.add_argument("--format", "-f", choices=("srt", "vtt", "md", "json"), default="md")
+    export.add_argument(
+        "--format", "-f", choices=("srt", "vtt", "md", "json"), default="md",
+        help="md: minutes (default); srt or vtt: subtitles with speaker names; json: every event",
+    )  # fmt: skip
     export.add_argument("--output", "-o", type=Path, help="write to this file (default stdout)")
     export.add_argument("--db", help=DB_HELP)
     export.set_defaults(func=_export)
@@ -40,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     speakers.add_argument("session", help="session id or title")
     speakers.add_argument(
         "--rename", action="append", default=[], metavar="ID=NAME",
-        help="give speaker ID the name NAME (repeatable), e.g. --rename S1=Alice",
+        help="give speaker ID the name NAME; several at once separated by commas or by "
+        "repeating the option, e.g. --rename S1=Alice,S3=Carol",
     )  # fmt: skip
     speakers.add_argument("--db", help=DB_HELP)
     speakers.set_defaults(func=_speakers)
@@ -82,6 +94,8 @@ def _sessions(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    if args.delete:
+        return _delete_session(args)
     with _open(args.db) as memory:
         sessions = memory.list_sessions()
     if not sessions:
@@ -99,6 +113,27 @@ def _sessions(args: argparse.Namespace) -> int:
             s.source or "",
         )
     Console(width=max(100, Console().width)).print(table)
+    return 0
+
+
+def _delete_session(args: argparse.Namespace) -> int:
+    from agent.cli.errors import UsageError
+
+    with _open(args.db) as memory:
+        session = _session(memory, args.delete)
+        what = (
+            f"session {session.id} ({session.title!r}: {session.event_count} events, "
+            f"{_clock(session.duration)} of audio and its archive)"
+        )
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError(f"deleting {what} needs confirmation: add --yes")
+            reply = input(f"Delete {what}? [y/N] ").strip().lower()
+            if reply not in ("y", "yes"):
+                print("nothing deleted", file=sys.stderr)
+                return 1
+        memory.delete_session(session.id)
+    print(f"deleted {what}")
     return 0
 
 
@@ -124,12 +159,23 @@ def _speakers(args: argparse.Namespace) -> int:
 
     renames = []
     for item in args.rename:
-        speaker, sep, name = item.partition("=")
-        if not sep or not speaker.strip() or not name.strip():
-            raise UsageError(f"--rename takes ID=NAME (e.g. S1=Alice), got {item!r}")
-        renames.append((speaker.strip(), name.strip()))
+        for part in item.split(","):
+            speaker, sep, name = part.partition("=")
+            if not sep or not speaker.strip() or not name.strip() or "=" in name:
+                raise UsageError(
+                    f"--rename takes ID=NAME (e.g. S1=Alice, several as S1=Alice,S3=Carol; "
+                    f"names cannot hold commas), got {item!r}"
+                )
+            renames.append((speaker.strip(), name.strip()))
     with _open(args.db) as memory:
         session = _session(memory, args.session)
+        known = memory.speaker_names(session.id)
+        missing = [speaker for speaker, _ in renames if speaker not in known]
+        if missing and len(renames) > 1:  # all or nothing: no half-applied list of renames
+            raise UsageError(
+                f"no speaker {', '.join(map(repr, missing))} in session {session.id}; nothing renamed "
+                f"(its speakers: {', '.join(sorted(known)) or 'none'})"
+            )
         for speaker, name in renames:
             try:
                 memory.rename_speaker(session.id, speaker, name)

@@ -16,6 +16,7 @@ import logging
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,6 +43,12 @@ MIN_SPEECH_SHARE = 0.2
 MAX_SESSIONS = 32
 # Silence between two words long enough that a new speaker may have started.
 TURN_PAUSE = 0.6
+# Decoding at temperature 0 only: faster-whisper's default fallback ladder samples at
+# 0.2-1.0 with an unseeded generator, so the same audio gave different transcripts (and
+# sometimes none) from run to run. Greedy or beam search is the same every time.
+DECODING_TEMPERATURE = 0.0
+# Whisper's own threshold for "this output is a repetition loop, not a transcript".
+MAX_COMPRESSION_RATIO = 2.4
 
 
 def bundled_model_path() -> Path:
@@ -152,6 +159,8 @@ class LiteBackend(PerceptionBackend):
         if _only_non_speech(probe):
             # A window of bells, rings or noise: Whisper would only hallucinate on it, slowly
             # (temperature fallbacks), so it is not asked.
+            log.info("window at %.1f s not transcribed: the sound detector hears only %s",
+                     window.start, ", ".join(sorted({p.label for p in probe})))
             segments: list[TranscriptSegment] = []
         else:
             segments = self._transcribe(audio, speech)
@@ -175,6 +184,7 @@ class LiteBackend(PerceptionBackend):
                         summary=described.summary, heuristic=True,
                     ))
         events += [_sound_event(s) for s in sounds]
+        _explain_speech_sounds(events, getattr(self, "_dropped", []), window.start)
         stamped = self.stamp(events, window)
         for e in stamped:
             if isinstance(e, SoundEvent | VoiceTraits):
@@ -182,23 +192,29 @@ class LiteBackend(PerceptionBackend):
         return stamped
 
     def _transcribe(self, audio: np.ndarray, speech: np.ndarray) -> list[TranscriptSegment]:
+        self._dropped: list[DroppedSpeech] = []  # why speech in this window has no words
         try:
             raw, _info = self._whisper.transcribe(
                 audio, language=self.language, beam_size=self.beam_size, word_timestamps=True,
-                condition_on_previous_text=False, vad_filter=False,
+                condition_on_previous_text=False, vad_filter=False, temperature=DECODING_TEMPERATURE,
             )
             raw = list(raw)
         except Exception as exc:  # a broken window must not end the session
             log.warning("faster-whisper failed on a window (%s); no transcript for it", exc)
+            self._dropped.append(DroppedSpeech(0.0, len(audio) / SAMPLE_RATE, f"faster-whisper failed: {exc}"))
             return []
         duration = len(audio) / SAMPLE_RATE
         out: list[TranscriptSegment] = []
         self._source = {}  # id(part) -> index of the Whisper segment it came from
         for source, seg in enumerate(raw):
             if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
+                self._dropped.append(DroppedSpeech(seg.start, seg.end, (
+                    f"Whisper judged it not speech (no-speech probability {seg.no_speech_prob:.2f})")))
                 continue  # Whisper's own "this was not speech" rule
-            if seg.compression_ratio > 2.4:
-                log.debug("dropping a repetitive segment: %r", seg.text)
+            if seg.compression_ratio > MAX_COMPRESSION_RATIO:
+                self._dropped.append(DroppedSpeech(seg.start, seg.end, (
+                    f"Whisper's transcript {seg.text.strip()[:40]!r} was a repetition loop "
+                    f"(compression ratio {seg.compression_ratio:.1f})")))
                 continue
             words = []
             for w in seg.words or []:
@@ -340,6 +356,30 @@ def _drop_words_under_tones(
         if kept:
             out.append(seg)
     return out
+
+
+@dataclass(frozen=True)
+class DroppedSpeech:
+    """A Whisper segment left out of the transcript, and why (window-relative seconds)."""
+
+    start: float
+    end: float
+    reason: str
+
+
+def _explain_speech_sounds(events: list[Any], dropped: list[DroppedSpeech], offset: float) -> None:
+    """Speech that reaches memory as a sound label instead of words is never silent: the
+    reason is logged and kept on the event (``attributes["no_transcript"]``)."""
+    for event in events:
+        if not isinstance(event, SoundEvent) or event.category != SoundCategory.SPEECH:
+            continue
+        reasons = [d.reason for d in dropped if d.start < event.end and d.end > event.start]
+        reason = "; ".join(reasons) or "Whisper heard no words in it"
+        event.attributes["no_transcript"] = reason
+        log.warning(
+            "speech at %.1f-%.1f s is stored as %r, not words: %s",
+            offset + event.start, offset + event.end, event.label, reason,
+        )
 
 
 def _sound_event(sound: DetectedSound) -> SoundEvent:

@@ -94,3 +94,64 @@ def test_export_to_an_unwritable_place(
     url, session_id = recorded
     assert main(["export", session_id, "--db", url, "-o", "/no/such/dir/out.md"]) == 2
     assert "cannot write /no/such/dir/out.md" in capsys.readouterr().err
+
+
+# --- deleting a session, several renames, help texts --------------------------------------
+
+
+def _audio_chunks(url: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        return int(db.execute("SELECT count(*) FROM audio_chunks").fetchone()[0])
+
+
+def test_sessions_delete_removes_the_session_and_its_audio_archive(
+    recorded: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+
+    url, session_id = recorded
+    with open_memory(url) as memory:
+        memory.archive_audio(session_id, 0.0, np.zeros(16_000 * 3, np.float32))
+        kept = memory.create_session("Keep me")
+        memory.ingest(kept.id, meeting_events()[:2])
+    assert _audio_chunks(url) > 0
+    assert main(["sessions", "--delete", "Board meeting", "--db", url]) == 2  # stdin is no terminal
+    assert "add --yes" in capsys.readouterr().err
+    assert _audio_chunks(url) > 0  # nothing deleted without confirmation
+    assert main(["sessions", "--delete", "Board meeting", "--yes", "--db", url]) == 0
+    assert f"deleted session {session_id}" in capsys.readouterr().out
+    assert _audio_chunks(url) == 0
+    with open_memory(url) as memory:
+        assert [s.title for s in memory.list_sessions()] == ["Keep me"]
+        assert len(memory.session_events(kept.id)) == 2
+    assert main(["sessions", "--delete", session_id, "--yes", "--db", url]) == 2
+    assert "no session" in capsys.readouterr().err
+
+
+def test_speakers_rename_accepts_several_separated_by_commas(
+    recorded: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, session_id = recorded
+    assert main(["speakers", session_id, "--rename", "S1=Alice,S3=Carol", "--db", url]) == 0
+    with open_memory(url) as memory:
+        names = memory.speaker_names(session_id)
+    assert names["S1"] == "Alice" and names["S3"] == "Carol"
+    capsys.readouterr()
+    # One unknown id in the list: a clear error and nothing renamed.
+    assert main(["speakers", session_id, "--rename", "S2=Bob,S9=Zed", "--db", url]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no speaker 'S9'" in err and "nothing renamed" in err and "\n" not in err
+    with open_memory(url) as memory:
+        assert memory.speaker_names(session_id)["S2"] == "S2"
+    # A comma inside a name is refused, not stored as "Alice,S3=Carol"-like names.
+    assert main(["speakers", session_id, "--rename", "S1=Smith, Alice", "--db", url]) == 2
+    assert "names cannot hold commas" in capsys.readouterr().err
+
+
+def test_export_help_lists_the_formats(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "md: minutes" in out and "srt or vtt: subtitles" in out and "json: every event" in out

@@ -24,7 +24,10 @@ def call_handler(assistant: VoiceAssistant) -> CallHandler:
     """Run ``assistant`` for one WebRTC call until the browser hangs up."""
 
     async def handle(call: Call) -> None:
-        record = await assistant.new_call(title=f"browser call {call.call_id}", source="webrtc")
+        # the call's id is its session's id: the title names the session `sessions` lists
+        record = await assistant.new_call(
+            title=f"browser call {call.call_id}", source="webrtc", session_id=call.call_id
+        )
         record.sinks.append(call.send)
         session, agent = assistant.make_session(record)
         session.input.audio = call.audio_input

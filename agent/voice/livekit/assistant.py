@@ -5,7 +5,7 @@ the bus, the reasoner, the voice); ``start_call`` builds one call's session: our
 reasoner-LLM, espeak-ng TTS and webrtcvad VAD, a memory session that records every event
 and every answered question, and the bus carrying the same events. Calls work the same
 with any audio I/O: a LiveKit room (``examples/voice_assistant.py``), the local WebRTC
-page (``agent/webrtc``) or the custom I/O of the tests.
+page (``agent/voice/browser``) or the custom I/O of the tests.
 """
 
 from __future__ import annotations
@@ -152,8 +152,11 @@ class VoiceAssistant:
         if (interim_transcripts or quick_transcripts) and backend.name == "lite":
             self.quick = QuickTranscriber(language=getattr(backend, "language", "en"))
 
-    async def new_call(self, title: str | None = None, source: str = "voice") -> CallRecord:
-        """A memory session plus the per-call STT and LLM (not started yet)."""
+    async def new_call(
+        self, title: str | None = None, source: str = "voice", session_id: str | None = None
+    ) -> CallRecord:
+        """A memory session (``session_id``: its id, default a fresh one) plus the per-call
+        STT and LLM (not started yet)."""
         started = datetime.now(UTC)
         info = await asyncio.to_thread(
             self.memory.create_session,
@@ -162,6 +165,7 @@ class VoiceAssistant:
             started_at=started,
             backend=self.backend.name,
             model=self.backend.model,
+            session_id=session_id,
         )
         context = ToolContext(memory=self.memory, session_id=info.id, backend=self.backend, bus=self.bus)
         memo = ToolResultMemo()

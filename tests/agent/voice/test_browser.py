@@ -105,6 +105,7 @@ async def test_browser_call_shows_question_and_answer_and_plays_it(endpoint, tmp
     # the call was recorded as a memory session, question and answer included
     sessions = memory.list_sessions()
     assert len(sessions) == 1 and sessions[0].source == "webrtc"
+    assert state["sessionId"] == sessions[0].id and sessions[0].title == f"browser call {sessions[0].id}"
     turns = memory.agent_turns(sessions[0].id)
     assert turns and turns[0].answer == answer["text"]
     assert any("basement" in seg.text for seg in memory.transcript_between(sessions[0].id, 0, 60))

@@ -3,7 +3,7 @@
 "use strict";
 
 const params = new URLSearchParams(location.search);
-const state = { transcripts: [], answers: [], events: [], toolCalls: [], answerAudioEnergy: 0, connected: false };
+const state = { transcripts: [], answers: [], events: [], toolCalls: [], answerAudioEnergy: 0, connected: false, sessionId: null };
 window.mossState = state;  // read by the end-to-end test and handy in the console
 
 const $ = (id) => document.getElementById(id);
@@ -16,7 +16,7 @@ function mmss(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-function addItem(listId, cls, text, start) {
+function addItem(listId, cls, text, start, who) {
   const li = document.createElement("li");
   if (cls) li.className = cls;
   if (start !== undefined && start !== null) {
@@ -25,9 +25,36 @@ function addItem(listId, cls, text, start) {
     t.textContent = mmss(start);
     li.appendChild(t);
   }
+  if (who) {  // who said it: the speaker id perception gave the voice (S1, S2, ...)
+    const w = document.createElement("span");
+    w.className = "who";
+    w.textContent = who + ": ";
+    li.appendChild(w);
+  }
   li.appendChild(document.createTextNode(text));
   $(listId).appendChild(li);
   return li;
+}
+
+// One line of the events list, or null for events the conversation already shows
+// (speaker turns are the labels of its lines).
+function eventText(ev) {
+  switch (ev.kind) {
+    case "speaker":
+      return null;
+    case "sound":
+      return `sound: ${ev.label}`;
+    case "music":
+      return `music: ${ev.label || ev.description || "playing"}`;
+    case "voice": {
+      const said = [ev.emotion, ev.summary].filter(Boolean).join(", ");
+      return said ? `voice of ${ev.speaker || "someone"}: ${said}` : null;
+    }
+    default: {
+      const what = ev.label || ev.text || ev.summary;
+      return what ? `${ev.kind}: ${what}` : null;
+    }
+  }
 }
 
 function onMessage(msg) {
@@ -36,14 +63,14 @@ function onMessage(msg) {
       if (msg.final) {
         state.transcripts.push(msg);
         $("interim").textContent = "";
-        addItem("conversation", "user", msg.text + (msg.speaker ? ` (${msg.speaker})` : ""), msg.start);
+        addItem("conversation", "user", msg.text, msg.start, msg.speaker || "someone");
       } else {
         $("interim").textContent = msg.text;
       }
       break;
     case "answer": {
       state.answers.push(msg);
-      const li = addItem("conversation", "assistant", msg.text);
+      const li = addItem("conversation", "assistant", msg.text, undefined, "assistant");
       if ((msg.reasoning && msg.reasoning.length) || (msg.citations && msg.citations.length)) {
         const d = document.createElement("details");
         const s = document.createElement("summary");
@@ -63,9 +90,16 @@ function onMessage(msg) {
       state.toolCalls.push(...msg.calls);
       for (const c of msg.calls) addItem("events", "", `tool ${c.name}(${c.arguments})`);
       break;
-    case "event":
+    case "event": {
       state.events.push(msg.event);
-      addItem("events", "", msg.event.kind === "sound" ? `sound: ${msg.event.label}` : `${msg.event.kind}`, msg.event.start);
+      const text = eventText(msg.event);
+      if (text) addItem("events", msg.event.kind, text, msg.event.start);
+      break;
+    }
+    case "session":
+      state.sessionId = msg.session_id;
+      $("session").textContent = `session ${msg.session_id}`;
+      document.title = `session ${msg.session_id} · moss-agents voice assistant`;
       break;
     case "state":
       $("agent-state").textContent = `assistant ${msg.agent}`;
@@ -83,8 +117,6 @@ async function watchAnswerAudio() {
   stats.forEach((r) => {
     if (r.type === "inbound-rtp" && r.kind === "audio" && typeof r.totalAudioEnergy === "number") {
       state.answerAudioEnergy = r.totalAudioEnergy;
-      $("answer-audio").textContent = r.totalAudioEnergy > 0
-        ? `yes (energy ${r.totalAudioEnergy.toFixed(4)}, ${r.totalSamplesReceived} samples)` : "none";
     }
   });
 }
