@@ -16,8 +16,8 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
-from agent.cli_parsing import parse_command_line, version
-from agent.cli.errors import UsageError
+from agent.cli.errors import UsageError, is_user_error
+from agent.cli.parsing import parse_command_line, version
 
 __all__ = ["UsageError", "build_parser", "main"]
 
