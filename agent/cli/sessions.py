@@ -123,7 +123,7 @@ def _delete_session(args: argparse.Namespace) -> int:
         session = _session(memory, args.delete)
         what = (
             f"session {session.id} ({session.title!r}: {session.event_count} events, "
-            f"{_clock(session.duration)} of audio and its archive)"
+            f"{format_duration(session.duration)} of audio and its archive)"
         )
         if not args.yes:
             if not sys.stdin.isatty():

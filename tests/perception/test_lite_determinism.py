@@ -20,7 +20,6 @@ from perception.engine import Perceiver
 from perception.events import SoundCategory, SoundEvent, TranscriptSegment
 from perception.synthetic import speak
 
-from .lite_fixtures import lite_backend  # noqa: F401 - fixture
 
 SR = 16_000
 CHANT = " ".join(["one two"] * 12)

@@ -18,7 +18,7 @@ import pytest
 
 from memory import open_memory
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 MOSS_AGENT = ["-c", "import sys; from agent.cli import main; sys.exit(main())"]
 
 
