@@ -186,11 +186,15 @@ async def test_local_paths_are_refused_by_default(moss_tiny, tokenizer_dir: Path
          "too-many-messages"],
 )  # fmt: skip
 def test_malformed_bodies_are_json_4xx(keyed: ServeProcess, body: bytes, match: str) -> None:
+    before = len(keyed.log)
     r = httpx.post(keyed.url + "/chat/completions", content=body, timeout=60,
                    headers={**AUTH, "Content-Type": "application/json"})  # fmt: skip
     assert r.status_code == 400, r.text
     error = r.json()["error"]
     assert match in error["message"] and error["type"] == "invalid_request_error" and error["code"] == 400
+    time.sleep(0.5)  # the server's stderr is read by a thread
+    new = keyed.log[before:]
+    assert len(new) == 1 and " 400 " in new[0] and match in new[0], new  # one line in the server's log
     assert not any("Traceback" in line for line in keyed.log)
 
 
