@@ -34,6 +34,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 _MAX_SDP_BYTES = 64 * 1024
 DEFAULT_CONNECT_TIMEOUT = 30.0  # seconds an answered offer may take to connect
+MAX_PENDING_OFFERS = 16  # answered offers not connected yet (each holds a peer connection)
+IDLE_TIMEOUT = 15.0  # seconds an HTTP connection may send nothing
 
 
 class ServerConfigError(ValueError):
@@ -102,6 +104,7 @@ class VoiceServer:
         token: str | None = None,
         ice_servers: Sequence[str] = (),
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        max_pending_offers: int = MAX_PENDING_OFFERS,
     ) -> None:
         if not is_loopback(host) and not token:
             raise ServerConfigError(
@@ -114,6 +117,7 @@ class VoiceServer:
         self.token = token
         self.ice_servers = list(ice_servers)  # e.g. ["stun:stun.example.org:3478"]; none by default
         self.connect_timeout = connect_timeout
+        self.max_pending_offers = max_pending_offers
         self.calls: dict[str, Call] = {}
         self._peers: dict[str, RTCPeerConnection] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -137,7 +141,7 @@ class VoiceServer:
         return f"http://{self.host}:{self.port}/"
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(self.app, access_log=None, keepalive_timeout=IDLE_TIMEOUT)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         try:
@@ -185,6 +189,8 @@ class VoiceServer:
             return refusal(400, "expected {\"sdp\": \"...\", \"type\": \"offer\"}")
         if not self._authorised(request, body):
             return refusal(403, "wrong or missing token: open the page with ?token=SECRET")
+        if len(self._expiry) >= self.max_pending_offers:
+            return refusal(503, "too many calls are still connecting; retry in a few seconds")
         try:
             answer = await self._accept(RTCSessionDescription(sdp=body["sdp"], type="offer"))
         except ValueError as exc:

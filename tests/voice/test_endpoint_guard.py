@@ -99,13 +99,17 @@ async def test_offers_must_be_application_json(server: VoiceServer) -> None:
 
 async def test_offers_that_never_connect_are_released(server: VoiceServer) -> None:
     handler: Any = server.handler
+    server.max_pending_offers = 5
     clients = []
     async with aiohttp.ClientSession() as http:
-        for _ in range(5):
+        for i in range(6):
             pc, sdp = await _offer_sdp()
             clients.append(pc)
             async with http.post(server.url + "offer", json={"sdp": sdp, "type": "offer", "token": TOKEN}) as r:
-                assert r.status == 200 and (await r.json())["type"] == "answer"
+                if i < 5:
+                    assert r.status == 200 and (await r.json())["type"] == "answer"
+                else:  # a flood of offers holds at most max_pending_offers peer connections
+                    assert r.status == 503
             # the answer is never applied: this client never connects
     try:
         assert len(server.calls) == 5
@@ -142,3 +146,19 @@ async def test_no_external_ice_server_unless_configured(monkeypatch: pytest.Monk
         finally:
             await pc.close()
             await server.stop()
+
+
+async def test_idle_connections_are_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import agent.webrtc.server as endpoint
+
+    monkeypatch.setattr(endpoint, "IDLE_TIMEOUT", 1.0)
+    server = VoiceServer(_Recorder(), port=0)
+    await server.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers never finished
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), timeout=8) == b""  # the server hung up
+        writer.close()
+    finally:
+        await server.stop()
