@@ -70,13 +70,19 @@ def guard_middleware(
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if loopback_only and _hostname(request.host) not in LOOPBACK_NAMES:
-            logger.warning("refused a request for host %r (only loopback names are served)", request.host)
+            logger.warning(
+                "refused a request for host %r (only loopback names are served)", request.host
+            )
             return refusal(403, "this endpoint answers only to localhost / 127.0.0.1")
         origin = request.headers.get("Origin")
         if origin is not None and not _same_origin(origin, request.host):
             logger.warning("refused a cross-origin request from %r to %s", origin, request.path)
             return refusal(403, "cross-origin requests are refused; open the page from this server")
-        if token and request.path not in body_token_paths and not token_matches(request_token(request), token):
+        if (
+            token
+            and request.path not in body_token_paths
+            and not token_matches(request_token(request), token)
+        ):
             return refusal(401, "wrong or missing token: open the page with ?token=SECRET")
         response = await handler(request)
         if token and token_matches(request.query.get("token"), token):

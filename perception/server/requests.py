@@ -55,7 +55,9 @@ def load_json_body(raw: bytes) -> Any:
     """The JSON value of ``raw``, refusing bodies whose structure alone would be costly."""
     containers = raw.count(b"{") + raw.count(b"[")  # an upper bound: brackets in strings count too
     if containers > MAX_CONTAINERS:
-        raise RequestError(f"the body holds more than {MAX_CONTAINERS} JSON objects and arrays; send less")
+        raise RequestError(
+            f"the body holds more than {MAX_CONTAINERS} JSON objects and arrays; send less"
+        )
     try:
         value = json.loads(raw)
     except RecursionError:
@@ -71,7 +73,9 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
         for child in children:
             if isinstance(child, dict | list):
                 if depth + 1 > limit:
@@ -96,7 +100,9 @@ def _number(name: str, kind: type, low: float, high: float) -> BeforeValidator:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _refuse(f"`{name}` must be a number, got {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
-            raise _refuse(f"`{name}` must be a finite number between {low:g} and {high:g}, got {value!r}")
+            raise _refuse(
+                f"`{name}` must be a finite number between {low:g} and {high:g}, got {value!r}"
+            )
         if kind is int and value != int(value):
             raise _refuse(f"`{name}` must be a whole number, got {value!r}")
         if not low <= value <= high:
@@ -196,7 +202,9 @@ class Message(_Model):
 
     @property
     def has_audio(self) -> bool:
-        return isinstance(self.content, list) and any(isinstance(p, AUDIO_PARTS) for p in self.content)
+        return isinstance(self.content, list) and any(
+            isinstance(p, AUDIO_PARTS) for p in self.content
+        )
 
 
 class FunctionDefinition(_Model):
@@ -216,7 +224,9 @@ class ChatBody(_Model):
     messages: Annotated[list[Message], Field(min_length=1, max_length=MAX_MESSAGES)]
     n: int | None = None
     max_tokens: Annotated[int | None, _number("max_tokens", int, 0, MAX_TOKENS_LIMIT)] = None
-    max_completion_tokens: Annotated[int | None, _number("max_completion_tokens", int, 0, MAX_TOKENS_LIMIT)] = None
+    max_completion_tokens: Annotated[
+        int | None, _number("max_completion_tokens", int, 0, MAX_TOKENS_LIMIT)
+    ] = None
     temperature: Annotated[float | None, _number("temperature", float, 0.0, 10.0)] = None
     top_p: Annotated[float | None, _number("top_p", float, 0.0, 1.0)] = None
     top_k: Annotated[int | None, _number("top_k", int, 0, 1_000_000)] = None
@@ -262,8 +272,12 @@ def _explain(exc: ValidationError) -> str:
     if custom is not None:
         return custom["msg"]
     error = max(errors, key=lambda e: len(e["loc"]))  # the most specific of a union's branches
-    where = [str(x) for x in error["loc"] if not (isinstance(x, str) and (x in _TYPE_NAMES or "[" in x))]
-    where = [x for i, x in enumerate(where) if i + 1 == len(where) or where[i + 1] != x]  # part tags
+    where = [
+        str(x) for x in error["loc"] if not (isinstance(x, str) and (x in _TYPE_NAMES or "[" in x))
+    ]
+    where = [
+        x for i, x in enumerate(where) if i + 1 == len(where) or where[i + 1] != x
+    ]  # part tags
     top = where[0] if where else ""
     if len(where) == 3 and top == "messages" and where[2] == "content":
         return f"`messages.{where[1]}.content` must be a string or a list of content parts"
@@ -342,10 +356,14 @@ def parse_chat_request(
     audio_parts = [p for p in parts if isinstance(p, AUDIO_PARTS)]
     if not audio_parts:
         if any(m.has_audio for m in chat.messages):
-            raise RequestError("put the audio in the last user message: earlier turns are text only")
+            raise RequestError(
+                "put the audio in the last user message: earlier turns are text only"
+            )
         return _text_chat(chat, body.get("tools") or None, sampling)
     if len(audio_parts) > 1:
-        raise RequestError("send one audio part per request (MOSS-Audio hears one input per prompt)")
+        raise RequestError(
+            "send one audio part per request (MOSS-Audio hears one input per prompt)"
+        )
     question = "\n".join(p.text for p in parts if isinstance(p, TextPart)).strip()
     if not question:
         raise RequestError("add a text part with the question to ask about the audio")
@@ -370,7 +388,9 @@ def _sampling(chat: ChatBody) -> dict[str, Any]:
     }
 
 
-def _text_chat(chat: ChatBody, tools: list[dict[str, Any]] | None, sampling: dict[str, Any]) -> TextChatRequest:
+def _text_chat(
+    chat: ChatBody, tools: list[dict[str, Any]] | None, sampling: dict[str, Any]
+) -> TextChatRequest:
     """The chat rendered with Qwen3's template; ``tools`` as the client sent them (validated
     by ``ChatBody``), so the prompt shows them exactly."""
     from perception.moss.chat_format import render_chat
@@ -381,7 +401,9 @@ def _text_chat(chat: ChatBody, tools: list[dict[str, Any]] | None, sampling: dic
         if message.role == "assistant" and message.tool_calls:
             turn["tool_calls"] = [_tool_call(call) for call in message.tool_calls]
         turns.append(turn)
-    return TextChatRequest(prompt=render_chat(turns, None if chat.tool_choice == "none" else tools), **sampling)
+    return TextChatRequest(
+        prompt=render_chat(turns, None if chat.tool_choice == "none" else tools), **sampling
+    )
 
 
 def _tool_call(call: ToolCall) -> dict[str, Any]:

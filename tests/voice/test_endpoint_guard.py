@@ -57,7 +57,9 @@ async def test_every_route_needs_the_token(server: VoiceServer) -> None:
                 assert "token" in (await r.json())["error"]["message"]
             async with http.get(server.url + path + "?token=wrong") as r:
                 assert r.status == 401, path
-        async with http.get(server.url + "health", headers={"Authorization": f"Bearer {TOKEN}"}) as r:
+        async with http.get(
+            server.url + "health", headers={"Authorization": f"Bearer {TOKEN}"}
+        ) as r:
             assert r.status == 200 and (await r.json())["calls"] == 0
         async with http.get(server.url + f"?token={TOKEN}") as r:
             assert r.status == 200 and "moss-agents voice assistant" in await r.text()
@@ -69,14 +71,20 @@ async def test_dns_rebinding_and_cross_site_requests_are_refused(server: VoiceSe
     auth = {"Authorization": f"Bearer {TOKEN}"}
     async with aiohttp.ClientSession() as http:
         # A page on evil.example whose name now resolves to 127.0.0.1 sends its own Host.
-        for host in ("evil.example", f"evil.example:{server.port}", f"127.0.0.1.evil.example:{server.port}"):
+        for host in (
+            "evil.example",
+            f"evil.example:{server.port}",
+            f"127.0.0.1.evil.example:{server.port}",
+        ):
             async with http.get(server.url + "health", headers={**auth, "Host": host}) as r:
                 assert r.status == 403, host
         # A fetch from another site's tab carries that site's Origin.
         for origin in ("http://evil.example", f"http://localhost:{server.port + 1}", "null"):
             body = {"sdp": "v=0\r\n", "type": "offer", "token": TOKEN}
             async with http.post(server.url + "offer", json=body, headers={"Origin": origin}) as r:
-                assert r.status == 403 and "cross-origin" in (await r.json())["error"]["message"], origin
+                assert r.status == 403 and "cross-origin" in (await r.json())["error"]["message"], (
+                    origin
+                )
         # The page's own origin, under any loopback name, reaches the handler.
         for host in (f"127.0.0.1:{server.port}", f"localhost:{server.port}"):
             headers = {**auth, "Host": host, "Origin": f"http://{host}"}
@@ -89,8 +97,14 @@ async def test_offers_must_be_application_json(server: VoiceServer) -> None:
     try:
         text = json.dumps({"sdp": sdp, "type": "offer", "token": TOKEN})
         async with aiohttp.ClientSession() as http:
-            for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
-                async with http.post(server.url + "offer", data=text, headers={"Content-Type": content_type}) as r:
+            for content_type in (
+                "text/plain",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+            ):
+                async with http.post(
+                    server.url + "offer", data=text, headers={"Content-Type": content_type}
+                ) as r:
                     assert r.status == 415, content_type
         assert server.calls == {}
     finally:
@@ -105,7 +119,9 @@ async def test_offers_that_never_connect_are_released(server: VoiceServer) -> No
         for i in range(6):
             pc, sdp = await _offer_sdp()
             clients.append(pc)
-            async with http.post(server.url + "offer", json={"sdp": sdp, "type": "offer", "token": TOKEN}) as r:
+            async with http.post(
+                server.url + "offer", json={"sdp": sdp, "type": "offer", "token": TOKEN}
+            ) as r:
                 if i < 5:
                     assert r.status == 200 and (await r.json())["type"] == "answer"
                 else:  # a flood of offers holds at most max_pending_offers peer connections
@@ -140,7 +156,10 @@ async def test_no_external_ice_server_unless_configured(monkeypatch: pytest.Monk
         try:
             seen.clear()
             body = {"sdp": sdp, "type": "offer"}
-            async with aiohttp.ClientSession() as http, http.post(server.url + "offer", json=body) as r:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(server.url + "offer", json=body) as r,
+            ):
                 assert r.status == 200
             assert seen and all(s == expected for s in seen), seen
         finally:
