@@ -181,3 +181,20 @@ async def test_idle_connections_are_closed(monkeypatch: pytest.MonkeyPatch) -> N
         writer.close()
     finally:
         await server.stop()
+
+
+async def test_without_a_token_loopback_names_and_same_origin_are_still_required() -> None:
+    server = VoiceServer(_Recorder(), port=0)  # the default: loopback, no token
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(server.url + "health", headers={"Host": "rebound.example"}) as r:
+                assert r.status == 403
+            body = {"sdp": "v=0\r\n", "type": "offer"}
+            headers = {"Origin": "http://evil.example"}
+            async with http.post(server.url + "offer", json=body, headers=headers) as r:
+                assert r.status == 403
+            async with http.get(server.url) as r:  # the page itself, no token needed
+                assert r.status == 200
+    finally:
+        await server.stop()
