@@ -285,3 +285,17 @@ async def test_a_client_that_drops_a_stream_is_one_log_line(keyed: ServeProcess)
     )
     went = [line for line in new if "went away" in line]
     assert 1 <= len(went) <= 3, "".join(new)
+
+
+def test_the_remote_backend_sends_the_key(keyed: ServeProcess) -> None:
+    from perception.backend import BackendError
+    from perception.backends.remote import RemoteBackend
+
+    clip = (0.1 * np.random.default_rng(4).standard_normal(16000)).astype(np.float32)
+    with RemoteBackend(url=keyed.url, api_key=KEY, max_tokens=4, retries=1) as backend:
+        assert isinstance(backend.ask(clip, "What do you hear?"), str)
+    with (
+        RemoteBackend(url=keyed.url, api_key="wrong", retries=1, backoff=0.01) as backend,
+        pytest.raises(BackendError, match="401"),
+    ):
+        backend.ask(clip, "What do you hear?")
