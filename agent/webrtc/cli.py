@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         help="secret the page must present (?token=KEY); required off loopback")
     add("--ice-server", action="append", default=[], metavar="URL",
         help="STUN/TURN server for WebRTC, repeatable (default: none; calls on this network need none)")
+    add("--allowed-host", action="append", default=[], metavar="NAME",
+        help="a Host name to answer besides localhost/127.0.0.1 (e.g. behind a local TLS proxy), repeatable")
     add("--voice-backend", default="lite", choices=("lite", "moss", "remote"),
         help="perception backend for calls (default: lite)")
     add("--reasoner", default="rules", choices=("rules", "openai", "moss"),
@@ -103,7 +105,8 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
     )  # fmt: skip
     try:
         server = VoiceServer(
-            call_handler(assistant), host=args.host, port=args.port, token=args.api_key, ice_servers=args.ice_server
+            call_handler(assistant), host=args.host, port=args.port, token=args.api_key, ice_servers=args.ice_server,
+            allowed_hosts=args.allowed_host,
         )
     except ServerConfigError as exc:
         raise UsageError(str(exc)) from exc

@@ -105,6 +105,7 @@ class VoiceServer:
         ice_servers: Sequence[str] = (),
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         max_pending_offers: int = MAX_PENDING_OFFERS,
+        allowed_hosts: Sequence[str] = (),
     ) -> None:
         if not is_loopback(host) and not token:
             raise ServerConfigError(
@@ -118,6 +119,7 @@ class VoiceServer:
         self.ice_servers = list(ice_servers)  # e.g. ["stun:stun.example.org:3478"]; none by default
         self.connect_timeout = connect_timeout
         self.max_pending_offers = max_pending_offers
+        self.allowed_hosts = frozenset(allowed_hosts)  # Host names served besides loopback ones
         self.calls: dict[str, Call] = {}
         self._peers: dict[str, RTCPeerConnection] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -126,9 +128,8 @@ class VoiceServer:
         self.app = self._build_app()
 
     def _build_app(self) -> web.Application:
-        app = web.Application(
-            client_max_size=_MAX_SDP_BYTES, middlewares=[guard_middleware(self.token, is_loopback(self.host))]
-        )
+        guard = guard_middleware(self.token, is_loopback(self.host), allowed_hosts=self.allowed_hosts)
+        app = web.Application(client_max_size=_MAX_SDP_BYTES, middlewares=[guard])
         app.router.add_get("/", self._page)
         app.router.add_get("/app.js", self._script)
         app.router.add_get("/health", self._health)

@@ -198,3 +198,23 @@ async def test_without_a_token_loopback_names_and_same_origin_are_still_required
                 assert r.status == 200
     finally:
         await server.stop()
+
+
+async def test_a_local_proxy_name_can_be_allowed() -> None:
+    server = VoiceServer(_Recorder(), port=0, allowed_hosts=["assistant.example"])
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(server.url + "health", headers={"Host": "assistant.example"}) as r:
+                assert r.status == 200
+            async with http.get(server.url + "health", headers={"Host": "other.example"}) as r:
+                assert r.status == 403
+            # a TLS proxy forwards the page's origin and its own Host
+            headers = {
+                "Origin": "https://assistant.example",
+                "X-Forwarded-Host": "assistant.example",
+            }
+            async with http.get(server.url + "health", headers=headers) as r:
+                assert r.status == 200
+    finally:
+        await server.stop()
