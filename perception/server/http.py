@@ -71,7 +71,12 @@ def error_middleware() -> Middleware:
     @web.middleware
     async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            return await handler(request)
+            response = await handler(request)
+            if request.transport is None or request.transport.is_closing():
+                log.info(
+                    "%s %s: the client went away before the answer", request.method, request.path
+                )
+            return response
         except RequestError as exc:
             log.info("%s %s: %d %s", request.method, request.path, exc.status, exc)
             return error_response(exc.status, str(exc))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 import os
 import socket
 import struct
@@ -299,3 +300,20 @@ def test_the_remote_backend_sends_the_key(keyed: ServeProcess) -> None:
         pytest.raises(BackendError, match="401"),
     ):
         backend.ask(clip, "What do you hear?")
+
+
+def test_a_client_that_leaves_before_the_answer_is_one_log_line(keyed: ServeProcess) -> None:
+    before = len(keyed.log)
+    body = json.dumps(_body(_data_url(_wav(seed=5)), max_tokens=200)).encode()
+    head = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with socket.create_connection(_port(keyed), timeout=10) as sock:
+        sock.sendall(head.encode() + body)  # then hang up without reading the answer
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any("went away" in x for x in keyed.log[before:]):
+        time.sleep(0.2)
+    new = keyed.log[before:]
+    assert [line for line in new if "went away" in line] and len(new) == 1, new
+    assert not any("Traceback" in line for line in new)
