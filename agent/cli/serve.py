@@ -58,6 +58,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         help="STUN/TURN server for WebRTC, repeatable (default: none; calls on this network need none)",
     )  # fmt: skip
     browser.add_argument(
+        "--allowed-host", action="append", default=[], metavar="NAME",
+        help="a Host name to answer besides localhost/127.0.0.1 (e.g. behind a local TLS proxy), repeatable",
+    )  # fmt: skip
+    browser.add_argument(
         "--voice-backend", default="lite", choices=tuple(BACKENDS), help="perception backend for calls (default: lite)"
     )
     browser.add_argument(
@@ -180,8 +184,9 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
     )  # fmt: skip
     try:
         server = VoiceServer(
-            call_handler(assistant), host=args.host, port=args.port, token=args.api_key, ice_servers=args.ice_server
-        )
+            call_handler(assistant), host=args.host, port=args.port, token=args.api_key,
+            ice_servers=args.ice_server, allowed_hosts=args.allowed_host,
+        )  # fmt: skip
     except ServerConfigError as exc:
         raise UsageError(str(exc)) from exc
 

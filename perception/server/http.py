@@ -52,7 +52,9 @@ def check_bind(host: str, api_key: str | None) -> None:
 def error_response(status: int, message: str, kind: str | None = None) -> web.Response:
     """An OpenAI-style error object."""
     kind = kind or ("invalid_request_error" if status < 500 else "server_error")
-    return web.json_response({"error": {"message": message, "type": kind, "code": status}}, status=status)
+    return web.json_response(
+        {"error": {"message": message, "type": kind, "code": status}}, status=status
+    )
 
 
 _HTTP_MESSAGES = {
@@ -69,7 +71,12 @@ def error_middleware() -> Middleware:
     @web.middleware
     async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            return await handler(request)
+            response = await handler(request)
+            if request.transport is None or request.transport.is_closing():
+                log.info(
+                    "%s %s: the client went away before the answer", request.method, request.path
+                )
+            return response
         except RequestError as exc:
             log.info("%s %s: %d %s", request.method, request.path, exc.status, exc)
             return error_response(exc.status, str(exc))
@@ -83,7 +90,11 @@ def error_middleware() -> Middleware:
                 response.headers["Allow"] = exc.headers["Allow"]
             return response
         except ConnectionResetError:  # aiohttp's own write errors derive from it
-            log.info("%s %s: the client went away before the answer was sent", request.method, request.path)
+            log.info(
+                "%s %s: the client went away before the answer was sent",
+                request.method,
+                request.path,
+            )
             return web.Response(status=499)  # never sent: aiohttp drops it quietly
 
     return errors
@@ -97,9 +108,13 @@ def auth_middleware(api_key: str | None) -> Middleware:
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         if expected:
             scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(offered.strip().encode(), expected):
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                offered.strip().encode(), expected
+            ):
                 log.info("%s %s: 401 missing or wrong API key", request.method, request.path)
-                response = error_response(401, "missing or wrong API key: send `Authorization: Bearer KEY`")
+                response = error_response(
+                    401, "missing or wrong API key: send `Authorization: Bearer KEY`"
+                )
                 response.headers["WWW-Authenticate"] = "Bearer"
                 return response
         return await handler(request)

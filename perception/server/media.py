@@ -28,7 +28,9 @@ LOCAL_FILE_REFUSED = (
     "send the audio inline as a data:audio/wav;base64,... URL"
 )
 _NOT_FETCHED = ("http", "https", "ftp", "s3", "gs")
-MAX_AUDIO_BYTES = 48 * 1024 * 1024  # one audio input, encoded (120 s of 48 kHz stereo 16-bit WAV is 22 MiB)
+MAX_AUDIO_BYTES = (
+    48 * 1024 * 1024
+)  # one audio input, encoded (120 s of 48 kHz stereo 16-bit WAV is 22 MiB)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,9 @@ class MediaPolicy:
         return real
 
 
-def decode_audio_part(part: AudioURLPart | InputAudioPart, policy: MediaPolicy, max_seconds: float) -> np.ndarray:
+def decode_audio_part(
+    part: AudioURLPart | InputAudioPart, policy: MediaPolicy, max_seconds: float
+) -> np.ndarray:
     """The part's audio as 16 kHz mono float32; ``RequestError`` says what to fix."""
     if isinstance(part, InputAudioPart):  # OpenAI's own shape: base64 data + format
         inner = part.input_audio
@@ -87,7 +91,9 @@ def _b64(data: Any) -> bytes:
     if not isinstance(data, str) or not data:
         raise RequestError("the audio data is empty; send base64-encoded audio file bytes")
     if len(data) // 4 * 3 > MAX_AUDIO_BYTES:
-        raise RequestError(f"the audio is larger than {MAX_AUDIO_BYTES // 2**20} MiB; send at most 120 s", 413)
+        raise RequestError(
+            f"the audio is larger than {MAX_AUDIO_BYTES // 2**20} MiB; send at most 120 s", 413
+        )
     try:
         return base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError) as exc:
@@ -97,7 +103,9 @@ def _b64(data: Any) -> bytes:
 def _suffix(header: str) -> str:
     mime = header[5:].split(";")[0].strip().lower()
     sub = mime.split("/")[-1] if "/" in mime else ""
-    return "." + {"x-wav": "wav", "wave": "wav", "mpeg": "mp3", "x-flac": "flac"}.get(sub, sub or "wav")
+    return "." + {"x-wav": "wav", "wave": "wav", "mpeg": "mp3", "x-flac": "flac"}.get(
+        sub, sub or "wav"
+    )
 
 
 def _too_long(limit: float) -> str:

@@ -51,10 +51,14 @@ def parse_chat_request(
     audio_parts = [p for p in parts if isinstance(p, AUDIO_PARTS)]
     if not audio_parts:
         if any(m.has_audio for m in chat.messages):
-            raise RequestError("put the audio in the last user message: earlier turns are text only")
+            raise RequestError(
+                "put the audio in the last user message: earlier turns are text only"
+            )
         return _text_chat(chat, body.get("tools") or None, sampling)
     if len(audio_parts) > 1:
-        raise RequestError("send one audio part per request (MOSS-Audio hears one input per prompt)")
+        raise RequestError(
+            "send one audio part per request (MOSS-Audio hears one input per prompt)"
+        )
     question = "\n".join(p.text for p in parts if isinstance(p, TextPart)).strip()
     if not question:
         raise RequestError("add a text part with the question to ask about the audio")
@@ -79,7 +83,9 @@ def _sampling(chat: ChatBody) -> dict[str, Any]:
     }
 
 
-def _text_chat(chat: ChatBody, tools: list[dict[str, Any]] | None, sampling: dict[str, Any]) -> TextChatRequest:
+def _text_chat(
+    chat: ChatBody, tools: list[dict[str, Any]] | None, sampling: dict[str, Any]
+) -> TextChatRequest:
     """The chat rendered with Qwen3's template; ``tools`` as the client sent them (validated
     by ``ChatBody``), so the prompt shows them exactly."""
     from perception.moss.chat_format import render_chat
@@ -90,7 +96,9 @@ def _text_chat(chat: ChatBody, tools: list[dict[str, Any]] | None, sampling: dic
         if message.role == "assistant" and message.tool_calls:
             turn["tool_calls"] = [_tool_call(call) for call in message.tool_calls]
         turns.append(turn)
-    return TextChatRequest(prompt=render_chat(turns, None if chat.tool_choice == "none" else tools), **sampling)
+    return TextChatRequest(
+        prompt=render_chat(turns, None if chat.tool_choice == "none" else tools), **sampling
+    )
 
 
 def _tool_call(call: ToolCall) -> dict[str, Any]:

@@ -54,7 +54,9 @@ def load_json_body(raw: bytes) -> Any:
     """The JSON value of ``raw``, refusing bodies whose structure alone would be costly."""
     containers = raw.count(b"{") + raw.count(b"[")  # an upper bound: brackets in strings count too
     if containers > MAX_CONTAINERS:
-        raise RequestError(f"the body holds more than {MAX_CONTAINERS} JSON objects and arrays; send less")
+        raise RequestError(
+            f"the body holds more than {MAX_CONTAINERS} JSON objects and arrays; send less"
+        )
     try:
         value = json.loads(raw)
     except RecursionError:
@@ -70,7 +72,9 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
         for child in children:
             if isinstance(child, dict | list):
                 if depth + 1 > limit:
@@ -95,7 +99,9 @@ def _number(name: str, kind: type, low: float, high: float) -> BeforeValidator:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _refuse(f"`{name}` must be a number, got {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
-            raise _refuse(f"`{name}` must be a finite number between {low:g} and {high:g}, got {value!r}")
+            raise _refuse(
+                f"`{name}` must be a finite number between {low:g} and {high:g}, got {value!r}"
+            )
         if kind is int and value != int(value):
             raise _refuse(f"`{name}` must be a whole number, got {value!r}")
         if not low <= value <= high:
@@ -195,7 +201,9 @@ class Message(_Model):
 
     @property
     def has_audio(self) -> bool:
-        return isinstance(self.content, list) and any(isinstance(p, AUDIO_PARTS) for p in self.content)
+        return isinstance(self.content, list) and any(
+            isinstance(p, AUDIO_PARTS) for p in self.content
+        )
 
 
 class FunctionDefinition(_Model):
@@ -215,7 +223,9 @@ class ChatBody(_Model):
     messages: Annotated[list[Message], Field(min_length=1, max_length=MAX_MESSAGES)]
     n: int | None = None
     max_tokens: Annotated[int | None, _number("max_tokens", int, 0, MAX_TOKENS_LIMIT)] = None
-    max_completion_tokens: Annotated[int | None, _number("max_completion_tokens", int, 0, MAX_TOKENS_LIMIT)] = None
+    max_completion_tokens: Annotated[
+        int | None, _number("max_completion_tokens", int, 0, MAX_TOKENS_LIMIT)
+    ] = None
     temperature: Annotated[float | None, _number("temperature", float, 0.0, 10.0)] = None
     top_p: Annotated[float | None, _number("top_p", float, 0.0, 1.0)] = None
     top_k: Annotated[int | None, _number("top_k", int, 0, 1_000_000)] = None
@@ -261,8 +271,12 @@ def _explain(exc: ValidationError) -> str:
     if custom is not None:
         return custom["msg"]
     error = max(errors, key=lambda e: len(e["loc"]))  # the most specific of a union's branches
-    where = [str(x) for x in error["loc"] if not (isinstance(x, str) and (x in _TYPE_NAMES or "[" in x))]
-    where = [x for i, x in enumerate(where) if i + 1 == len(where) or where[i + 1] != x]  # part tags
+    where = [
+        str(x) for x in error["loc"] if not (isinstance(x, str) and (x in _TYPE_NAMES or "[" in x))
+    ]
+    where = [
+        x for i, x in enumerate(where) if i + 1 == len(where) or where[i + 1] != x
+    ]  # part tags
     top = where[0] if where else ""
     if len(where) == 3 and top == "messages" and where[2] == "content":
         return f"`messages.{where[1]}.content` must be a string or a list of content parts"

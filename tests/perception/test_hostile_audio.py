@@ -18,7 +18,9 @@ from perception.audio import AudioDecodeError, AudioTooLongError, decode_file, l
 from tests.perception.tiny_moss import MOSS_AGENT, REPO_ROOT
 
 
-def wav_bytes(rate: int, data: bytes, bits: int = 16, tag: int = 1, data_size: int | None = None) -> bytes:
+def wav_bytes(
+    rate: int, data: bytes, bits: int = 16, tag: int = 1, data_size: int | None = None
+) -> bytes:
     """A WAV file as a hostile writer makes it: any rate, any declared data size."""
     size = len(data) if data_size is None else data_size
     fmt = struct.pack("<HHIIHH", tag, 1, rate, (rate * bits // 8) & 0xFFFFFFFF, bits // 8, bits)
@@ -32,7 +34,9 @@ def _noise(n: int, seed: int = 0) -> bytes:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MOSS_AGENT, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [*MOSS_AGENT, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 # --- 1. bounded decoding -------------------------------------------------------------------
@@ -52,7 +56,9 @@ def test_a_tiny_declared_rate_is_refused_before_any_allocation(tmp_path: Path) -
 
 
 @pytest.mark.parametrize("data_size", [0xFFFFFFFF, None], ids=["size-unknown", "size-declared"])
-def test_duration_limit_holds_from_the_header_and_while_decoding(tmp_path: Path, data_size: int | None) -> None:
+def test_duration_limit_holds_from_the_header_and_while_decoding(
+    tmp_path: Path, data_size: int | None
+) -> None:
     path = tmp_path / "long.wav"
     path.write_bytes(wav_bytes(8000, _noise(8000 * 30), data_size=data_size))  # 30 s
     decoded = []
@@ -77,9 +83,13 @@ def test_transcribe_refuses_a_huge_sample_rate_in_one_line(tmp_path: Path) -> No
 # --- 7. usable-but-damaged audio is accepted with a warning; non-audio is refused ----------
 
 
-def test_a_truncated_wav_file_is_accepted_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_truncated_wav_file_is_accepted_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "cut.wav"
-    path.write_bytes(wav_bytes(16000, _noise(16000), data_size=16000 * 2 * 10))  # says 10 s, holds 1 s
+    path.write_bytes(
+        wav_bytes(16000, _noise(16000), data_size=16000 * 2 * 10)
+    )  # says 10 s, holds 1 s
     with caplog.at_level(logging.WARNING, logger="perception.audio"):
         audio = load_audio(path)
     assert len(audio) == 16000
@@ -87,7 +97,9 @@ def test_a_truncated_wav_file_is_accepted_with_a_warning(tmp_path: Path, caplog:
     assert "declares 10.0 s" in record.getMessage() and "holds 1.0 s" in record.getMessage()
 
 
-def test_nan_and_inf_samples_become_silence_with_one_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_nan_and_inf_samples_become_silence_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     samples = np.tile(np.array([0.1, np.nan, np.inf, -np.inf], "<f4"), 4000)
     path = tmp_path / "nan.wav"
     path.write_bytes(wav_bytes(16000, samples.tobytes(), bits=32, tag=3))
@@ -96,7 +108,9 @@ def test_nan_and_inf_samples_become_silence_with_one_warning(tmp_path: Path, cap
         audio = load_audio(path)
         load_audio(path)  # decoding the same file again does not repeat the warning
     assert np.isfinite(audio).all() and len(audio) == 16000
-    assert [r.getMessage() for r in caplog.records] == [f"{path}: NaN or infinite samples replaced by silence"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}: NaN or infinite samples replaced by silence"
+    ]
 
 
 def test_transcribing_nan_samples_leaks_no_runtime_warning(tmp_path: Path) -> None:
@@ -113,7 +127,10 @@ def test_transcribing_nan_samples_leaks_no_runtime_warning(tmp_path: Path) -> No
 
 def test_a_bad_mp3_is_our_one_line_and_nothing_from_libmpg123(tmp_path: Path) -> None:
     path = tmp_path / "bad.mp3"
-    path.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(np.random.default_rng(0).integers(0, 256, 20_000, np.uint8)))
+    path.write_bytes(
+        b"ID3\x03\x00\x00\x00\x00\x00\x00"
+        + bytes(np.random.default_rng(0).integers(0, 256, 20_000, np.uint8))
+    )
     done = _cli("transcribe", str(path), "-q")
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
@@ -121,7 +138,9 @@ def test_a_bad_mp3_is_our_one_line_and_nothing_from_libmpg123(tmp_path: Path) ->
     assert "mpg123" not in done.stderr
 
 
-@pytest.mark.parametrize("option", ["beam_size=abc", "beam_size=0", "beam_size=-3", "beam_size=2.5", "no_such=1"])
+@pytest.mark.parametrize(
+    "option", ["beam_size=abc", "beam_size=0", "beam_size=-3", "beam_size=2.5", "no_such=1"]
+)
 def test_bad_backend_options_exit_2_with_one_line(tmp_path: Path, option: str) -> None:
     path = tmp_path / "ok.wav"
     path.write_bytes(wav_bytes(16000, _noise(16000)))

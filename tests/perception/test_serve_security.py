@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 import os
 import socket
 import struct
@@ -14,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -33,7 +35,12 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 def _wav(seconds: float = 1.0, rate: int = 16000, seed: int = 0) -> bytes:
     rng = np.random.default_rng(seed)
     buffer = io.BytesIO()
-    sf.write(buffer, (0.2 * rng.standard_normal(int(rate * seconds))).astype(np.float32), rate, format="WAV")
+    sf.write(
+        buffer,
+        (0.2 * rng.standard_normal(int(rate * seconds))).astype(np.float32),
+        rate,
+        format="WAV",
+    )
     return buffer.getvalue()
 
 
@@ -44,7 +51,7 @@ def _raw_wav(rate: int, pcm: bytes) -> bytes:
         b"data" + struct.pack("<I", len(pcm)) + pcm  # fmt: skip
 
 
-def _body(url: str, question: str = "What do you hear?", **extra) -> dict:  # type: ignore[no-untyped-def]
+def _body(url: str, question: str = "What do you hear?", **extra: Any) -> dict[str, Any]:
     content = [{"type": "audio_url", "audio_url": {"url": url}}, {"type": "text", "text": question}]
     return {"messages": [{"role": "user", "content": content}], "max_tokens": 4, **extra}
 
@@ -62,7 +69,13 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def keyed(tokenizer_dir: Path, media_dir: Path) -> Iterator[ServeProcess]:
     """The server with a key given by the ``--token`` spelling (an alias of ``--api-key``)."""
     yield from start_server(
-        tokenizer_dir, "--token", KEY, "--allowed-local-media-path", str(media_dir), "--idle-timeout", "2"
+        tokenizer_dir,
+        "--token",
+        KEY,
+        "--allowed-local-media-path",
+        str(media_dir),
+        "--idle-timeout",
+        "2",
     )
 
 
@@ -82,7 +95,9 @@ def test_tiny_declared_sample_rate_is_refused_in_bounded_memory(keyed: ServeProc
     for rate in (1, 0xFFFFFFFF):
         body = _raw_wav(rate, pcm)
         assert len(body) < 28_000
-        r = httpx.post(keyed.url + "/chat/completions", json=_body(_data_url(body)), headers=AUTH, timeout=120)
+        r = httpx.post(
+            keyed.url + "/chat/completions", json=_body(_data_url(body)), headers=AUTH, timeout=120
+        )
         assert r.status_code == 400, r.text
         assert "sample rate" in r.json()["error"]["message"]
     assert _peak_rss_mb(keyed.process.pid) - before < 150  # was 3 GB for the 1 Hz body
@@ -97,17 +112,25 @@ def test_every_route_needs_the_api_key(keyed: ServeProcess) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": KEY}):
         for method, path in (("GET", "/health"), ("GET", "/v1/health"), ("GET", "/v1/models"),
                              ("POST", "/v1/chat/completions"), ("GET", "/nowhere")):  # fmt: skip
-            r = httpx.request(method, base + path, headers=headers, json=chat if method == "POST" else None)
+            r = httpx.request(
+                method, base + path, headers=headers, json=chat if method == "POST" else None
+            )
             assert r.status_code == 401, (path, headers, r.text)
             assert r.json()["error"]["code"] == 401 and "API key" in r.json()["error"]["message"]
     assert httpx.get(base + "/health", headers=AUTH).json()["status"] == "ok"
-    assert [m["id"] for m in httpx.get(base + "/v1/models", headers=AUTH).json()["data"]] == ["tiny-moss"]
+    assert [m["id"] for m in httpx.get(base + "/v1/models", headers=AUTH).json()["data"]] == [
+        "tiny-moss"
+    ]
     r = httpx.post(base + "/v1/chat/completions", json=chat, headers=AUTH, timeout=60)
     assert r.status_code == 200 and r.json()["choices"][0]["message"]["role"] == "assistant"
 
 
 def _serve_cli(*args: str, env_key: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MOSS_AUDIO_CHECKPOINT", "MOSS_AUDIO_API_KEY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MOSS_AUDIO_CHECKPOINT", "MOSS_AUDIO_API_KEY")
+    }
     if env_key is not None:
         env["MOSS_AUDIO_API_KEY"] = env_key
     return subprocess.run([*MOSS_AGENT, "serve", "--port", "0", *args], cwd=REPO_ROOT, env=env,
@@ -154,16 +177,24 @@ def test_local_paths_only_under_the_allowed_directory_with_one_refusal(
     assert len(messages) == 1, messages  # nothing tells which paths exist
 
 
-async def test_local_paths_are_refused_by_default(moss_tiny, tokenizer_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_local_paths_are_refused_by_default(
+    moss_tiny: tuple[Any, Any], tokenizer_dir: Path, tmp_path: Path
+) -> None:
     from perception.server import MossChatServer
 
     model, processor = moss_tiny
-    backend = MossBackend(model=model, processor=processor, tokenizer=tokenizer_dir, model_name="tiny")
+    backend = MossBackend(
+        model=model, processor=processor, tokenizer=tokenizer_dir, model_name="tiny"
+    )
     clip = tmp_path / "clip.wav"
     clip.write_bytes(_wav())
-    async with TestClient(TestServer(MossChatServer(backend).create_app())) as client:  # a real loopback socket
+    async with TestClient(
+        TestServer(MossChatServer(backend).create_app())
+    ) as client:  # a real loopback socket
         r = await client.post("/v1/chat/completions", json=_body(str(clip)))
-        assert r.status == 400 and "does not read local files" in (await r.json())["error"]["message"]
+        assert (
+            r.status == 400 and "does not read local files" in (await r.json())["error"]["message"]
+        )
 
 
 # --- 5. malformed bodies, unknown routes, slow and vanishing clients -----------------------
@@ -186,11 +217,21 @@ async def test_local_paths_are_refused_by_default(moss_tiny, tokenizer_dir: Path
          "too-many-messages"],
 )  # fmt: skip
 def test_malformed_bodies_are_json_4xx(keyed: ServeProcess, body: bytes, match: str) -> None:
+    before = len(keyed.log)
     r = httpx.post(keyed.url + "/chat/completions", content=body, timeout=60,
                    headers={**AUTH, "Content-Type": "application/json"})  # fmt: skip
     assert r.status_code == 400, r.text
     error = r.json()["error"]
-    assert match in error["message"] and error["type"] == "invalid_request_error" and error["code"] == 400
+    assert (
+        match in error["message"]
+        and error["type"] == "invalid_request_error"
+        and error["code"] == 400
+    )
+    time.sleep(0.5)  # the server's stderr is read by a thread
+    new = keyed.log[before:]
+    assert len(new) == 1 and " 400 " in new[0] and match in new[0], (
+        new
+    )  # one line in the server's log
     assert not any("Traceback" in line for line in keyed.log)
 
 
@@ -231,12 +272,48 @@ async def test_a_client_that_drops_a_stream_is_one_log_line(keyed: ServeProcess)
     body = _body(_data_url(_wav(seed=3)), max_tokens=400, stream=True)
     body["messages"][0]["content"][1]["text"] = "Describe it at length."
     for _ in range(3):
-        async with aiohttp.ClientSession(headers=AUTH) as http, http.post(keyed.url + "/chat/completions", json=body) as r:
+        async with (
+            aiohttp.ClientSession(headers=AUTH) as http,
+            http.post(keyed.url + "/chat/completions", json=body) as r,
+        ):
             assert r.status == 200
             await r.content.readline()  # the first chunk arrived: now go away
             r.connection.transport.abort()  # type: ignore[union-attr]
     await asyncio.sleep(3)
     new = keyed.log[before:]
-    assert not any("Traceback" in line or "Error handling request" in line for line in new), "".join(new)
+    assert not any("Traceback" in line or "Error handling request" in line for line in new), (
+        "".join(new)
+    )
     went = [line for line in new if "went away" in line]
     assert 1 <= len(went) <= 3, "".join(new)
+
+
+def test_the_remote_backend_sends_the_key(keyed: ServeProcess) -> None:
+    from perception.backend import BackendError
+    from perception.backends.remote import RemoteBackend
+
+    clip = (0.1 * np.random.default_rng(4).standard_normal(16000)).astype(np.float32)
+    with RemoteBackend(url=keyed.url, api_key=KEY, max_tokens=4, retries=1) as backend:
+        assert isinstance(backend.ask(clip, "What do you hear?"), str)
+    with (
+        RemoteBackend(url=keyed.url, api_key="wrong", retries=1, backoff=0.01) as backend,
+        pytest.raises(BackendError, match="401"),
+    ):
+        backend.ask(clip, "What do you hear?")
+
+
+def test_a_client_that_leaves_before_the_answer_is_one_log_line(keyed: ServeProcess) -> None:
+    before = len(keyed.log)
+    body = json.dumps(_body(_data_url(_wav(seed=5)), max_tokens=200)).encode()
+    head = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with socket.create_connection(_port(keyed), timeout=10) as sock:
+        sock.sendall(head.encode() + body)  # then hang up without reading the answer
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any("went away" in x for x in keyed.log[before:]):
+        time.sleep(0.2)
+    new = keyed.log[before:]
+    assert [line for line in new if "went away" in line] and len(new) == 1, new
+    assert not any("Traceback" in line for line in new)

@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 _MAX_SDP_BYTES = 64 * 1024
 DEFAULT_CONNECT_TIMEOUT = 30.0  # seconds an answered offer may take to connect
+MAX_PENDING_OFFERS = 16  # answered offers not connected yet (each holds a peer connection)
+IDLE_TIMEOUT = 15.0  # seconds an HTTP connection may send nothing
 
 
 class ServerConfigError(ValueError):
@@ -92,6 +94,8 @@ class VoiceServer:
         token: str | None = None,
         ice_servers: Sequence[str] = (),
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        max_pending_offers: int = MAX_PENDING_OFFERS,
+        allowed_hosts: Sequence[str] = (),
     ) -> None:
         if not is_loopback(host) and not token:
             raise ServerConfigError(
@@ -104,6 +108,8 @@ class VoiceServer:
         self.token = token
         self.ice_servers = list(ice_servers)  # e.g. ["stun:stun.example.org:3478"]; none by default
         self.connect_timeout = connect_timeout
+        self.max_pending_offers = max_pending_offers
+        self.allowed_hosts = frozenset(allowed_hosts)  # Host names served besides loopback ones
         self.calls: dict[str, Call] = {}
         self._peers: dict[str, RTCPeerConnection] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -112,9 +118,8 @@ class VoiceServer:
         self.app = self._build_app()
 
     def _build_app(self) -> web.Application:
-        app = web.Application(
-            client_max_size=_MAX_SDP_BYTES, middlewares=[guard_middleware(self.token, is_loopback(self.host))]
-        )
+        guard = guard_middleware(self.token, is_loopback(self.host), allowed_hosts=self.allowed_hosts)
+        app = web.Application(client_max_size=_MAX_SDP_BYTES, middlewares=[guard])
         app.router.add_get("/", self._page)
         app.router.add_get("/app.js", self._script)
         app.router.add_get("/health", self._health)
@@ -127,7 +132,7 @@ class VoiceServer:
         return f"http://{self.host}:{self.port}/"
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(self.app, access_log=None, keepalive_timeout=IDLE_TIMEOUT)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         try:
@@ -175,6 +180,8 @@ class VoiceServer:
             return refusal(400, "expected {\"sdp\": \"...\", \"type\": \"offer\"}")
         if not self._authorised(request, body):
             return refusal(403, "wrong or missing token: open the page with ?token=SECRET")
+        if len(self._expiry) >= self.max_pending_offers:
+            return refusal(503, "too many calls are still connecting; retry in a few seconds")
         try:
             answer = await self._accept(RTCSessionDescription(sdp=body["sdp"], type="offer"))
         except ValueError as exc:

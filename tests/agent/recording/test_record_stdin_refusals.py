@@ -21,7 +21,13 @@ from perception.events import TranscriptSegment
 
 def _wav_header(rate: int, data_size: int = 0xFFFFFFFF) -> bytes:
     fmt = struct.pack("<HHIIHH", 1, 1, rate, (rate * 2) & 0xFFFFFFFF, 2, 16)
-    return b"RIFF\xff\xff\xff\xffWAVEfmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", data_size)
+    return (
+        b"RIFF\xff\xff\xff\xffWAVEfmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", data_size)
+    )
 
 
 def _mp3_bytes() -> bytes:
@@ -57,7 +63,9 @@ def test_record_refuses_stdin_that_is_not_audio_and_stores_nothing(
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     assert main(["record", "-", "--session", "piped", "--db", db]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("moss-agent record: error:") and needle in err[0], err
+    assert len(err) == 1 and err[0].startswith("moss-agent record: error:") and needle in err[0], (
+        err
+    )
     memory = open_memory(db)
     try:
         assert [s.title for s in memory.list_sessions()] == ["earlier"]  # no empty "piped" session
@@ -70,7 +78,9 @@ def test_real_audio_is_not_taken_for_random_bytes() -> None:
     rng = np.random.default_rng(0)
     t = np.arange(32_000) / 16_000
     speech = synthetic.speak("We keep the printer in the basement.", "en-us")
-    loud_music = np.clip(1.6 * np.sin(2 * np.pi * 220 * t) + 0.4 * np.sin(2 * np.pi * 3300 * t), -1, 1)
+    loud_music = np.clip(
+        1.6 * np.sin(2 * np.pi * 220 * t) + 0.4 * np.sin(2 * np.pi * 3300 * t), -1, 1
+    )
     signals = {
         "speech": speech, "loud-clipped-tones": loud_music, "noise-at-0.3": 0.3 * rng.standard_normal(32_000),
         "silence": np.zeros(32_000), "quiet-hum": 0.001 * np.sin(2 * np.pi * 50 * t),
@@ -87,7 +97,9 @@ def test_real_audio_is_not_taken_for_random_bytes() -> None:
 def test_a_truncated_wav_stream_is_used_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     pcm = (0.3 * np.sin(np.arange(16_000) / 5)).astype(np.float32)
     body = (pcm * 32767).astype("<i2").tobytes()
-    stream = io.BytesIO(_wav_header(16000, data_size=len(body) * 4) + body)  # declares 4 s, holds 1 s
+    stream = io.BytesIO(
+        _wav_header(16000, data_size=len(body) * 4) + body
+    )  # declares 4 s, holds 1 s
     with caplog.at_level("WARNING", logger="agent.recording.pcm_stream"):
         audio = np.concatenate(list(open_pcm_stream(stream)))
     assert len(audio) == 16_000
