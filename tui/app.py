@@ -163,6 +163,7 @@ class MossTUI(App[None]):
     @on(Timeline.MinuteChosen)
     def _minute_chosen(self, message: Timeline.MinuteChosen) -> None:
         self.show_minute(message.minute)
+        self.action_fold_panels()  # on a narrow screen, show the transcript it scrolled
 
     def show_minute(self, minute: int) -> None:
         """Scroll the transcript to what was said during ``minute`` (0-based)."""

@@ -59,6 +59,11 @@ async def test_narrow_terminal_folds_the_left_column_and_f2_brings_it_back(memor
         await pilot.press("escape")
         await pilot.pause()
         assert left.region.width == 0 and app.query_one("#transcript").has_focus
+        await pilot.press("f3", "down", "enter")  # a minute chosen: folded, transcript there
+        await pilot.pause()
+        transcript = app.query_one("#transcript", OptionList)
+        assert left.region.width == 0 and transcript.has_focus
+        assert _options(transcript)[transcript.highlighted].startswith("01:02")
 
 
 async def test_an_empty_memory_says_how_to_record(tmp_path: Path) -> None:
