@@ -170,7 +170,9 @@ class MossTUI(App[None]):
         if self.view is None:
             return
         if not self.transcript.show_minute(minute):
-            self.notify(f"nothing was heard in minute {clock(minute * 60.0)}", severity="information")
+            self.notify(
+                f"nothing was heard in minute {clock(minute * 60.0)}", severity="information"
+            )
 
     def jump_to_row(self, index: int) -> None:
         self.transcript.jump_to_row(index)

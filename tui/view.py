@@ -39,7 +39,11 @@ class SessionView:
     @classmethod
     def load(cls, memory: Any, session: Any) -> SessionView:
         """``session``'s events from memory, with the speaker names given to it."""
-        names = {sid: name for sid, name in memory.speaker_names(session.id).items() if name and name != sid}
+        names = {
+            sid: name
+            for sid, name in memory.speaker_names(session.id).items()
+            if name and name != sid
+        }
         view = cls(session=session, palette=SpeakerPalette(names))
         for event in memory.session_events(session.id, kinds=[*ROW_KINDS, *BADGE_KINDS]):
             (view.voices if kind_of(event) in BADGE_KINDS else view.rows).append(event)
@@ -62,7 +66,9 @@ class SessionView:
         found: list[str] = []
         for voice in self.voices:
             emotion = getattr(voice, "emotion", None)
-            same_voice = voice.speaker is None or row.speaker is None or voice.speaker == row.speaker
+            same_voice = (
+                voice.speaker is None or row.speaker is None or voice.speaker == row.speaker
+            )
             overlaps = voice.start < row.end and voice.end > row.start
             if emotion and same_voice and overlaps and emotion not in found:
                 found.append(str(emotion))

@@ -32,7 +32,9 @@ def _lines(widget: OptionList) -> list[str]:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40), (150, 36)])
-async def test_transcript_and_answer_get_room_at_every_size(memory: Memory, size: tuple[int, int]) -> None:
+async def test_transcript_and_answer_get_room_at_every_size(
+    memory: Memory, size: tuple[int, int]
+) -> None:
     app = MossTUI(memory, session=SESSION_ID)
     async with app.run_test(size=size) as pilot:
         app.show_answer(BUDGET_ANSWER)
@@ -43,7 +45,10 @@ async def test_transcript_and_answer_get_room_at_every_size(memory: Memory, size
         assert transcript.content_region.width >= 60, transcript.content_region
         assert answer_box.region.right <= width and answer_box.content_region.width >= 40
         # the first line is said whole, nothing cut at the pane's edge
-        said = " ".join(" ".join(line.strip(" │").split()) for line in _lines(app.query_one("#transcript", OptionList))[:4])
+        said = " ".join(
+            " ".join(line.strip(" │").split())
+            for line in _lines(app.query_one("#transcript", OptionList))[:4]
+        )
         assert "Good morning everyone, let's start with the budget." in said
 
 
@@ -74,7 +79,9 @@ async def test_an_empty_memory_says_how_to_record(tmp_path: Path) -> None:
             await pilot.pause()
             shown = " ".join(_options(app.query_one("#transcript", OptionList)))
             assert "moss-agent record FILE" in shown and "moss-agent tui --record FILE" in shown
-            assert "moss-agent record FILE" in " ".join(_options(app.query_one("#sessions", OptionList)))
+            assert "moss-agent record FILE" in " ".join(
+                _options(app.query_one("#sessions", OptionList))
+            )
     finally:
         memory.close()
 
@@ -93,7 +100,10 @@ async def test_citations_say_how_to_reach_them_and_tab_does(memory: Memory) -> N
         await pilot.press("enter")
         await pilot.pause()
         transcript = app.query_one("#transcript", OptionList)
-        assert transcript.has_focus and "The budget is tight" in _options(transcript)[transcript.highlighted]
+        assert (
+            transcript.has_focus
+            and "The budget is tight" in _options(transcript)[transcript.highlighted]
+        )
 
 
 async def test_wrapped_lines_start_under_their_text(memory: Memory) -> None:
@@ -114,11 +124,17 @@ async def test_the_session_entry_follows_a_recording(memory: Memory) -> None:
     async with app.run_test(size=(150, 36)) as pilot:
         await pilot.pause()
         sessions = app.query_one("#sessions", OptionList)
-        entry = next(i for i in range(sessions.option_count) if sessions.get_option_at_index(i).id == SESSION_ID)
+        entry = next(
+            i
+            for i in range(sessions.option_count)
+            if sessions.get_option_at_index(i).id == SESSION_ID
+        )
         assert "02:10 · 11 events" in str(sessions.get_option_at_index(entry).prompt)
         while bus.subscriber_count == 0:
             await asyncio.sleep(0.01)
-        new = TranscriptSegment(start=140.0, end=146.0, speaker="S1", text="One more thing.", session_id=SESSION_ID)
+        new = TranscriptSegment(
+            start=140.0, end=146.0, speaker="S1", text="One more thing.", session_id=SESSION_ID
+        )
         memory.ingest(SESSION_ID, [new])  # the recorder stores first, then publishes
         await bus.publish_event(new)
         for _ in range(100):

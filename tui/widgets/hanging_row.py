@@ -31,7 +31,9 @@ class HangingRow(Text):
         return row
 
     def visualize(self) -> Visual:
-        return HangingVisual(Content.from_rich_text(self[: self.head]), Content.from_rich_text(self[self.head :]))
+        return HangingVisual(
+            Content.from_rich_text(self[: self.head]), Content.from_rich_text(self[self.head :])
+        )
 
 
 class HangingVisual(Visual):
@@ -45,14 +47,19 @@ class HangingVisual(Visual):
     def _fits(self, width: int) -> bool:
         return width - self.indent >= MIN_BODY_WIDTH
 
-    def render_strips(self, width: int, height: int | None, style: Style, options: RenderOptions) -> list[Strip]:
+    def render_strips(
+        self, width: int, height: int | None, style: Style, options: RenderOptions
+    ) -> list[Strip]:
         if not self._fits(width):
             whole = Content.assemble(self.head, self.body)
             return whole.render_strips(width, height, style, options)
         body = self.body.render_strips(width - self.indent, None, style, options)
         head = self.head.render_strips(self.indent, 1, style, options)[0]
         pad = Strip.blank(self.indent, style.rich_style)
-        strips = [Strip.join([head if i == 0 else pad, line]) for i, line in enumerate(body or [Strip([])])]
+        strips = [
+            Strip.join([head if i == 0 else pad, line])
+            for i, line in enumerate(body or [Strip([])])
+        ]
         return strips if height is None else strips[:height]
 
     def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:

@@ -43,11 +43,16 @@ class Timeline(OptionList):
         self._shown = view.id
         self.set_options(
             [
-                Option(minute_row(m.index, m.lines, m.speakers, m.sounds, view.palette, widest), id=f"minute-{m.index}")
+                Option(
+                    minute_row(m.index, m.lines, m.speakers, m.sounds, view.palette, widest),
+                    id=f"minute-{m.index}",
+                )
                 for m in minutes
             ]
         )
-        self.highlighted = highlighted if highlighted is not None and highlighted < len(minutes) else 0
+        self.highlighted = (
+            highlighted if highlighted is not None and highlighted < len(minutes) else 0
+        )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

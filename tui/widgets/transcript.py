@@ -45,7 +45,9 @@ class TranscriptPane(OptionList):
 
     def show_hint(self, waiting: bool) -> None:
         """With no session to show: how to record one (or that one is on its way)."""
-        self.set_options([Option(Text(WAITING_HINT if waiting else EMPTY_HINT, style="dim"), disabled=True)])
+        self.set_options(
+            [Option(Text(WAITING_HINT if waiting else EMPTY_HINT, style="dim"), disabled=True)]
+        )
 
     def row_prompt(self, row: Any) -> HangingRow:
         assert self.view is not None
