@@ -49,10 +49,14 @@ class ProgressLines:
 
     def _print(self, p: RecordingProgress) -> None:
         if p.total:
-            where = f"{p.seconds:.1f}/{p.total:.1f} s ({min(100.0, 100.0 * p.seconds / p.total):.0f} %)"
+            where = (
+                f"{p.seconds:.1f}/{p.total:.1f} s ({min(100.0, 100.0 * p.seconds / p.total):.0f} %)"
+            )
         else:
             where = f"{p.seconds:.1f} s"
-        self.console.print(f"{self.label}: {where}, {p.events} events", markup=False, highlight=False)
+        self.console.print(
+            f"{self.label}: {where}, {p.events} events", markup=False, highlight=False
+        )
 
 
 def progress_lines(console: Console, label: str) -> ProgressLines | None:

@@ -20,20 +20,26 @@ def version() -> str:
         return "moss-agent (not installed)"
 
 
-def innermost_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+def innermost_parser(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser:
     """The (sub-)parser of the command ``args`` chose, e.g. ``model check``'s."""
     while True:
         chosen = None
         for action in parser._actions:  # noqa: SLF001 - argparse keeps sub-commands only here
             if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
-                name = getattr(args, action.dest, None) if action.dest != argparse.SUPPRESS else None
+                name = (
+                    getattr(args, action.dest, None) if action.dest != argparse.SUPPRESS else None
+                )
                 chosen = action.choices.get(name) if name else None
         if chosen is None:
             return parser
         parser = chosen
 
 
-def parse_command_line(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+def parse_command_line(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> argparse.Namespace:
     """Like ``parser.parse_args``, but an unknown option of a sub-command is reported with
     that sub-command's usage (argparse hands it up to the top level, whose usage does not
     show the command's options)."""

@@ -64,10 +64,15 @@ def test_speech_stored_as_a_sound_label_says_why(
     lite_backend.close()
     with caplog.at_level(logging.WARNING, logger="perception.backends.lite"):
         events = list(Perceiver(lite_backend).process_file(chant_file, "chant-why"))
-    speech_sounds = [e for e in events if isinstance(e, SoundEvent) and e.category == SoundCategory.SPEECH]
+    speech_sounds = [
+        e for e in events if isinstance(e, SoundEvent) and e.category == SoundCategory.SPEECH
+    ]
     transcript = [e for e in events if isinstance(e, TranscriptSegment)]
     assert speech_sounds or transcript, "the chant is heard as words or as speech"
     for sound in speech_sounds:
         reason = sound.attributes.get("no_transcript")
         assert reason, f"{sound.label} at {sound.start:.1f} s has no reason"
-        assert any(f"{sound.start:.1f}" in r.getMessage() and reason in r.getMessage() for r in caplog.records)
+        assert any(
+            f"{sound.start:.1f}" in r.getMessage() and reason in r.getMessage()
+            for r in caplog.records
+        )

@@ -72,3 +72,27 @@ def test_answer_with_citations_and_open_reasoning(snap_compare, memory: Memory) 
         await pilot.pause()
 
     assert snap_compare(MossTUI(memory, session=SESSION_ID), terminal_size=SIZE, run_before=show_and_open)
+
+
+# The layout at the sizes terminals come in: 80x24 folds the left column away and puts
+# the answer under the transcript; 120x40 keeps the left column and the answer below.
+
+
+def test_answer_at_80x24(snap_compare, memory: Memory) -> None:  # type: ignore[no-untyped-def]
+    async def show(pilot: Pilot) -> None:
+        pilot.app.show_answer(BUDGET_ANSWER)
+        await pilot.pause()
+
+    assert snap_compare(MossTUI(memory, session=SESSION_ID), terminal_size=(80, 24), run_before=show)
+
+
+def test_answer_at_120x40(snap_compare, memory: Memory) -> None:  # type: ignore[no-untyped-def]
+    async def show(pilot: Pilot) -> None:
+        pilot.app.show_answer(BUDGET_ANSWER)
+        await pilot.pause()
+
+    assert snap_compare(MossTUI(memory, session=SESSION_ID), terminal_size=(120, 40), run_before=show)
+
+
+def test_sessions_unfolded_at_80x24(snap_compare, memory: Memory) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(MossTUI(memory, session=SESSION_ID), terminal_size=(80, 24), press=["f2"])

@@ -19,7 +19,11 @@ def show_call_log() -> None:
 
 def announce_loading(backend: str, reasoner: str) -> None:
     show_call_log()
-    log.info("loading the %s perception backend and the %s reasoner (a few seconds)...", backend, reasoner)
+    log.info(
+        "loading the %s perception backend and the %s reasoner (a few seconds)...",
+        backend,
+        reasoner,
+    )
 
 
 __all__ = ["announce_loading", "show_call_log"]

@@ -22,7 +22,11 @@ def test_piped_record_prints_progress_lines_on_stderr(
     db = f"sqlite:///{tmp_path / 'memory.db'}"
     assert main(["record", str(meeting_wav), "--db", db]) == 0  # capsys: stderr is no terminal
     captured = capsys.readouterr()
-    lines = [line for line in captured.err.splitlines() if line.startswith(f"recording {meeting_wav.name}:")]
+    lines = [
+        line
+        for line in captured.err.splitlines()
+        if line.startswith(f"recording {meeting_wav.name}:")
+    ]
     assert lines, captured.err
     assert lines[-1].endswith("events") and "(100 %)" in lines[-1]
     assert "session" in captured.out and "warning" not in captured.err
@@ -47,7 +51,9 @@ def test_progress_lines_are_spaced_by_the_interval() -> None:
     ]
 
 
-def test_a_recording_with_no_events_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_recording_with_no_events_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     silence = tmp_path / "silence.wav"
     sf.write(silence, np.zeros(5 * 16_000, np.float32), 16_000)
     db = f"sqlite:///{tmp_path / 'memory.db'}"
@@ -63,14 +69,19 @@ def _closed_port() -> int:
 
 
 def test_dead_remote_server_fails_before_recording_starts(
-    meeting_wav: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    meeting_wav: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from agent.recording.recorder import Recorder
 
     monkeypatch.setenv("MOSS_AUDIO_URL", f"http://127.0.0.1:{_closed_port()}/v1")
     db = f"sqlite:///{tmp_path / 'memory.db'}"
     with open_memory(db) as memory:  # an earlier, interrupted recording of the same file
-        earlier = memory.create_session(meeting_wav.stem, source=str(meeting_wav.resolve()), backend="lite")
+        earlier = memory.create_session(
+            meeting_wav.stem, source=str(meeting_wav.resolve()), backend="lite"
+        )
     started: list[str] = []
     record_file = Recorder.record_file
 

@@ -70,7 +70,9 @@ def _render(url: str, profile: Path) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-async def test_page_labels_speakers_shows_the_session_and_no_debug_text(page_url: str, tmp_path: Path) -> None:
+async def test_page_labels_speakers_shows_the_session_and_no_debug_text(
+    page_url: str, tmp_path: Path
+) -> None:
     page = await asyncio.to_thread(_render, page_url, tmp_path / "profile")
     conversation = page["conversation"]
     assert conversation[0] == "0:01S1: We keep the printer in the basement."

@@ -25,7 +25,11 @@ MOSS_AGENT = ["-c", "import sys; from agent.cli import main; sys.exit(main())"]
 def _start(db: str) -> tuple[subprocess.Popen[str], list[str], str]:
     command = [sys.executable, *MOSS_AGENT, "serve", "--webrtc", "--port", "0", "--db", db]
     process = subprocess.Popen(
-        command, cwd=REPO, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
+        command,
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     lines: list[str] = []
     ready = threading.Event()
@@ -75,16 +79,22 @@ async def _call(url: str) -> str:
 
 
 @pytest.mark.slow
-async def test_serve_says_it_is_loading_logs_each_call_and_names_the_session(tmp_path: Path) -> None:
+async def test_serve_says_it_is_loading_logs_each_call_and_names_the_session(
+    tmp_path: Path,
+) -> None:
     db = f"sqlite:///{tmp_path / 'memory.db'}"
     process, lines, url = await asyncio.to_thread(_start, db)
     try:
-        loading = next(i for i, line in enumerate(lines) if "loading the lite perception backend" in line)
+        loading = next(
+            i for i, line in enumerate(lines) if "loading the lite perception backend" in line
+        )
         listening = next(i for i, line in enumerate(lines) if "voice assistant at" in line)
         assert loading < listening  # said before the models load, not after
         session_id = await _call(url)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any("recorded as session" in line for line in lines):
+        while time.monotonic() < deadline and not any(
+            "recorded as session" in line for line in lines
+        ):
             await asyncio.sleep(0.1)
         log = "\n".join(lines)
         assert f"call {session_id} started" in log, log
