@@ -120,7 +120,7 @@ def _run_with_progress(recorder: Recorder, label: str, start: Any, console: Cons
     )
 
     from agent.cli.errors import UsageError
-    from agent.record_feedback import progress_lines
+    from agent.cli.record_feedback import progress_lines
     from agent.recording.recorder import RecorderError, RecordingProgress
     from perception.audio import AudioDecodeError
     from perception.backend import BackendError
@@ -191,7 +191,7 @@ def _check_audio(path: Path) -> None:
 def _record_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from agent.record_feedback import nothing_heard
+    from agent.cli.record_feedback import nothing_heard
 
     console = Console(stderr=True)
     settings = _mqtt_settings(args.mqtt) if args.mqtt else None

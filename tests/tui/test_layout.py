@@ -12,7 +12,7 @@ import pytest
 from textual.geometry import Region
 from textual.widgets import OptionList
 
-from agent.bus import EventBus
+from agent.bus.in_process import EventBus
 from memory import Memory, open_memory
 from perception.events import TranscriptSegment
 from tests.tui.conftest import SESSION_ID

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from agent.cli import main
-from agent.record_feedback import ProgressLines
+from agent.cli.record_feedback import ProgressLines
 from agent.recording.recorder import RecordingProgress
 from memory import open_memory
 
