@@ -86,7 +86,7 @@ def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
             time.sleep(0.02)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     _switch_to_wal(cursor)
@@ -137,7 +137,7 @@ def make_engine(url: URL) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+def alembic_config(engine: Engine):
     from alembic.config import Config
 
     config = Config()
@@ -191,7 +191,7 @@ def head_revision() -> str | None:
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
-def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
     """Leave the full-text machinery (written by hand in the migrations) out of autogenerate:
     the FTS5 table and its shadow tables on SQLite, the stored search vector and its GIN
     index on PostgreSQL."""

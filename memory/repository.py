@@ -310,7 +310,7 @@ class Memory:
         if speakers:
             conn.execute(
                 self._insert(SpeakerRow).on_conflict_do_nothing(),
-                [{"session_id": session_id, "speaker": s} for s in sorted(speakers)],
+                [{"session_id": session_id, "speaker": s} for s in sorted(filter(None, speakers))],
             )
 
     def _add_talk_time(

@@ -71,8 +71,9 @@ def event_row(event: BaseEvent, event_id: str | None = None) -> tuple[Any, ...]:
     row[_EVENT_ID] = event_id or event_id_of(event)
     for index in _TEXT_COLUMNS:
         # PostgreSQL text cannot hold NUL; a NUL in model output is noise, not content.
-        if isinstance(row[index], str) and "\x00" in row[index]:
-            row[index] = row[index].replace("\x00", "")
+        value = row[index]
+        if isinstance(value, str) and "\x00" in value:
+            row[index] = value.replace("\x00", "")
     row[_DETAILS] = _json_text({k: values[k] for k in _detail_fields(type(event))})
     words = values.get("words")
     row[_WORDS] = _packed_words_json(words) if words else None

@@ -23,7 +23,7 @@ _events = EventRow.__table__
 
 
 def _range_statement() -> Any:
-    kinds = bindparam("kinds", expanding=True)
+    kinds: Any = bindparam("kinds", expanding=True)
     # Evaluated once per query (an uncorrelated scalar subquery), then used as the lower
     # bound of the index range: one round trip instead of reading the span first.
     longest_span = (

@@ -69,7 +69,7 @@ class StreamResampler:
 
             self._resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
 
-    def push(self, samples: np.ndarray) -> np.ndarray:
+    def push(self, samples: np.ndarray | bytes | bytearray) -> np.ndarray:
         """Convert one chunk: float or int PCM, shape (n,) or (n, channels)."""
         if not self._warned_non_finite and _has_non_finite(samples):
             self._warned_non_finite = True
@@ -90,7 +90,7 @@ class StreamResampler:
         return _frames_to_array(self._resampler.resample(None))
 
 
-def to_float_mono(samples: np.ndarray | bytes, channels: int = 1) -> np.ndarray:
+def to_float_mono(samples: np.ndarray | bytes | bytearray, channels: int = 1) -> np.ndarray:
     """PCM as float32 mono in [-1, 1]. Bytes are 16-bit little-endian, interleaved."""
     if isinstance(samples, bytes | bytearray | memoryview):
         raw = bytes(samples)

@@ -41,7 +41,7 @@ class SpeakerEncoder:
     def __init__(self) -> None:
         self._encoder = None
 
-    def load(self):  # type: ignore[no-untyped-def]
+    def load(self):
         """Load the encoder now (it is otherwise loaded on first use)."""
         with self._lock:
             if self._encoder is None:
@@ -70,7 +70,7 @@ class SpeakerEncoder:
         return vec / norm if norm > 0 else None
 
 
-def _embed_one_thread(encoder, wav: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _embed_one_thread(encoder, wav: np.ndarray) -> np.ndarray:
     import torch
 
     # One thread: the LSTM is small, and torch's OpenMP pool fighting CTranslate2's
@@ -83,7 +83,7 @@ def _embed_one_thread(encoder, wav: np.ndarray) -> np.ndarray:  # type: ignore[n
         torch.set_num_threads(threads)
 
 
-def _warm_up(encoder) -> None:  # type: ignore[no-untyped-def]
+def _warm_up(encoder) -> None:
     """One embedding of a synthetic clip: resemblyzer imports librosa's spectral features
     lazily on its first mel spectrogram (about 2 s), which would otherwise land on the
     first live utterance."""

@@ -52,7 +52,7 @@ def _tui_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
 
-    async def asker(question: str, session_id: str):  # type: ignore[no-untyped-def]
+    async def asker(question: str, session_id: str):
         return await ask(memory, session_id, question, reasoner)
 
     live = None

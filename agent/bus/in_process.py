@@ -88,7 +88,7 @@ class Subscription:
         self._space.set()
         if item is _END or self._closed:
             raise StopAsyncIteration
-        return item  # type: ignore[no-any-return]
+        return item
 
     def __aiter__(self) -> AsyncIterator[BusMessage]:
         return self

@@ -223,7 +223,7 @@ async def mqtt_messages(
                 async for message in client.messages:
                     topic = message.topic.value
                     try:
-                        payload = decode_payload(topic, message.payload)  # type: ignore[arg-type]
+                        payload = decode_payload(topic, message.payload)
                     except PayloadError as exc:
                         log.warning("skipping a message: %s", exc)
                         continue

@@ -98,7 +98,7 @@ def run_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backend(name: str):  # type: ignore[no-untyped-def]
+def _backend(name: str):
     from agent.cli.errors import UsageError
     from perception.backend import BackendUnavailableError
     from perception.backends import get_backend

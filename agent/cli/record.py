@@ -147,7 +147,7 @@ def _run_with_progress(recorder: Recorder, label: str, start: Any, console: Cons
             result = start(on_progress)
             if lines is not None:
                 lines.close()
-            return result  # type: ignore[no-any-return]
+            return result
         except AudioDecodeError as exc:
             raise UsageError(
                 f"{exc} (events heard before the problem are stored; fix the audio and run again to resume)"

@@ -179,7 +179,7 @@ def find_time_expression(text: str) -> TimeExpression | None:
     for pattern, build in _PATTERNS:
         match = pattern.search(text)
         if match:
-            return build(match)  # type: ignore[operator,no-any-return]
+            return build(match)  # type: ignore[operator]
     return None
 
 

@@ -45,7 +45,8 @@ class StreamFormat:
     def dtype(self) -> np.dtype:
         if self.is_float:
             return np.dtype("<f4") if self.sample_width == 4 else np.dtype("<f8")
-        return {1: np.dtype("u1"), 2: np.dtype("<i2"), 4: np.dtype("<i4")}[self.sample_width]
+        widths: dict[int, np.dtype] = {1: np.dtype("u1"), 2: np.dtype("<i2"), 4: np.dtype("<i4")}
+        return widths[self.sample_width]
 
 
 def _read_exactly(stream: BinaryIO, n: int) -> bytes:

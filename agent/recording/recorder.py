@@ -438,7 +438,7 @@ class _Run:
         if event.start > self.offset + SEAM_SECONDS:
             return False
         for old in self.seam:
-            if old.kind != event.kind:  # type: ignore[attr-defined]
+            if old.kind != event.kind:
                 continue
             overlap = min(old.end, event.end) - max(old.start, event.start)
             shorter = max(0.01, min(old.end - old.start, event.end - event.start))

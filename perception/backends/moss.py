@@ -90,7 +90,7 @@ class MossBackend(PerceptionBackend):
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
-        self.tasks = tasks  # type: ignore[assignment]
+        self.tasks = tasks
         self.batch_size = int(batch_size)
         self.max_batch = self.batch_size  # type: ignore[misc]  # the engine reads the instance
         self.max_new_tokens = int(max_new_tokens)

@@ -84,7 +84,8 @@ class PreallocatedCache:
     @classmethod
     def from_cache(cls, cache: Any, capacity: int) -> PreallocatedCache:
         """Copy a filled ``DynamicCache`` into buffers of ``capacity`` positions."""
-        keys, values = [], []
+        keys: list[Any] = []
+        values: list[Any] = []
         for layer in cache.layers:
             for source, target in ((layer.keys, keys), (layer.values, values)):
                 batch, heads, filled, dim = source.shape

@@ -73,8 +73,9 @@ def describe_checkpoint(path: str | Path) -> CheckpointInfo:
         "lm_head": sum(p.numel() for p in model.lm_head.parameters()),
     }
     audio, lang = config.audio_config, config.language_config
-    head_dim = getattr(lang, "head_dim", None) or lang.hidden_size // lang.num_attention_heads
-    kv_values = 2 * lang.num_hidden_layers * lang.num_key_value_heads * head_dim * 1000
+    head_dim = int(getattr(lang, "head_dim", None) or lang.hidden_size // lang.num_attention_heads)
+    kv_heads = lang.num_key_value_heads or lang.num_attention_heads
+    kv_values = 2 * lang.num_hidden_layers * kv_heads * head_dim * 1000
     return CheckpointInfo(
         parameters=parameters,
         stored_dtypes=_stored_dtypes(files),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -158,7 +159,7 @@ class MossAudioEncoder(nn.Module):
         lengths = mel_lengths
         for conv in (self.conv1, self.conv2, self.conv3):
             hidden = F.gelu(conv(hidden))
-            lengths = conv_output_length(lengths)
+            lengths = cast(torch.Tensor, conv_output_length(lengths))
             valid = torch.arange(hidden.shape[-1], device=hidden.device)[None, :] < lengths[:, None]
             hidden = hidden * valid[:, None, None, :].to(hidden.dtype)
         batch, channels, bins, frames = hidden.shape

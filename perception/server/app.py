@@ -195,7 +195,9 @@ class MossChatServer:
         message, finish = _assistant_message(result)
         if chat.stream:
             return await self._stream_whole(request, message, finish)
-        prompt_tokens = len(self.backend.processor.tokenizer.encode(chat.prompt, add_special_tokens=False))
+        tokenizer = self.backend.processor.tokenizer
+        assert tokenizer is not None  # text chats are refused without one
+        prompt_tokens = len(tokenizer.encode(chat.prompt, add_special_tokens=False))
         return web.json_response(self._response(message, finish, prompt_tokens, len(result.token_ids)))
 
     def _response(

@@ -35,7 +35,7 @@ def av_to_rtc_frame(frame: av.AudioFrame) -> rtc.AudioFrame:
     channels = len(frame.layout.channels)
     samples = data.reshape(channels, -1).T if frame.format.is_planar else data.reshape(-1, channels)
     if samples.dtype.kind == "f":
-        samples = np.clip(samples, -1.0, 1.0) * 32767.0
+        samples = np.clip(samples, -1.0, 1.0).astype(np.float32) * np.float32(32767.0)
     mono = samples.astype(np.float32).mean(axis=1) if channels > 1 else samples[:, 0]
     pcm = np.clip(mono, -32768, 32767).astype(np.int16)
     return rtc.AudioFrame(

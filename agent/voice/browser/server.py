@@ -143,7 +143,8 @@ class VoiceServer:
                 f"cannot listen on {self.host}:{self.port} ({exc.strerror}); pick another --port"
             ) from exc
         if self.port == 0:  # an ephemeral port: report the real one
-            sockets = site._server.sockets if site._server else []  # noqa: SLF001
+            server = site._server  # noqa: SLF001
+            sockets = getattr(server, "sockets", None) or []
             if sockets:
                 self.port = sockets[0].getsockname()[1]
         logger.info("voice endpoint listening on %s", self.url)

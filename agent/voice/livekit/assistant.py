@@ -57,7 +57,7 @@ MessageSink = Callable[[dict[str, Any]], Awaitable[None] | None]
 class MossVoiceAgent(Agent):
     """Our agent: reasoning is filtered out of what is spoken whatever the LLM."""
 
-    async def tts_node(  # type: ignore[override]
+    async def tts_node(
         self, text: AsyncIterable[str], model_settings: ModelSettings
     ) -> AsyncIterable[rtc.AudioFrame]:
         async for frame in Agent.default.tts_node(self, strip_reasoning_stream(text), model_settings):

@@ -398,7 +398,7 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
                 raise APIConnectionError(
                     f"perception backend {stt_.backend.name!r} failed: {exc}", retryable=False
                 ) from exc
-            await self._publish(events)  # type: ignore[arg-type]
+            await self._publish(events)
             await stt_._mark_analysed(stt_.perceiver.seconds_received)
             if (
                 self._speaking_reported
@@ -410,7 +410,7 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
         # end of input: what the windower still holds becomes final
         until = stt_.perceiver.seconds_received
         events = await stt_.run_in_worker(stt_.perceiver.flush)
-        await self._publish(events)  # type: ignore[arg-type]
+        await self._publish(events)
         await stt_._mark_analysed(until)
         if self._speaking_reported:
             self._report_end_of_speech(None)
