@@ -85,7 +85,8 @@ class PreallocatedCache:
     def from_cache(cls, cache: Any, capacity: int) -> PreallocatedCache:
         """Move a filled ``DynamicCache`` into buffers of ``capacity`` positions. Each layer
         of ``cache`` is emptied once copied, so the two never both hold the whole cache."""
-        keys, values = [], []
+        keys: list[torch.Tensor] = []
+        values: list[torch.Tensor] = []
         filled = int(cache.layers[0].keys.shape[2])
         for layer in cache.layers:
             for source, target in ((layer.keys, keys), (layer.values, values)):
