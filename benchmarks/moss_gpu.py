@@ -33,7 +33,8 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -221,19 +222,28 @@ class Part1:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         try:
-            self.features()
+            self.guard("mel features", self.features)
             model, processor = self.load("float32")
-            self.float32(model)
-            self.batch_equals_alone(model, processor)
-            self.cached_equals_uncached(model, processor)
-            self.decode_options(model, processor)
-            del model
+            self.guard("fp32 against the vectors", lambda: self.float32(model))
+            self.guard("batch of 2 lengths", lambda: self.batch_equals_alone(model, processor))
+            self.guard("cached greedy", lambda: self.cached_equals_uncached(model, processor))
+            self.guard("decode options", lambda: self.decode_options(model, processor))
+            model = processor = None  # free the float32 model before the bf16 ones
             free(self.device)
-            self.bfloat16()
-            self.flash_attention()
+            self.guard("bf16", self.bfloat16)
+            self.guard("SDPA vs flash-attn 2", self.flash_attention)
         finally:
             torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
         return self.checks
+
+    def guard(self, name: str, run: Callable[[], None]) -> None:
+        """Run a group of checks; an exception fails that group and the run goes on."""
+        try:
+            run()
+        except Exception as exc:
+            traceback.print_exc()
+            self.check(name, f"error {type(exc).__name__}: {exc}"[:400], "no error", False)
+            free(self.device)
 
     def features(self) -> None:
         from perception.moss import MossAudioProcessor
@@ -312,14 +322,17 @@ class Part1:
         prompt = self.meta["input_ids"]
         cut = prompt.index(self.meta["audio_end_id"]) + 2
         for name, options in decode_variants(self.device, self.compile_step).items():
-            [(tokens, _)] = generate_from_prompts(
-                model, audio, [prompt[:cut]], [(0, prompt[cut:])],
-                GenerationConfig(max_new_tokens=16), [151645], options=options,
-            )  # fmt: skip
-            same = tokens == self.meta["greedy_new_tokens"]
-            self.check(
-                f"fp32 16 greedy tokens ({name})", "equal" if same else f"{tokens}", "equal", same
-            )
+
+            def greedy(name: str = name, options: Any = options) -> None:
+                [(tokens, _)] = generate_from_prompts(
+                    model, audio, [prompt[:cut]], [(0, prompt[cut:])],
+                    GenerationConfig(max_new_tokens=16), [151645], options=options,
+                )  # fmt: skip
+                same = tokens == self.meta["greedy_new_tokens"]
+                shown = "equal" if same else f"{tokens}"
+                self.check(f"fp32 16 greedy tokens ({name})", shown, "equal", same)
+
+            self.guard(f"fp32 16 greedy tokens ({name})", greedy)
 
     def waves(self) -> list[np.ndarray]:
         waveform = self.tensors["waveform"].numpy()
@@ -405,13 +418,13 @@ class Part1:
         for name, options in decode_variants(self.device, self.compile_step).items():
             if options is None:
                 continue
-            same = run(options, config) == reference
-            self.check(
-                f"fp32 decode option {name} = plain (tokens, stops, stream)",
-                "equal" if same else "differs",
-                "equal",
-                same,
-            )
+            label = f"fp32 decode option {name} = plain (tokens, stops, stream)"
+
+            def compare(label: str = label, options: Any = options) -> None:
+                same = run(options, config) == reference
+                self.check(label, "equal" if same else "differs", "equal", same)
+
+            self.guard(label, compare)
 
     def bfloat16(self) -> None:
         model, _ = self.load("bfloat16")
@@ -808,7 +821,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
         device=device, tiny=args.tiny, quick=args.quick, windows=windows,
         window_seconds=seconds, batch_sizes=sizes, lengths=lengths,
         eight_b=not args.quick and not args.no_8b, serve=args.serve,
-        compile_step=args.compile, budget_s=180.0 if args.quick else 480.0,
+        compile_step=args.compile,
+        budget_s=args.budget or (160.0 if args.quick else 420.0),
     )  # fmt: skip
 
 
@@ -830,6 +844,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--batch-sizes", help="windows per batch, comma-separated (default 8,32,120)"
     )
     parser.add_argument("--windows", type=int, help="windows of audio (default 120 = one hour)")
+    parser.add_argument(
+        "--budget", type=float, help="seconds: no new sweep starts past 85%% of it (420; quick 160)"
+    )
     parser.add_argument(
         "--parts", default="1,2", help="parts to run, e.g. 1 or 1,2 (3 via --serve)"
     )
@@ -853,92 +870,140 @@ def main(argv: Sequence[str] | None = None) -> int:
         "versions": info,
         "plan": {**asdict(plan), "device": str(plan.device)},
     }
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "moss_gpu.json"
     failed = False
+    try:
+        if 1 in parts:
+            failed = run_part1(plan, report)
+        model = run_part2(plan, report, started) if 2 in parts else None
+        if plan.serve:
+            run_part3(plan, report, model)
+    finally:  # whatever happened, what was measured is kept
+        report["notes"] = plan.notes
+        report["seconds"] = time.perf_counter() - started
+        path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        log(f"\nwhole run {report['seconds']:.0f} s; JSON in {path}")
+    if failed:
+        log("some correctness checks FAILED")
+    return 1 if failed else 0
 
-    if 1 in parts:
-        log(f"\npart 1: correctness on {plan.device}")
-        t0 = time.perf_counter()
-        checks = Part1(plan.device, plan.compile_step).run()
-        report["part1"] = {
-            "checks": [asdict(c) for c in checks],
-            "seconds": time.perf_counter() - t0,
-        }
-        failed = any(c.passed is False for c in checks)
-        log(f"part 1: {sum(c.passed is True for c in checks)} passed, "
-            f"{sum(c.passed is False for c in checks)} failed ({time.perf_counter() - t0:.0f} s)")  # fmt: skip
 
+def run_part1(plan: Plan, report: dict[str, Any]) -> bool:
+    """Returns whether a check failed."""
+    log(f"\npart 1: correctness on {plan.device}")
+    t0 = time.perf_counter()
+    checks = Part1(plan.device, plan.compile_step).run()
+    report["part1"] = {"checks": [asdict(c) for c in checks], "seconds": time.perf_counter() - t0}
+    passed = sum(c.passed is True for c in checks)
+    failed = sum(c.passed is False for c in checks)
+    log(f"part 1: {passed} passed, {failed} failed ({time.perf_counter() - t0:.0f} s)")
+    return failed > 0
+
+
+def run_part2(plan: Plan, report: dict[str, Any], started: float) -> Any:
+    """Throughput sweeps; returns the last model built (part 3 may reuse it)."""
+    sizes = ["tiny"] if plan.tiny else ["4b"] + (["8b"] if plan.eight_b else [])
+    dtype = torch.float32 if plan.device.type == "cpu" else torch.bfloat16
+    windows = make_windows(plan.windows, plan.window_seconds)
+    part2 = Part2(plan.device, plan.lengths, plan.compile_step)
+    sweeps: list[Sweep] = []
+    errors: list[dict[str, Any]] = []
+    report["part2"] = {"sweeps": [], "errors": errors}
     model = None
-    if 2 in parts:
-        sizes = ["tiny"] if plan.tiny else ["4b"] + (["8b"] if plan.eight_b else [])
-        dtype = torch.float32 if plan.device.type == "cpu" else torch.bfloat16
-        windows = make_windows(plan.windows, plan.window_seconds)
-        part2 = Part2(plan.device, plan.lengths, plan.compile_step)
-        sweeps: list[Sweep] = []
+
+    def over_budget(fraction: float) -> bool:
+        return time.perf_counter() - started > fraction * plan.budget_s
+
+    def timed(size: str, batch: int, variant: str, count: int) -> Sweep | None:
+        try:
+            return part2.sweep(size, model, windows[:count], batch, variant)
+        except Exception as exc:  # e.g. out of memory at one batch size: keep the others
+            traceback.print_exc()
+            errors.append(
+                {"model": size, "variant": variant, "batch": batch, "error": f"{type(exc).__name__}: {exc}"[:400]}
+            )  # fmt: skip
+            free(plan.device)
+            return None
+
+    try:
         for size in sizes:
-            if size == "8b" and time.perf_counter() - started > 0.5 * plan.budget_s:
+            if size == "8b" and over_budget(0.5):
                 plan.notes.append("8B skipped: over half the time budget used")
                 continue
             log(f"\npart 2: {size}, {dtype}, {len(windows)} windows of {plan.window_seconds:.0f} s")
             t0 = time.perf_counter()
             model = None
             free(plan.device)
-            model = random_model(
-                tiny_config() if size == "tiny" else released_config(size), plan.device, dtype
-            )
+            config = tiny_config() if size == "tiny" else released_config(size)
+            model = random_model(config, plan.device, dtype)
             synchronize(plan.device)
             params = sum(p.numel() for p in model.parameters())
             log(f"  built {params / 1e9:.2f} B parameters in {time.perf_counter() - t0:.1f} s")
             # Warm-up (kernels, allocator, cuBLAS handles) before anything is timed.
             for variant in part2.variants:
-                part2.sweep(size, model, windows[:2], 2, variant)
-            size_batches = plan.batch_sizes if size != "8b" else plan.batch_sizes[-1:]
-            for batch in size_batches:
-                for variant in part2.variants:
+                timed(size, 2, variant, 2)
+            # Largest batches and fast variants first: the time budget cuts the least telling.
+            batches = sorted(plan.batch_sizes, reverse=True)
+            batches = batches if size != "8b" else batches[:1]
+            variants = sorted(part2.variants, key=lambda name: name == "plain")
+            for batch in batches:
+                for variant in variants:
                     if variant == "plain" and size == "8b":
                         continue
-                    sweep = part2.sweep(size, model, windows, batch, variant)
+                    if over_budget(0.85):
+                        plan.notes.append(f"{size} {variant} batch {batch} skipped: time budget")
+                        continue
+                    sweep = timed(size, batch, variant, len(windows))
+                    if sweep is None:
+                        continue
                     sweeps.append(sweep)
-                    log(f"  {variant} batch {batch}: wall {sweep.wall_s:.2f} s for "
-                        f"{sweep.audio_seconds:.0f} s of audio, decode {sweep.decode_tokens_per_s:.0f} tok/s")  # fmt: skip
+                    log(
+                        f"  {variant} batch {batch}: wall {sweep.wall_s:.2f} s for "
+                        f"{sweep.audio_seconds:.0f} s of audio, decode "
+                        f"{sweep.decode_tokens_per_s:.0f} tok/s"
+                    )
             for variant in part2.variants:
-                alone = part2.sweep(size, model, windows[:1], 1, variant)
-                alone.model = f"{size}-1w"
-                sweeps.append(alone)
-        report["part2"] = {"sweeps": [s.row() for s in sweeps]}
+                alone = timed(size, 1, variant, 1)
+                if alone is not None:
+                    alone.model = f"{size}-1w"
+                    sweeps.append(alone)
+    finally:
+        report["part2"]["sweeps"] = [s.row() for s in sweeps]
         if sweeps:
             log("")
             print_sweeps(sweeps)
         report["forbidden_modules_loaded"] = forbidden_loaded()
         if report["forbidden_modules_loaded"]:
             log(f"warning: parts 1-2 loaded {report['forbidden_modules_loaded']}")
+    return model
 
-    if plan.serve:
-        log("\npart 3: serving")
-        if model is None or (not plan.tiny and model.config.hidden_size != 2560):
-            model = None
-            free(plan.device)
-            config = tiny_config() if plan.tiny else released_config("4b")
-            dtype = torch.float32 if plan.device.type == "cpu" else torch.bfloat16
-            model = random_model(config, plan.device, dtype)
-        count = 8 if plan.tiny else 64
-        serve_windows = make_windows(count, plan.window_seconds, seed=1)
-        result = part3(model, plan.device, serve_windows, clients=4 if plan.tiny else 16,
-                       max_batch=4 if plan.tiny else 16, max_new_tokens=6 if plan.tiny else 64)  # fmt: skip
-        report["part3"] = result
-        log(f"  {result['windows']} windows from {result['clients']} clients: "
-            f"{result['windows_per_s']:.2f} windows/s, p50 {result['p50_s']:.2f} s, "
-            f"p95 {result['p95_s']:.2f} s, batches formed {sorted(set(result['batch_sizes']))} "
-            f"(mean {result['mean_batch']:.1f})")  # fmt: skip
 
-    report["notes"] = plan.notes
-    report["seconds"] = time.perf_counter() - started
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "moss_gpu.json"
-    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    log(f"\nwhole run {report['seconds']:.0f} s; JSON in {path}")
-    if failed:
-        log("some correctness checks FAILED")
-    return 1 if failed else 0
+def run_part3(plan: Plan, report: dict[str, Any], model: Any) -> None:
+    log("\npart 3: serving")
+    if model is None or (not plan.tiny and model.config.hidden_size != 2560):
+        model = None
+        free(plan.device)
+        config = tiny_config() if plan.tiny else released_config("4b")
+        dtype = torch.float32 if plan.device.type == "cpu" else torch.bfloat16
+        model = random_model(config, plan.device, dtype)
+    count = 8 if plan.tiny else 64
+    serve_windows = make_windows(count, plan.window_seconds, seed=1)
+    result = part3(
+        model,
+        plan.device,
+        serve_windows,
+        clients=4 if plan.tiny else 16,
+        max_batch=4 if plan.tiny else 16,
+        max_new_tokens=6 if plan.tiny else 64,
+    )
+    report["part3"] = result
+    log(
+        f"  {result['windows']} windows from {result['clients']} clients: "
+        f"{result['windows_per_s']:.2f} windows/s, p50 {result['p50_s']:.2f} s, "
+        f"p95 {result['p95_s']:.2f} s, batches formed {sorted(set(result['batch_sizes']))} "
+        f"(mean {result['mean_batch']:.1f})"
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 A medium random MOSS-Audio (LM hidden 512, 8 layers; encoder 6 layers) is saved to a
 temporary checkpoint and loaded like a real one. For each window, side by side:
-- bare: ``model.generate_tasks_batch`` with the three task prompts (one encoder pass,
+- bare: ``MossAudioGenerator.generate_tasks_batch`` with the three task prompts (one encoder pass,
   prefix reuse), nothing else;
 - moss: ``MossBackend.analyze`` (the same generation plus parsing, stamping, checks);
 - remote: ``RemoteBackend.analyze`` against ``moss-agent serve``'s server (in this process,

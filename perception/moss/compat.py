@@ -1,9 +1,9 @@
 """The names the installed transformers gives the KV-cache arguments.
 
-transformers 5.0-5.2x call the cache ``past_key_values`` (and the mask builder wants
-``input_embeds`` and ``cache_position``); later 5.x call it ``cache`` and deprecate the old
-name. Calls into transformers go through these helpers, so the model runs unchanged on every
-version of the range pinned in pyproject.toml without deprecation warnings.
+transformers 5.0 calls the cache ``past_key_values`` (and its mask builder wants
+``input_embeds`` and ``cache_position``); 5.24 calls it ``cache`` and deprecates the old
+name. The names are read from the signatures, so calls into transformers run unchanged,
+without deprecation warnings, on every version of the range pinned in pyproject.toml.
 """
 
 from __future__ import annotations

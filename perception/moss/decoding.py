@@ -83,16 +83,20 @@ class PreallocatedCache:
 
     @classmethod
     def from_cache(cls, cache: Any, capacity: int) -> PreallocatedCache:
-        """Copy a filled ``DynamicCache`` into buffers of ``capacity`` positions."""
-        keys: list[Any] = []
-        values: list[Any] = []
+        """Move a filled ``DynamicCache`` into buffers of ``capacity`` positions. Each layer
+        of ``cache`` is emptied once copied, so the two never both hold the whole cache."""
+        keys: list[torch.Tensor] = []
+        values: list[torch.Tensor] = []
+        filled = int(cache.layers[0].keys.shape[2])
         for layer in cache.layers:
             for source, target in ((layer.keys, keys), (layer.values, values)):
-                batch, heads, filled, dim = source.shape
+                batch, heads, _, dim = source.shape
                 buffer = source.new_zeros(batch, heads, capacity, dim)
                 buffer[:, :, :filled] = source
                 target.append(buffer)
-        return cls(keys, values, int(cache.layers[0].keys.shape[2]))
+            empty = layer.keys.new_empty(*layer.keys.shape[:2], 0, layer.keys.shape[3])
+            layer.keys = layer.values = empty  # a fresh tensor: no view keeps the old storage
+        return cls(keys, values, filled)
 
     def update(
         self,

@@ -92,3 +92,23 @@ def test_model_package_imports_only_what_it_needs() -> None:
         sys.path.pop(0)
     assert "torch" in loaded and "transformers" in loaded
     assert loaded & set(FORBIDDEN_MODULES) == set()
+
+
+def test_an_error_fails_its_check_and_the_run_goes_on() -> None:
+    import torch
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import moss_gpu
+    finally:
+        sys.path.pop(0)
+    part1 = moss_gpu.Part1(torch.device("cpu"), compile_step=False)
+
+    def broken() -> None:
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    part1.guard("decode options", broken)
+    part1.guard("fine", lambda: part1.check("fine", 0.0, "<= 1", True))
+    [failed, passed] = part1.checks
+    assert failed.passed is False and "stream is capturing" in failed.value
+    assert passed.passed is True

@@ -231,3 +231,22 @@ def test_backend_decode_option(moss_tiny) -> None:
     if model.device.type != "cuda":
         with pytest.raises(BackendUnavailableError, match="CUDA"):
             MossBackend(model=model, processor=processor, decode="cuda_graph")
+
+
+def test_preallocated_cache_takes_over_the_dynamic_cache() -> None:
+    from transformers import DynamicCache
+
+    from tests.fixtures.moss import small_random_config
+
+    config = small_random_config().language_config
+    cache = DynamicCache(config=config)
+    for layer in range(config.num_hidden_layers):
+        cache.update(torch.randn(2, 3, 5, 8), torch.randn(2, 3, 5, 8), layer)
+    originals = [(layer.keys.clone(), layer.values.clone()) for layer in cache.layers]
+    static = PreallocatedCache.from_cache(cache, capacity=9)
+    assert static.get_seq_length() == 5
+    for (k, v), sk, sv in zip(originals, static.keys, static.values, strict=True):
+        assert sk.shape == (2, 3, 9, 8)
+        assert torch.equal(sk[:, :, :5], k) and torch.equal(sv[:, :, :5], v)
+        assert sk[:, :, 5:].eq(0).all()
+    assert all(layer.keys.numel() == 0 and layer.values.numel() == 0 for layer in cache.layers)
