@@ -24,10 +24,15 @@ from perception.events import Event, TranscriptSegment
 
 log = logging.getLogger(__name__)
 
-# Groups whose average pairwise cosine similarity is above this are one voice (CAM++: the
-# same person's utterances average 0.56-0.71, different people's 0.0-0.26; see
-# docs/BENCHMARKS.md, speaker identity).
-RECLUSTER_THRESHOLD = 0.35
+# Groups whose average pairwise cosine similarity is above this are surely one voice
+# (CAM++: one person's utterances average 0.39-0.71 in the real-voice dev set, two people's
+# 0.0-0.36; see docs/BENCHMARKS.md, speaker identity).
+RECLUSTER_THRESHOLD = 0.5
+# Below that, two groups still merge when they are as alike as the voices inside them are
+# alike to themselves (a person recorded on several channels is spread more widely), but
+# never below this similarity.
+RELATIVE_MERGE = 0.75
+MIN_MERGE_SIMILARITY = 0.3
 # Segments shorter than this are too noisy to shape the groups; they join the nearest one.
 MIN_CLUSTER_SECONDS = 1.0
 
@@ -47,9 +52,11 @@ class Span:
 
 
 def recluster(embeddings: np.ndarray, seconds: Sequence[float],
-              threshold: float = RECLUSTER_THRESHOLD) -> list[int]:
+              threshold: float = RECLUSTER_THRESHOLD, max_groups: int | None = None) -> list[int]:
     """Group indices of ``embeddings`` (unit rows): average linkage on cosine distance over
-    the rows with enough speech, then every row to the most similar group centroid."""
+    the rows with enough speech, then every row to the most similar group centroid. With
+    ``max_groups`` (e.g. the number of live ids), the most alike groups merge down to it:
+    refinement regroups what the live clusterer saw, it does not invent voices."""
     n = len(embeddings)
     if n == 0:
         return []
@@ -60,7 +67,9 @@ def recluster(embeddings: np.ndarray, seconds: Sequence[float],
         from scipy.cluster.hierarchy import fcluster, linkage
 
         tree = linkage(embeddings[anchors], method="average", metric="cosine")
-        groups = fcluster(tree, t=1.0 - threshold, criterion="distance") - 1
+        merged = _merge_alike(embeddings[anchors], fcluster(tree, t=1.0 - threshold, criterion="distance") - 1,
+                              max_groups)
+        groups = np.unique(merged, return_inverse=True)[1]  # numbered 0..k-1 again
     centroids = []
     for g in range(int(groups.max()) + 1):
         members = [a for a, k in zip(anchors, groups, strict=True) if k == g]
@@ -72,6 +81,34 @@ def recluster(embeddings: np.ndarray, seconds: Sequence[float],
     return [int(x) for x in labels]
 
 
+def _merge_alike(vectors: np.ndarray, groups: np.ndarray, max_groups: int | None = None) -> np.ndarray:
+    """Merge groups whose mutual similarity is close to their own spread, most alike first
+    (and any most alike pair while there are more than ``max_groups``)."""
+    sims = vectors @ vectors.T
+    groups = groups.copy()
+    while True:
+        ids = sorted(set(groups.tolist()))
+        if len(ids) < 2:
+            return groups
+        members = {g: np.flatnonzero(groups == g) for g in ids}
+        own = {}
+        for g, m in members.items():
+            own[g] = (sims[np.ix_(m, m)].sum() - len(m)) / (len(m) * (len(m) - 1)) if len(m) > 1 else None
+        typical = float(np.mean([v for v in own.values() if v is not None] or [0.6]))
+        too_many = max_groups is not None and len(ids) > max_groups
+        best, pair = None, None
+        for i, a in enumerate(ids):
+            for b in ids[i + 1 :]:
+                cross = float(sims[np.ix_(members[a], members[b])].mean())
+                spread = min(own[a] if own[a] is not None else typical, own[b] if own[b] is not None else typical)
+                alike = cross >= MIN_MERGE_SIMILARITY and cross >= RELATIVE_MERGE * spread
+                if (alike or too_many) and (best is None or cross > best):
+                    best, pair = cross, (a, b)
+        if pair is None:
+            return groups
+        groups[groups == pair[1]] = pair[0]
+
+
 def relabel(spans: Sequence[Span], threshold: float = RECLUSTER_THRESHOLD,
             prefix: str = "S") -> list[str | None]:
     """The refined id of each span (spans without an embedding keep theirs)."""
@@ -79,8 +116,9 @@ def relabel(spans: Sequence[Span], threshold: float = RECLUSTER_THRESHOLD,
     out: list[str | None] = [s.speaker for s in spans]
     if not embedded:
         return out
+    live_ids = {s.speaker for s in spans if s.speaker is not None}
     groups = recluster(np.stack([spans[i].embedding for i in embedded]),  # type: ignore[misc]
-                       [spans[i].seconds for i in embedded], threshold)
+                       [spans[i].seconds for i in embedded], threshold, max_groups=len(live_ids) or None)
     names = _name_groups(groups, [spans[i] for i in embedded], {s.speaker for s in spans}, prefix)
     for i, g in zip(embedded, groups, strict=True):
         out[i] = names[g]

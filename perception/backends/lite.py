@@ -252,7 +252,7 @@ class LiteBackend(PerceptionBackend):
                 vec = self._encoder.embed(_clip(audio, seg.start, seg.end))
                 if vec is None:
                     continue
-                seg.speaker_embedding = vec.tolist()
+                seg.speaker_embedding = _stored(vec)
             ids[i] = clusterer.assign(vec, seg.duration, may_open=seg.duration >= MIN_OPEN_SECONDS)
         known = [i for i, s in enumerate(ids) if s is not None]
         for i, speaker in enumerate(ids):
@@ -303,7 +303,7 @@ class LiteBackend(PerceptionBackend):
             if sim >= SPLIT_SIMILARITY:
                 mid = (seg.words[i - 1].end + seg.words[i].start) / 2
                 whole = left * (mid - seg.start) + right * (seg.end - mid)
-                seg.speaker_embedding = (whole / np.linalg.norm(whole)).tolist()
+                seg.speaker_embedding = _stored(whole / np.linalg.norm(whole))
                 out.append(seg)
                 continue
             log.debug("voice change inside a segment at %.2f s (similarity %.2f)", seg.words[i].start, sim)
@@ -312,7 +312,7 @@ class LiteBackend(PerceptionBackend):
                     "start": words[0].start, "end": max(w.end for w in words), "words": words,
                     "text": self._join(words),
                 })
-                part.speaker_embedding = vec.tolist()
+                part.speaker_embedding = _stored(vec)
                 self._source[id(part)] = self._source.get(id(seg), -1)
                 out.append(part)
         return out
@@ -327,6 +327,11 @@ class LiteBackend(PerceptionBackend):
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _stored(vec: np.ndarray) -> list[float]:
+    """float32 values: memory stores embeddings as float32, so they read back exactly."""
+    return np.asarray(vec, np.float32).tolist()
 
 
 def _clip(audio: np.ndarray, start: float, end: float) -> np.ndarray:
