@@ -61,7 +61,7 @@ def test_same_person_is_closer_than_the_other_person(vectors: dict[str, np.ndarr
 
 def test_online_clusterer_finds_both_people_and_keeps_ids(vectors: dict[str, np.ndarray]) -> None:
     c = OnlineSpeakerClusterer(threshold=DEFAULT_THRESHOLD)
-    ids = [c.assign(vectors[k], 3.0, may_open=3.0 >= MIN_OPEN_SECONDS) for k in CLIPS]
+    ids = [c.assign(vectors[k], 3.0, may_open=MIN_OPEN_SECONDS <= 3.0) for k in CLIPS]
     assert ids == ["S1", "S2", "S1", "S2", "S1", "S2"]
 
 
