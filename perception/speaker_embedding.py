@@ -162,6 +162,30 @@ class CampPlusEmbedder:
         norm = float(np.linalg.norm(vec))
         return vec / norm if norm > 0 else None
 
+    def frames(self, samples: np.ndarray) -> VoiceFrames | None:
+        """The network's frame-level features of a stretch of speech (one pass), from which
+        :meth:`VoiceFrames.embed` pools the embedding of any part of it; None when too short."""
+        import torch
+
+        samples = np.asarray(samples, np.float32)
+        if len(samples) < MIN_SPEECH_SECONDS * SAMPLE_RATE:
+            return None
+        feats = fbank(samples)
+        feats -= feats.mean(axis=0, keepdims=True)
+        model = self.load()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                x = model.head(torch.from_numpy(np.ascontiguousarray(feats))[None].permute(0, 2, 1))
+                for name, layer in model.xvector.named_children():
+                    if name == "stats":
+                        break
+                    x = layer(x)
+        finally:
+            torch.set_num_threads(threads)
+        return VoiceFrames(self, x, len(samples) / SAMPLE_RATE)
+
     def embed_features(self, feats: np.ndarray) -> np.ndarray:
         """The raw (not normalised) embedding of (frames, 80) mean-normalised filterbanks."""
         import torch
@@ -183,4 +207,33 @@ class CampPlusEmbedder:
         return vec / max(float(np.linalg.norm(vec)), 1e-9)
 
 
-__all__ = ["CampPlusEmbedder", "SpeakerEmbedder", "campplus_weights", "fbank"]
+class VoiceFrames:
+    """Frame-level CAM++ features of one stretch of speech (before pooling)."""
+
+    def __init__(self, embedder: CampPlusEmbedder, x, seconds: float) -> None:  # type: ignore[no-untyped-def]
+        self._embedder = embedder
+        self._x = x  # (1, channels, frames), about 50 frames a second
+        self.seconds = seconds
+
+    def embed(self, start: float = 0.0, end: float | None = None) -> np.ndarray | None:
+        """Unit embedding of the part [start, end] (seconds from the stretch's start)."""
+        import torch
+
+        n = self._x.shape[-1]
+        a = int(np.clip(round(start / self.seconds * n), 0, n))
+        b = n if end is None else int(np.clip(round(end / self.seconds * n), a, n))
+        if b - a < 2:
+            return None
+        model = self._embedder.load()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                vec = model.xvector.dense(model.xvector.stats(self._x[..., a:b]))[0].numpy()
+        finally:
+            torch.set_num_threads(threads)
+        vec = vec.astype(np.float64)
+        return vec / max(float(np.linalg.norm(vec)), 1e-9)
+
+
+__all__ = ["CampPlusEmbedder", "VoiceFrames", "SpeakerEmbedder", "campplus_weights", "fbank"]

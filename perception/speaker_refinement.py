@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 # (CAM++: one person's utterances average 0.39-0.71 in the real-voice dev set, two people's
 # 0.0-0.36; see docs/BENCHMARKS.md, speaker identity).
 RECLUSTER_THRESHOLD = 0.5
-# Below that, two groups still merge when they are as alike as the voices inside them are
-# alike to themselves (a person recorded on several channels is spread more widely), but
-# never below this similarity.
+# Below that, two groups still merge when they are about as alike as the larger group's own
+# members are to each other (a person recorded on several channels is spread more
+# widely), but never below this similarity.
 RELATIVE_MERGE = 0.75
 MIN_MERGE_SIMILARITY = 0.3
 # Segments shorter than this are too noisy to shape the groups; they join the nearest one.
@@ -68,7 +68,7 @@ def recluster(embeddings: np.ndarray, seconds: Sequence[float],
 
         tree = linkage(embeddings[anchors], method="average", metric="cosine")
         merged = _merge_alike(embeddings[anchors], fcluster(tree, t=1.0 - threshold, criterion="distance") - 1,
-                              max_groups)
+                              max_groups, np.array([seconds[a] for a in anchors]))
         groups = np.unique(merged, return_inverse=True)[1]  # numbered 0..k-1 again
     centroids = []
     for g in range(int(groups.max()) + 1):
@@ -81,11 +81,13 @@ def recluster(embeddings: np.ndarray, seconds: Sequence[float],
     return [int(x) for x in labels]
 
 
-def _merge_alike(vectors: np.ndarray, groups: np.ndarray, max_groups: int | None = None) -> np.ndarray:
+def _merge_alike(vectors: np.ndarray, groups: np.ndarray, max_groups: int | None = None,
+                 weights: np.ndarray | None = None) -> np.ndarray:
     """Merge groups whose mutual similarity is close to their own spread, most alike first
     (and any most alike pair while there are more than ``max_groups``)."""
     sims = vectors @ vectors.T
     groups = groups.copy()
+    w = np.ones(len(vectors)) if weights is None else np.asarray(weights, float)
     while True:
         ids = sorted(set(groups.tolist()))
         if len(ids) < 2:
@@ -95,12 +97,14 @@ def _merge_alike(vectors: np.ndarray, groups: np.ndarray, max_groups: int | None
         for g, m in members.items():
             own[g] = (sims[np.ix_(m, m)].sum() - len(m)) / (len(m) * (len(m) - 1)) if len(m) > 1 else None
         typical = float(np.mean([v for v in own.values() if v is not None] or [0.6]))
+        size = {g: float(w[m].sum()) for g, m in members.items()}
         too_many = max_groups is not None and len(ids) > max_groups
         best, pair = None, None
         for i, a in enumerate(ids):
             for b in ids[i + 1 :]:
                 cross = float(sims[np.ix_(members[a], members[b])].mean())
-                spread = min(own[a] if own[a] is not None else typical, own[b] if own[b] is not None else typical)
+                big = a if size[a] >= size[b] else b
+                spread = own[big] if own[big] is not None else typical
                 alike = cross >= MIN_MERGE_SIMILARITY and cross >= RELATIVE_MERGE * spread
                 if (alike or too_many) and (best is None or cross > best):
                     best, pair = cross, (a, b)
