@@ -33,6 +33,9 @@ RECLUSTER_THRESHOLD = 0.5
 # widely), but never below this similarity.
 RELATIVE_MERGE = 0.75
 MIN_MERGE_SIMILARITY = 0.3
+# A voice of the refined session has at least this much speech (segments of one or two
+# words with mostly noise under them otherwise stand as voices of their own).
+MIN_VOICE_SECONDS = 2.0
 # Segments shorter than this are too noisy to shape the groups; they join the nearest one.
 MIN_CLUSTER_SECONDS = 1.0
 
@@ -83,8 +86,9 @@ def recluster(embeddings: np.ndarray, seconds: Sequence[float],
 
 def _merge_alike(vectors: np.ndarray, groups: np.ndarray, max_groups: int | None = None,
                  weights: np.ndarray | None = None) -> np.ndarray:
-    """Merge groups whose mutual similarity is close to their own spread, most alike first
-    (and any most alike pair while there are more than ``max_groups``)."""
+    """Merge groups whose mutual similarity is close to their own spread, most alike first;
+    any most alike pair while there are more than ``max_groups``; a group with less than
+    ``MIN_VOICE_SECONDS`` of speech into its most alike group."""
     sims = vectors @ vectors.T
     groups = groups.copy()
     w = np.ones(len(vectors)) if weights is None else np.asarray(weights, float)
@@ -99,6 +103,7 @@ def _merge_alike(vectors: np.ndarray, groups: np.ndarray, max_groups: int | None
         typical = float(np.mean([v for v in own.values() if v is not None] or [0.6]))
         size = {g: float(w[m].sum()) for g, m in members.items()}
         too_many = max_groups is not None and len(ids) > max_groups
+        small = {g for g in ids if size[g] < MIN_VOICE_SECONDS}
         best, pair = None, None
         for i, a in enumerate(ids):
             for b in ids[i + 1 :]:
@@ -106,7 +111,9 @@ def _merge_alike(vectors: np.ndarray, groups: np.ndarray, max_groups: int | None
                 big = a if size[a] >= size[b] else b
                 spread = own[big] if own[big] is not None else typical
                 alike = cross >= MIN_MERGE_SIMILARITY and cross >= RELATIVE_MERGE * spread
-                if (alike or too_many) and (best is None or cross > best):
+                if small and not (a in small or b in small):
+                    continue  # groups too small to be a voice go first, to their nearest
+                if (alike or too_many or small) and (best is None or cross > best):
                     best, pair = cross, (a, b)
         if pair is None:
             return groups
