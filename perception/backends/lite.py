@@ -242,10 +242,12 @@ class LiteBackend(PerceptionBackend):
     def _speakers_of(
         self, segments: list[TranscriptSegment], audio: np.ndarray, clusterer: OnlineSpeakerClusterer
     ) -> list[str | None]:
-        """One id per segment, in time order. A segment with too little speech to embed takes
-        the id of the nearest part of the same Whisper segment, else of the nearest segment
-        in the window, else the only voice of the session."""
+        """One id per segment, in time order. A segment too short to open a voice that
+        matches no known voice either (or has too little speech to embed) takes the id of the
+        nearest part of the same Whisper segment, else its nearest voice, else the id of the
+        nearest segment in the window, else the only voice of the session."""
         ids: list[str | None] = [None] * len(segments)
+        vectors: dict[int, np.ndarray] = {}
         for i, seg in enumerate(segments):
             if seg.speaker_embedding is not None:  # embedded while looking for a change of voice
                 vec = np.asarray(seg.speaker_embedding)
@@ -254,20 +256,26 @@ class LiteBackend(PerceptionBackend):
                 if vec is None:
                     continue
                 seg.speaker_embedding = _stored(vec)
-            ids[i] = clusterer.assign(vec, seg.duration, may_open=seg.duration >= MIN_OPEN_SECONDS)
+            vectors[i] = vec
+            may_open = seg.duration >= MIN_OPEN_SECONDS
+            if not may_open and clusterer.nearest(vec)[1] < clusterer.threshold:
+                continue  # decided below, from its neighbours
+            ids[i] = clusterer.assign(vec, seg.duration, may_open=may_open)
         known = [i for i, s in enumerate(ids) if s is not None]
         for i, speaker in enumerate(ids):
             if speaker is not None:
                 continue
             source = self._source.get(id(segments[i]))
             same = [j for j in known if self._source.get(id(segments[j])) == source]
-            pool = same or known
-            if pool:
-                ids[i] = ids[min(pool, key=lambda j: abs(segments[j].start - segments[i].start))]
+            if same:
+                ids[i] = ids[min(same, key=lambda j: abs(segments[j].start - segments[i].start))]
+            elif i in vectors and clusterer.voices:
+                ids[i] = clusterer.assign(vectors[i], segments[i].duration, may_open=False)
+            elif known:
+                ids[i] = ids[min(known, key=lambda j: abs(segments[j].start - segments[i].start))]
             elif len(clusterer.voices) == 1:
                 ids[i] = clusterer.voices[0].label
         return ids
-
 
     def _split_at_voice_changes(
         self, segments: list[TranscriptSegment], audio: np.ndarray

@@ -24,7 +24,7 @@ from perception.events import (
     VoiceTraits,
 )
 from perception.scoring import normalise_text, onset_errors, word_error_rate
-from perception.synthetic import Scene, compose, speak
+from perception.synthetic import DISTINCT_VOICES, Scene, compose, speak
 from perception.windowing import WindowConfig
 
 from .lite_fixtures import lite_backend, lite_meeting_events  # noqa: F401 - fixtures
@@ -208,7 +208,7 @@ def test_corrupt_and_empty_files_fail_before_any_model_loads(tmp_path: Path) -> 
 
 
 def test_live_feed_gives_each_utterance_soon_after_it_ends(lite_backend: LiteBackend) -> None:
-    scene = compose([("say", "en-us+m3", "Please call me back tomorrow."), ("say", "en-gb+f3", "I will call you back before noon.")],
+    scene = compose([("say", DISTINCT_VOICES[0], "Please call me back tomorrow."), ("say", DISTINCT_VOICES[1], "I will call you back before noon.")],
                     gap=1.0)
     perceiver = Perceiver(lite_backend, session_id="live")
     step = int(0.02 * SR)
