@@ -68,3 +68,17 @@ def test_recluster_without_embeddings_changes_nothing(memory: Memory) -> None:
     memory.ingest(session.id, [TranscriptSegment(start=0, end=2, text="hi", speaker="S1")])
     assert memory.recluster_speakers(session.id).segments == 0
     assert memory.speaker_names(session.id) == {"S1": "S1"}
+
+
+def test_speakers_recluster_command(db_url: str, vectors, capsys) -> None:  # type: ignore[no-untyped-def]
+    from agent.cli import main
+    from memory import open_memory
+
+    with open_memory(db_url) as memory:
+        sid = _store(memory, vectors)
+    assert main(["speakers", sid, "--recluster", "--rename", "S1=Alice", "--db", db_url]) == 0
+    out = capsys.readouterr()
+    assert "regrouped 6 segments: 2 -> 2 speakers" in out.err
+    assert "Alice" in out.out
+    rows = [line.split() for line in out.out.splitlines()[1:]]
+    assert len(rows) == 2 and all(r[3] == "3" for r in rows)  # three turns each
