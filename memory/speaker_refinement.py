@@ -18,10 +18,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select, update
 
 from memory import timeline
-from memory.rows import unpack_embedding
+from memory.bulk import insert_events
+from memory.rows import event_from_row, event_row, unpack_embedding
 from memory.schema import EventRow, SpeakerRow, TalkTimeRow
 from perception.events import EventKind
-from perception.speaker_refinement import RECLUSTER_THRESHOLD, Span, overlapping_speaker, relabel
+from perception.speaker_refinement import (
+    RECLUSTER_THRESHOLD,
+    Span,
+    overlapping_speaker,
+    relabel,
+    turn_pieces,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +75,29 @@ def recluster_session(memory, session_id: str, threshold: float = RECLUSTER_THRE
             result.changed += 1
         segment_timeline = [(s.start, s.end, n) for s, n in zip(spans, new_ids, strict=True)]
         others = conn.execute(
-            select(EventRow.id, EventRow.start_time, EventRow.end_time, EventRow.speaker)
+            select(EventRow.__table__)
             .where(EventRow.session_id == session_id, EventRow.kind != str(EventKind.TRANSCRIPT),
                    EventRow.speaker.is_not(None))
         ).all()
+        split: list[tuple] = []
         for row in others:
-            new = overlapping_speaker(row.start_time, row.end_time, segment_timeline)
+            if row.kind == str(EventKind.SPEAKER):
+                pieces = turn_pieces(row.start_time, row.end_time, segment_timeline)
+                if len(pieces) > 1:  # a turn that turned out to hold two voices: one per voice
+                    turn = event_from_row(row)
+                    split += [event_row(turn.model_copy(update={"start": a, "end": b, "speaker": who}))
+                              for a, b, who in pieces]
+                    conn.execute(delete(EventRow).where(EventRow.id == row.id))
+                    result.changed += 1
+                    continue
+                new = pieces[0][2] if pieces else None
+            else:
+                new = overlapping_speaker(row.start_time, row.end_time, segment_timeline)
             if new is not None and new != row.speaker:
                 conn.execute(update(EventRow).where(EventRow.id == row.id).values(speaker=new))
                 result.changed += 1
+        if split:
+            insert_events(conn, split)
         _rewrite_speakers(conn, session_id, moved)
         _recount_talk_time(conn, session_id)
         result.speakers_after = sorted({n for n in new_ids if n})

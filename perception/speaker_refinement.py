@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from perception.events import Event, TranscriptSegment
+from perception.events import Event, SpeakerTurn, TranscriptSegment
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +180,28 @@ def overlapping_speaker(start: float, end: float, spans: Sequence[tuple[float, f
     return best
 
 
+def turn_pieces(start: float, end: float, spans: Sequence[tuple[float, float, str | None]]
+                ) -> list[tuple[float, float, str | None]]:
+    """A speaker turn [start, end] cut where the refined ids of the segments under it change:
+    one (start, end, speaker) per run of consecutive segments with one id. A turn under one
+    voice comes back whole; one under no segment comes back as [] ."""
+    inside = sorted((a, b, who) for a, b, who in spans if min(b, end) - max(a, start) > 0 and who is not None)
+    runs: list[list[tuple[float, float, str | None]]] = []
+    for seg in inside:
+        if runs and runs[-1][-1][2] == seg[2]:
+            runs[-1].append(seg)
+        else:
+            runs.append([seg])
+    if len(runs) <= 1:
+        return [(start, end, runs[0][0][2])] if runs else []
+    pieces = []
+    for k, run in enumerate(runs):
+        a = start if k == 0 else max(start, run[0][0])
+        b = end if k == len(runs) - 1 else min(end, max(x[1] for x in run))
+        pieces.append((a, max(a, b), run[0][2]))
+    return pieces
+
+
 def refine_speakers(events: Sequence[Event], threshold: float = RECLUSTER_THRESHOLD) -> list[Event]:
     """The events with refined speaker ids (segments, their words, and events that name a
     speaker by the time they cover). Events without embeddings are left as they are."""
@@ -197,6 +219,11 @@ def refine_speakers(events: Sequence[Event], threshold: float = RECLUSTER_THRESH
             if speaker != e.speaker:
                 words = [w.model_copy(update={"speaker": speaker}) for w in e.words]
                 e = e.model_copy(update={"speaker": speaker, "words": words})
+        elif isinstance(e, SpeakerTurn):
+            pieces = turn_pieces(e.start, e.end, timeline) or [(e.start, e.end, e.speaker)]
+            out += [e if (a, b, who) == (e.start, e.end, e.speaker)
+                    else e.model_copy(update={"start": a, "end": b, "speaker": who}) for a, b, who in pieces]
+            continue
         elif getattr(e, "speaker", None) is not None:
             speaker = overlapping_speaker(e.start, e.end, timeline)
             if speaker is not None and speaker != e.speaker:
@@ -210,4 +237,5 @@ def _vector(segment: TranscriptSegment) -> np.ndarray | None:
     return None if v is None else np.asarray(v, np.float64)
 
 
-__all__ = ["RECLUSTER_THRESHOLD", "Span", "overlapping_speaker", "recluster", "refine_speakers", "relabel"]
+__all__ = ["RECLUSTER_THRESHOLD", "Span", "overlapping_speaker", "recluster", "refine_speakers", "relabel",
+           "turn_pieces"]

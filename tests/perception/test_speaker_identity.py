@@ -106,3 +106,16 @@ def test_refine_speakers_rewrites_words_and_turns(vectors: dict[str, np.ndarray]
 def test_refine_without_embeddings_changes_nothing() -> None:
     events = [TranscriptSegment(start=0, end=2, text="hi", speaker="S1")]
     assert refine_speakers(events) == events
+
+
+def test_a_turn_over_two_voices_is_cut_where_the_voice_changes(vectors: dict[str, np.ndarray]) -> None:
+    live = ["S1", "S2", "S2", "S2", "S1", "S2"]  # live, a2 went to the other person
+    segs = [TranscriptSegment(start=3.0 * i, end=3.0 * i + 2.5, text=k, speaker=who,
+                              speaker_embedding=vectors[k].astype(np.float32).tolist())
+            for i, (k, who) in enumerate(zip(CLIPS, live, strict=True))]
+    one_turn = SpeakerTurn(start=3.0, end=11.5, speaker="S2")  # b1, a2, b2 as one live turn
+    out = refine_speakers([*segs, one_turn])
+    a, b = out[0].speaker, out[1].speaker
+    assert a != b and [e.speaker for e in out[:6]] == [a, b, a, b, a, b]
+    turns = [(t.start, t.end, t.speaker) for t in out if isinstance(t, SpeakerTurn)]
+    assert turns == [(3.0, 5.5, b), (6.0, 8.5, a), (9.0, 11.5, b)]
