@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 EVENT_COLUMNS = (
     "session_id", "event_id", "kind", "start_time", "end_time", "text", "label", "speaker",
-    "confidence", "window_id", "backend", "model", "details", "words",
+    "confidence", "window_id", "backend", "model", "details", "words", "speaker_embedding",
 )  # fmt: skip
 # Parameters per statement stay well below SQLite's limit (32766) and PostgreSQL's (65535).
 EVENTS_PER_STATEMENT = 500

@@ -521,6 +521,13 @@ class Memory:
                     + (", ".join(known) or "none")
                 )
 
+    def recluster_speakers(self, session_id: str):  # type: ignore[no-untyped-def]
+        """Regroup the session's speaker ids over the whole session from the stored voice
+        embeddings (see memory/speaker_refinement.py); returns what changed."""
+        from memory.speaker_refinement import recluster_session
+
+        return recluster_session(self, session_id)
+
     def speakers_with_talk_time(self, session_id: str) -> list[SpeakerTalkTime]:
         """Who spoke and how much, most talkative first.
 

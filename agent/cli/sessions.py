@@ -54,6 +54,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         help="give speaker ID the name NAME; several at once separated by commas or by "
         "repeating the option, e.g. --rename S1=Alice,S3=Carol",
     )  # fmt: skip
+    speakers.add_argument(
+        "--recluster", action="store_true",
+        help="regroup the speakers over the whole session from the stored voice embeddings "
+        "(no audio needed; names given with --rename are kept)",
+    )
     speakers.add_argument("--db", help=DB_HELP)
     speakers.set_defaults(func=_speakers)
 
@@ -176,6 +181,16 @@ def _speakers(args: argparse.Namespace) -> int:
                 f"no speaker {', '.join(map(repr, missing))} in session {session.id}; nothing renamed "
                 f"(its speakers: {', '.join(sorted(known)) or 'none'})"
             )
+        if args.recluster:
+            done = memory.recluster_speakers(session.id)
+            if not done.segments:
+                print(f"session {session.id} has no stored voice embeddings to regroup "
+                      "(transcribed before they were kept, or by a backend without them)",
+                      file=sys.stderr)
+            else:
+                print(f"regrouped {done.segments} segments: {len(done.speakers_before)} -> "
+                      f"{len(done.speakers_after)} speakers, {done.changed} events changed",
+                      file=sys.stderr)
         for speaker, name in renames:
             try:
                 memory.rename_speaker(session.id, speaker, name)

@@ -43,6 +43,11 @@ def _add_transcribe(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         "--option", "-o", action="append", default=[], metavar="KEY=VALUE",
         help="backend option, repeatable (e.g. -o beam_size=5, -o url=http://host:8000/v1)",
     )
+    p.add_argument(
+        "--live-speakers", action="store_true",
+        help="print events as they are perceived, with live speaker ids (default: at the end, "
+        "with speaker ids regrouped over the whole file)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     p.set_defaults(func=_transcribe)
 
@@ -70,7 +75,7 @@ def _transcribe(args: argparse.Namespace) -> int:
     try:
         for event in transcribe(
             args.file, backend=args.backend, session_id=args.session_id, window=args.window,
-            hop=args.hop, on_progress=progress, **options,
+            hop=args.hop, on_progress=progress, refine_speakers=not args.live_speakers, **options,
         ):
             if kinds is None or event.kind in kinds:
                 writer.write(event)

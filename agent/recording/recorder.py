@@ -247,6 +247,7 @@ class Recorder:
             return RecordingResult(session, resume_at, 0, 0, already_complete=True)
         if resume_at > 0:
             log.info("resuming session %s at %.2f s", session.id, resume_at)
+            self.memory.recluster_speakers(session.id)  # the seam maps onto refined ids
         run = _Run(self, session, resume_at, total, on_progress)
         stream = run.skip_and_collect(chunks)
         events = self.perceiver.process_stream(
@@ -262,6 +263,7 @@ class Recorder:
                 run.checkpoint_now()  # keep what was heard before the damage
             raise
         run.finish()
+        self.memory.recluster_speakers(session.id)  # ids regrouped over the whole session
         final = self.memory.find_session(session.id) or session
         return RecordingResult(final, resume_at, run.produced, run.stored)
 
@@ -406,7 +408,7 @@ class _Run:
         for speaker, parts in clips.items():
             audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
             vector = self.encoder.embed(audio) if audio.size else None
-            book.embeddings[speaker] = vector if vector is not None else np.zeros(256)
+            book.embeddings[speaker] = vector if vector is not None else np.zeros(self.encoder.dim)
         log.debug("voice book for resume: %s", sorted(book.embeddings))
         return book
 

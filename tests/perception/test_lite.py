@@ -1,5 +1,5 @@
 # ruff: noqa: F811 - the lite fixtures are imported, then requested by name
-"""The real lite backend (faster-whisper tiny.en, webrtcvad, resemblyzer, acoustic sound
+"""The real lite backend (faster-whisper tiny.en, webrtcvad, CAM++ speaker embeddings, acoustic sound
 detector) on real espeak-ng speech with known text, onsets, voices and sounds."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from perception.events import (
     VoiceTraits,
 )
 from perception.scoring import normalise_text, onset_errors, word_error_rate
-from perception.synthetic import Scene, compose, speak
+from perception.synthetic import DISTINCT_VOICES, Scene, compose, speak
 from perception.windowing import WindowConfig
 
 SR = 16_000
@@ -206,7 +206,7 @@ def test_corrupt_and_empty_files_fail_before_any_model_loads(tmp_path: Path) -> 
 
 
 def test_live_feed_gives_each_utterance_soon_after_it_ends(lite_backend: LiteBackend) -> None:
-    scene = compose([("say", "en-us+m3", "Please call me back tomorrow."), ("say", "en-gb+f3", "I will call you back before noon.")],
+    scene = compose([("say", DISTINCT_VOICES[0], "Please call me back tomorrow."), ("say", DISTINCT_VOICES[1], "I will call you back before noon.")],
                     gap=1.0)
     perceiver = Perceiver(lite_backend, session_id="live")
     step = int(0.02 * SR)
@@ -228,3 +228,41 @@ def test_ask_answers_from_what_it_heard(lite_backend: LiteBackend, meeting_scene
     answer = lite_backend.ask(clip, "What sound did you hear?")
     assert answer.index("chime") < answer.index("budget")  # sounds first for a sound question
     assert "does not reason" in answer
+
+
+# --- real voices and Whisper's text ------------------------------------------------------------
+
+
+def test_real_voices_taking_turns_get_two_ids_live_and_refined(lite_backend: LiteBackend) -> None:
+    """Two people from a real recorded dialogue (tests/fixtures/voices), turns 0.4-0.9 s apart."""
+    from perception.speaker_refinement import refine_speakers
+
+    voices = Path(__file__).resolve().parents[1] / "fixtures" / "voices"
+    parts, truth, t = [np.zeros(SR // 2, np.float32)], [], 0.5
+    for i, name in enumerate(("a1", "b1", "a2", "b2", "a3", "b3")):
+        clip = sf.read(voices / f"{name}.flac", dtype="float32")[0]
+        truth.append((t, t + len(clip) / SR, name[0]))
+        gap = np.zeros(int((0.4 + 0.1 * i) * SR), np.float32)
+        parts += [clip, gap]
+        t += (len(clip) + len(gap)) / SR
+    events = list(Perceiver(lite_backend).process_array(np.concatenate(parts), "real-voices"))
+    for found in (events, refine_speakers(events)):
+        ids: dict[str, Counter[str | None]] = {}
+        for seg in _segments(found):
+            person = max(truth, key=lambda x: _overlap(x[0], x[1], seg.start, seg.end))[2]
+            ids.setdefault(person, Counter())[seg.speaker] += 1
+        assert set(ids) == {"a", "b"}
+        a, b = ids["a"].most_common(1)[0][0], ids["b"].most_common(1)[0][0]
+        assert a != b and {s.speaker for s in _segments(found)} == {a, b}, ids
+    assert all(s.speaker_embedding is not None and len(s.speaker_embedding) == 192
+               for s in _segments(events) if s.duration >= 0.5)
+
+
+def test_text_joins_words_the_way_whisper_does(lite_backend: LiteBackend) -> None:
+    audio = np.concatenate([np.zeros(SR // 2, np.float32),
+                            speak("It cost 20,000 dollars. We meet at 10 o'clock.", "en-us"),
+                            np.zeros(SR, np.float32)])
+    segs = _segments(list(Perceiver(lite_backend).process_array(audio, "join")))
+    text = " ".join(s.text for s in segs)
+    assert "$20,000" in text and "10 o'clock" in text, text
+    assert " ," not in text and " '" not in text

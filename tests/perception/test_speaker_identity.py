@@ -1,0 +1,121 @@
+"""CAM++ speaker embeddings, online clustering and whole-session refinement on real voices
+(tests/fixtures/voices: two people from a real recorded dialogue)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from perception.events import SpeakerTurn, TranscriptSegment, Word
+from perception.speaker_embedding import CampPlusEmbedder, fbank
+from perception.speaker_refinement import Span, recluster, refine_speakers, relabel
+from perception.speakers import DEFAULT_THRESHOLD, MIN_OPEN_SECONDS, OnlineSpeakerClusterer
+
+VOICES = Path(__file__).resolve().parents[1] / "fixtures" / "voices"
+CLIPS = ("a1", "b1", "a2", "b2", "a3", "b3")  # in the order they were spoken
+
+
+@pytest.fixture(scope="module")
+def embedder() -> CampPlusEmbedder:
+    return CampPlusEmbedder()
+
+
+@pytest.fixture(scope="module")
+def vectors(embedder: CampPlusEmbedder) -> dict[str, np.ndarray]:
+    out = {}
+    for name in CLIPS:
+        audio, rate = sf.read(VOICES / f"{name}.flac", dtype="float32")
+        assert rate == 16_000
+        vec = embedder.embed(audio)
+        assert vec is not None
+        out[name] = vec
+    return out
+
+
+def test_fbank_is_kaldi_shaped() -> None:
+    audio = np.random.default_rng(0).standard_normal(16_000).astype(np.float32) * 0.1
+    feats = fbank(audio)
+    assert feats.shape == (98, 80)  # 1 + (16000 - 400) // 160 frames
+    assert np.isfinite(feats).all()
+    assert fbank(audio[:300]).shape == (0, 80)
+
+
+def test_embeddings_are_unit_vectors_and_too_little_speech_is_none(
+    embedder: CampPlusEmbedder, vectors: dict[str, np.ndarray]
+) -> None:
+    for vec in vectors.values():
+        assert vec.shape == (192,) and np.linalg.norm(vec) == pytest.approx(1.0)
+    assert embedder.embed(np.zeros(4000, np.float32)) is None
+
+
+def test_same_person_is_closer_than_the_other_person(vectors: dict[str, np.ndarray]) -> None:
+    a = [vectors[k] for k in ("a1", "a2", "a3")]
+    b = [vectors[k] for k in ("b1", "b2", "b3")]
+    same = [float(x @ y) for group in (a, b) for i, x in enumerate(group) for y in group[i + 1 :]]
+    other = [float(x @ y) for x in a for y in b]
+    assert min(same) > max(other), (same, other)
+
+
+def test_online_clusterer_finds_both_people_and_keeps_ids(vectors: dict[str, np.ndarray]) -> None:
+    c = OnlineSpeakerClusterer(threshold=DEFAULT_THRESHOLD)
+    ids = [c.assign(vectors[k], 3.0, may_open=MIN_OPEN_SECONDS <= 3.0) for k in CLIPS]
+    assert ids == ["S1", "S2", "S1", "S2", "S1", "S2"]
+
+
+def test_recluster_groups_by_person(vectors: dict[str, np.ndarray]) -> None:
+    groups = recluster(np.stack([vectors[k] for k in CLIPS]), [3.0] * len(CLIPS))
+    assert groups[0] == groups[2] == groups[4] and groups[1] == groups[3] == groups[5]
+    assert groups[0] != groups[1]
+
+
+def test_relabel_fixes_live_mistakes_keeps_ids_and_is_idempotent(vectors: dict[str, np.ndarray]) -> None:
+    # Live, the first person was split in two (S1, S3) and one answer of the other went to S1.
+    live = ["S1", "S2", "S3", "S1", "S3", "S2"]
+    spans = [Span(3.0 * i, 3.0 * i + 3.0, s, vectors[k]) for i, (k, s) in enumerate(zip(CLIPS, live, strict=True))]
+    refined = relabel(spans)
+    assert refined[0] == refined[2] == refined[4] and refined[1] == refined[3] == refined[5]
+    assert refined[0] != refined[1] and set(refined) <= {"S1", "S2", "S3"}
+    again = relabel([Span(s.start, s.end, r, s.embedding) for s, r in zip(spans, refined, strict=True)])
+    assert again == refined
+
+
+def test_refine_speakers_rewrites_words_and_turns(vectors: dict[str, np.ndarray]) -> None:
+    events = []
+    for i, k in enumerate(CLIPS):
+        start = 3.0 * i
+        wrong = "S1" if i < 4 else "S3"  # live: everybody S1, then a new id for the same people
+        events.append(TranscriptSegment(
+            start=start, end=start + 3.0, text=k, speaker=wrong,
+            words=[Word(start=start, end=start + 1.0, text=k, speaker=wrong)],
+            speaker_embedding=vectors[k].astype(np.float32).tolist(),
+        ))
+        events.append(SpeakerTurn(start=start, end=start + 3.0, speaker=wrong))
+    out = refine_speakers(events)
+    segs = [e for e in out if isinstance(e, TranscriptSegment)]
+    turns = [e for e in out if isinstance(e, SpeakerTurn)]
+    assert len({s.speaker for s in segs}) == 2
+    assert [s.speaker for s in segs[0::2]] == [segs[0].speaker] * 3
+    assert all(w.speaker == s.speaker for s in segs for w in s.words)
+    assert [t.speaker for t in turns] == [s.speaker for s in segs]
+    assert "speaker_embedding" not in segs[0].model_dump()
+
+
+def test_refine_without_embeddings_changes_nothing() -> None:
+    events = [TranscriptSegment(start=0, end=2, text="hi", speaker="S1")]
+    assert refine_speakers(events) == events
+
+
+def test_a_turn_over_two_voices_is_cut_where_the_voice_changes(vectors: dict[str, np.ndarray]) -> None:
+    live = ["S1", "S2", "S2", "S2", "S1", "S2"]  # live, a2 went to the other person
+    segs = [TranscriptSegment(start=3.0 * i, end=3.0 * i + 2.5, text=k, speaker=who,
+                              speaker_embedding=vectors[k].astype(np.float32).tolist())
+            for i, (k, who) in enumerate(zip(CLIPS, live, strict=True))]
+    one_turn = SpeakerTurn(start=3.0, end=11.5, speaker="S2")  # b1, a2, b2 as one live turn
+    out = refine_speakers([*segs, one_turn])
+    a, b = out[0].speaker, out[1].speaker
+    assert a != b and [e.speaker for e in out[:6]] == [a, b, a, b, a, b]
+    turns = [(t.start, t.end, t.speaker) for t in out if isinstance(t, SpeakerTurn)]
+    assert turns == [(3.0, 5.5, b), (6.0, 8.5, a), (9.0, 11.5, b)]
