@@ -50,6 +50,8 @@ TURN_PAUSE = 0.6
 DECODING_TEMPERATURE = 0.0
 # Whisper's own threshold for "this output is a repetition loop, not a transcript".
 MAX_COMPRESSION_RATIO = 2.4
+# A window that loops at temperature 0 is decoded again once with this beam width.
+RETRY_BEAM_SIZE = 5
 # A segment is checked for a change of voice inside it when both sides would have at least
 # this much audio, at its few widest gaps between words; it is split there when the two
 # sides' voices are less alike than this. CAM++ cosine of the two sides pooled from one
@@ -202,14 +204,23 @@ class LiteBackend(PerceptionBackend):
                 e.model = HEURISTICS_MODEL
         return stamped
 
+    def _decode(self, audio: np.ndarray, beam_size: int) -> list[Any]:
+        raw, _info = self._whisper.transcribe(
+            audio, language=self.language, beam_size=beam_size, word_timestamps=True,
+            condition_on_previous_text=False, vad_filter=False, temperature=DECODING_TEMPERATURE,
+        )  # fmt: skip
+        return list(raw)
+
     def _transcribe(self, audio: np.ndarray, speech: np.ndarray) -> list[TranscriptSegment]:
         self._dropped: list[DroppedSpeech] = []  # why speech in this window has no words
         try:
-            raw, _info = self._whisper.transcribe(
-                audio, language=self.language, beam_size=self.beam_size, word_timestamps=True,
-                condition_on_previous_text=False, vad_filter=False, temperature=DECODING_TEMPERATURE,
-            )
-            raw = list(raw)
+            raw = self._decode(audio, self.beam_size)
+            if any(seg.compression_ratio > MAX_COMPRESSION_RATIO for seg in raw):
+                # A repetition loop at temperature 0: instead of faster-whisper's sampled
+                # fallback (different on every run), a wider beam, which is deterministic.
+                retry = self._decode(audio, max(RETRY_BEAM_SIZE, self.beam_size + 1))
+                if _looping_seconds(retry) < _looping_seconds(raw):
+                    raw = retry
         except Exception as exc:  # a broken window must not end the session
             log.warning("faster-whisper failed on a window (%s); no transcript for it", exc)
             self._dropped.append(DroppedSpeech(0.0, len(audio) / SAMPLE_RATE, f"faster-whisper failed: {exc}"))
@@ -445,6 +456,10 @@ def _drop_words_under_tones(
         if kept:
             out.append(seg)
     return out
+
+
+def _looping_seconds(raw: Sequence[Any]) -> float:
+    return sum(seg.end - seg.start for seg in raw if seg.compression_ratio > MAX_COMPRESSION_RATIO)
 
 
 @dataclass(frozen=True)
