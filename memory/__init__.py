@@ -7,13 +7,22 @@ archive. SQLite (default) and PostgreSQL, migrated with the packaged Alembic scr
 """
 
 from memory.errors import MemoryStoreError
-from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime, TextHit
+from memory.records import (
+    AgentTurnRecord,
+    PassageHit,
+    PassageSearch,
+    SessionInfo,
+    SpeakerTalkTime,
+    TextHit,
+)
 from memory.repository import Memory, open_memory
 
 __all__ = [
     "AgentTurnRecord",
     "Memory",
     "MemoryStoreError",
+    "PassageHit",
+    "PassageSearch",
     "SessionInfo",
     "SpeakerTalkTime",
     "TextHit",

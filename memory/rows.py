@@ -41,8 +41,8 @@ _EVENT_ID = EVENT_COLUMNS.index("event_id")
 _DETAILS = EVENT_COLUMNS.index("details")
 _WORDS = EVENT_COLUMNS.index("words")
 _TEXT_COLUMNS = tuple(EVENT_COLUMNS.index(c) for c in ("text", "label", "speaker"))
-ROW_KIND, ROW_START, ROW_END, ROW_SPEAKER = (
-    EVENT_COLUMNS.index(c) for c in ("kind", "start_time", "end_time", "speaker")
+ROW_KIND, ROW_START, ROW_END, ROW_SPEAKER, ROW_TEXT = (
+    EVENT_COLUMNS.index(c) for c in ("kind", "start_time", "end_time", "speaker", "text")
 )
 
 

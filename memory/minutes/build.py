@@ -1,0 +1,84 @@
+"""Deriving a session's minutes from its transcript, and keeping them stored."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from memory.embeddings import default_embedder
+from memory.minutes import rules
+from memory.minutes.records import Minutes, MinutesItem, Topic
+from memory.minutes.topics import segment_topics
+from perception.events import TranscriptSegment
+
+if TYPE_CHECKING:
+    from memory.repository import Memory
+
+log = logging.getLogger(__name__)
+
+METHOD = "rules"
+
+
+def _topic_of(topics: list[Topic], item: MinutesItem) -> MinutesItem:
+    index = next((t.index for t in topics if t.start <= item.start <= t.end), None)
+    if index is None and topics:
+        index = min(topics, key=lambda t: abs(t.start - item.start)).index
+    return dataclasses.replace(item, topic=index)
+
+
+def derive_minutes(session_id: str, segments: list[TranscriptSegment]) -> Minutes:
+    """Minutes of these segments (in time order): topics, decisions, actions, questions,
+    disagreements, next meeting, each item citing what it rests on."""
+    said = [s for s in segments if s.text.strip()]
+    vectors = default_embedder().embed([s.text for s in said])
+    topics = segment_topics(said, vectors)
+    found = rules.sentences(said)
+
+    def placed(items: list[MinutesItem]) -> list[MinutesItem]:
+        return [_topic_of(topics, item) for item in items]
+
+    upcoming = rules.next_meeting(found)
+    return Minutes(
+        session_id=session_id,
+        topics=topics,
+        decisions=placed(rules.decisions(found)),
+        actions=placed(rules.actions(found, said)),
+        questions=placed(rules.questions(found, said)),
+        disagreements=placed(rules.disagreements(found)),
+        next_meeting=_topic_of(topics, upcoming) if upcoming else None,
+        method=METHOD,
+        through=max((s.end for s in said), default=0.0),
+    )
+
+
+def build_minutes(memory: Memory, session_id: str) -> Minutes:
+    """Derive the session's minutes from its stored transcript (nothing is stored)."""
+    started = time.process_time()
+    minutes = derive_minutes(session_id, memory.session_events(session_id, kinds=["transcript"]))  # type: ignore[arg-type]
+    log.debug(
+        "minutes of %s: %d topics, %d items in %.2f s CPU",
+        session_id, len(minutes.topics), len(minutes.items()), time.process_time() - started,
+    )  # fmt: skip
+    return minutes
+
+
+def refresh_minutes(memory: Memory, session_id: str) -> Minutes:
+    """Derive the session's minutes and store them (replacing minutes written by rules;
+    minutes a model wrote are kept unless the transcript has grown since)."""
+    minutes = build_minutes(memory, session_id)
+    stored = memory.minutes(session_id)
+    if stored is not None and stored.method != METHOD and stored.through >= minutes.through:
+        return stored
+    memory.store_minutes(session_id, minutes)
+    return minutes
+
+
+def minutes_for(memory: Memory, session_id: str) -> Minutes:
+    """The session's minutes: the stored ones when they cover the whole transcript, else
+    freshly derived (and stored)."""
+    stored = memory.minutes(session_id)
+    if stored is not None and stored.through >= memory.last_transcript_end(session_id):
+        return stored
+    return refresh_minutes(memory, session_id)
