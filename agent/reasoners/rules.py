@@ -4,8 +4,11 @@ It recognises a handful of question shapes (what was said, when something was me
 who spoke, how many spoke, who spoke most, which sounds, the mood, how long) and time
 expressions, plans the tool calls each shape needs, runs them through the registry like
 any other reasoner would, and writes the answer from the results, citing every segment
-or event it quotes. A question it cannot place gets an honest "I did not understand" and
-the list of what it can answer; it never guesses.
+or event it quotes. Meeting questions (decisions, plans, action items, deadlines, the next
+meeting, who volunteered / proposed / objected, why, summaries) and any other content
+question are answered from the minutes and grounded retrieval (``grounded.py``); only a
+question with no content at all gets "I did not understand" and the list of what it can
+answer.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import Any
 
 from agent.answer import Answer, Citation, dedupe_citations
 from agent.reasoner import Reasoner
+from agent.reasoners import grounded as g
+from agent.reasoners.grounded import GroundedAnswers, Line
 from agent.time_expressions import TimeExpression, find_time_expression, strip_time_expression
 from agent.tool_loop import ToolLoop
 from perception.events import BaseEvent, MusicEvent, SoundEvent, TranscriptSegment, VoiceTraits
@@ -86,8 +91,8 @@ _SOUND_WORDS = re.compile(
     + r")s?\b",
     re.I,
 )
-_THERE_WAS = re.compile(r"\b(?:was|were|is)\s+there\s+(?:a|an|any|some)?\s*(?P<label>[a-z][a-z\- ]*?)(?:\s+(?:at|in|during|between|from|around|sound|noise)\b|[?.!]|$)", re.I)
-_HEAR_A = re.compile(r"\bhear\s+(?:a|an|any|some|the)?\s*(?P<label>[a-z][a-z\-]*)", re.I)
+_THERE_WAS = re.compile(r"\b(?:was|were|is)\s+there\s+(?:(?:any|some|an|a)\b)?\s*(?P<label>[a-z][a-z\- ]*?)(?:\s+(?:at|in|during|between|from|around|sound|noise)\b|[?.!]|$)", re.I)
+_HEAR_A = re.compile(r"\bhear\s+(?:(?:any|some|the|an|a)\b)?\s*(?P<label>[a-z][a-z\-]*)", re.I)
 _GENERIC_SOUND = {"sound", "sounds", "noise", "noises", "anything", "something", "thing", "things", "background", "any"}
 _SESSION = re.compile(
     r"\bhow\s+long\b|\bduration\b|\bwhen\s+did\s+(?:the\s+|this\s+)?(?:session|meeting|recording|call)\s+(?:start|begin)\b|"
@@ -102,6 +107,13 @@ _WHAT_SAID = re.compile(
 _HAPPEN = re.compile(r"\bhappen|\bgoing\s+on\b|\bsummar|\brecap\b", re.I)
 _RELISTEN = re.compile(r"\b(?:listen\s+again|re-?listen|listen\s+back|play\s+back)\b", re.I)
 _CAPITALISED = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z]+)\b")
+# "what noises were there besides talking": the talking is excluded, not asked about.
+_BESIDES_SPEECH = re.compile(
+    r"\b(?:besides|other\s+than|apart\s+from|except(?:\s+for)?|aside\s+from|beyond)\s+(?:the\s+)?(?:talking|speech|speaking|voices|people\s+talking)\b",
+    re.I,
+)
+_HAPPEN_WITH = re.compile(r"\b(?:happen(?:ed|s|ing)?|going\s+on|news|update)\s+(?:with|about|on|to|regarding)\s+(?P<topic>.+)", re.I)
+_MUSIC_WORDS = {"music", "song", "melody", "singing"}
 
 
 @dataclass
@@ -133,7 +145,7 @@ class RulesReasoner(Reasoner):
         return await run.go()
 
 
-class _Run:
+class _Run(GroundedAnswers):
     """One question: plan, call tools, write the answer."""
 
     def __init__(self, reasoner: RulesReasoner, question: str, ctx: ToolContext) -> None:
@@ -165,6 +177,8 @@ class _Run:
 
         if _RELISTEN.search(q):
             return await self.relisten(scope, rest)
+        if (answer := await self.meeting_plan(rest, scope, expr is not None)) is not None:
+            return answer
         if topic := self.topic_of(_WHO_SAID, rest):
             return await self.who_said(topic, scope)
         for pattern in _WHEN_TOPIC:
@@ -177,7 +191,7 @@ class _Run:
             return await self.who_most(scope, least=least)
         if _MOOD.search(q):
             return await self.mood(scope, rest)
-        if _SOUND_WORDS.search(q) and not _WHAT_SAID.search(q.replace("sound", "")):
+        if _SOUND_WORDS.search(q) and not _WHAT_SAID.search(_BESIDES_SPEECH.sub("", q).replace("sound", "")):
             return await self.sounds(scope, rest)
         if _WHO_SPOKE.search(q):
             return await self.who_spoke(scope)
@@ -185,12 +199,79 @@ class _Run:
             return self.session_answer()
         if topic := self.topic_of(_SAID_ABOUT, rest):
             return await self.when_mentioned(topic, scope, about=True)
+        if topic := self.topic_of(_HAPPEN_WITH, rest):
+            return await self.when_mentioned(topic, scope, about=True)
+        if g.SUMMARY.search(q) or (_HAPPEN.search(q) and scope.phrase is None and not g.content_words(_HAPPEN.sub("", q))):
+            return await self.summary(scope if scope.phrase else None)
         if _WHAT_SAID.search(q):
             return await self.what_was_said(scope, include_sounds=bool(_HAPPEN.search(q)), rest=rest)
         if expr is not None:
             self.note("No question word I know, but a time: reading what happened then.")
             return await self.what_was_said(scope, include_sounds=True, rest=rest)
+        if g.content_words(rest):
+            return await self.grounded(rest, scope)
         return self.not_understood(f"I did not understand {q!r}.")
+
+    async def meeting_plan(self, q: str, scope: _Scope, timed: bool) -> Answer | None:
+        """Follow-ups and the meeting shapes (grounded.py); None when none fits."""
+        previous = self.loop.ctx.extras.get("previous_turns") or []
+        anchors, prev_topic = self.previous_context(previous)
+        if previous:
+            if g.WHO_SAID_THAT.search(q):
+                return await self.who_said_that(anchors)
+            own = [w for w in g.content_words(q) if not g.FOLLOW_UP_WORDS.fullmatch(w)]
+            if g.WHY.search(q) and len(own) <= 3:
+                self.note(f"A follow-up: 'why' about {prev_topic!r}, near the last answer's moments.")
+                return await self.why(" ".join([*own, prev_topic or ""]).strip() or None, anchors)
+            if g.FOLLOW_UP_WORDS.search(q) or len(own) <= 1:
+                if re.match(r"^\s*when\b", q, re.I) and prev_topic:
+                    self.note(f"A follow-up: 'it' is {prev_topic!r}.")
+                    return await self.when_mentioned(prev_topic, scope, about=True)
+                if len(own) <= 2 and not self.speaker_named_in(q):
+                    self.note(f"A follow-up to {previous[-1].get('question')!r}.")
+                    return await self.follow_up(q, prev_topic, anchors)
+        if g.NEXT_MEETING.search(q):
+            return await self.next_meeting()
+        for pattern, kind in ((g.WHO_PROPOSED, "proposed"), (g.WHO_OBJECTED, "objected"), (g.WHO_VOLUNTEERED, "volunteered")):
+            if match := pattern.search(q):
+                topic = " ".join(g.content_words(q[match.end():])) or None
+                return await self.who_did(kind, topic)
+        if g.ACTIONS.search(q) or g.DEADLINES.search(q):
+            return await self.action_items(q, deadlines=bool(g.DEADLINES.search(q)))
+        if g.OPEN_QUESTIONS.search(q):
+            return await self.open_questions()
+        if g.DISAGREE.search(q):
+            return await self.disagreements(q)
+        if g.TOPICS.search(q) and not timed:
+            return await self.main_topics()
+        if g.DECIDE.search(q) or g.PLAN.search(q):
+            return await self.decisions(q)
+        if g.WHY.search(q):
+            return await self.why(g.topic_in(re.sub(r"\bwhy\b", "", q, flags=re.I)), [])
+        return None
+
+    def previous_context(self, previous: list[dict[str, Any]]) -> tuple[list[Line], str | None]:
+        """The last turn's cited moments and its topic, for "it", "that", "why?"."""
+        if not previous:
+            return [], None
+        last = previous[-1]
+        anchors = [
+            Line(float(c["start"]), float(c["end"]), c.get("speaker"), str(c.get("text") or ""))
+            for c in last.get("citations") or []
+            if c.get("kind") == "transcript" and c.get("text")
+        ]
+        topic = None
+        for turn in reversed(previous):
+            question = str(turn.get("question") or "")
+            for pattern in (g.WHO_PROPOSED, g.WHO_OBJECTED, g.WHO_VOLUNTEERED):
+                if m := pattern.search(question):
+                    question = question[m.end():]
+            words = [w for w in g.content_words(question) if not g.FOLLOW_UP_WORDS.fullmatch(w)]
+            words = [w for w in words if not re.fullmatch(r"decid\w*|agree\w*|plan|happen\w*|said|when|why|who", w)]
+            if words:
+                topic = " ".join(words)
+                break
+        return anchors, topic
 
     def note(self, step: str) -> None:
         self.reasoning.append(step)
@@ -241,7 +322,8 @@ class _Run:
                 break
             topic = stripped
         topic = re.sub(r"\s+(?:in|during|at|from|between)\s+(?:the\s+)?(?:session|meeting|recording|call)$", "", topic, flags=re.I)
-        return topic.strip(" ?!.,;:\"'“”‘’") or None
+        topic = topic.strip(" ?!.,;:\"'“”‘’")
+        return topic if g.content_words(topic) else None  # "talk about in the first minute": no topic
 
     def learn_names(self) -> None:
         """Speaker names for quoting (a lookup, not a tool call: it is presentation only)."""
@@ -251,8 +333,11 @@ class _Run:
     def speaker_named_in(self, text: str) -> list[str]:
         """Speaker ids whose name or id appears in ``text``."""
         self.learn_names()
-        words = {w.lower() for w in re.findall(r"[\w']+", text)}
-        return [sid for sid, name in self.loop.speaker_names.items() if name.lower() in words or sid.lower() in words]
+        words = {w.lower() for w in re.findall(r"[\w]+", text)}
+        found = [sid for sid, name in self.loop.speaker_names.items() if name.lower() in words or sid.lower() in words]
+        if not found:  # an id the names table does not list yet ("S2" before any rename)
+            found = [w.upper() for w in words if re.fullmatch(r"s\d{1,3}", w)]
+        return found
 
     # -- the answers ----------------------------------------------------------------------
 
@@ -261,14 +346,23 @@ class _Run:
             scope = _Scope(self.duration - LATEST_STRETCH, self.duration, "the last 10 minutes")
             self.note("No time given and the session is long: reading its last 10 minutes.")
         self.learn_names()
-        wanted = self.speaker_named_in(rest) if _CAPITALISED.search(rest) else []
+        wanted = self.speaker_named_in(rest)
+        if wanted and scope.phrase is None and (topic := g._topic_or_none(rest)):
+            self.note(f"The question asks what {self.loop.name_of(wanted[0])} said about {topic!r}.")
+            hits, closest = await self.passages(topic, limit=6, speaker=wanted[0])
+            hits = [h for h in hits if h.speaker in wanted]
+            if not hits:
+                return self.nothing_about(f"{topic}' by '{self.loop.name_of(wanted[0])}", closest)
+            return self.finish(
+                f"What {self.loop.name_of(wanted[0])} said about {topic!r}:\n" + "\n".join(self.say_line(h) for h in hits[:5])
+            )
         if scope.point is not None:
             result = await self.call("transcript_at", time=scope.point, before=scope.point - scope.start, after=scope.end - scope.point)
         else:
             result = await self.call("transcript_between", start=scope.start, end=scope.end)
         if not result.ok:
             return self.finish(f"I could not read the transcript: {result.error}")
-        segments: list[TranscriptSegment] = list(result.value)
+        segments: list[TranscriptSegment] = [s for s in result.value if not self.addressed(self.line_of(s))]
         if wanted:
             names = ", ".join(self.loop.name_of(s) or s for s in wanted)
             self.note(f"Kept only what {names} said.")
@@ -285,7 +379,11 @@ class _Run:
         lines = [self.quote(s) for s in segments[: self.reasoner.max_quotes]]
         more = len(segments) - self.reasoner.max_quotes
         if more > 0:
-            lines.append(f"... and {more} more segment{'s' if more != 1 else ''}.")
+            after = segments[self.reasoner.max_quotes].start
+            lines.append(
+                f"... and {more} more segment{'s' if more != 1 else ''}: ask \"what was said between "
+                f"{format_clock(after)} and {format_clock(max(s.end for s in segments))}\" for the rest."
+            )
         if sounds:
             lines.append("Sounds: " + "; ".join(self.sound_phrase(e) for e in sounds[: self.reasoner.max_quotes]) + ".")
         head = f"{scope.describe().capitalize()}:" if scope.phrase else "In the whole session:"
@@ -294,28 +392,32 @@ class _Run:
     async def when_mentioned(self, topic: str, scope: _Scope, *, about: bool = False) -> Answer:
         self.note(f"The question asks about {topic!r}: searching the transcript for it.")
         self.learn_names()
-        hits = await self.search(topic, scope)
-        if hits is None:
-            return self.finish(f"I could not search the transcript: {self.loop.results[-1].error}")
+        hits, closest = await self.search(topic, scope)
         where = "" if scope.phrase is None else f" {scope.describe()}"
         if not hits:
+            if scope.phrase is None:
+                return self.nothing_about(topic, closest)
             return self.finish(f"Nobody mentioned {topic!r}{where}.")
-        times = ", ".join(self.hit_phrase(s) for s in hits[: self.reasoner.max_quotes])
-        count = f"{len(hits)} time{'s' if len(hits) != 1 else ''}"
+        if not about and not getattr(self, "last_strong", True) and re.match(r"^\s*(?:did|was|were|has|have|is|does)\b", self.question, re.I):
+            self.note("Only loose matches in meaning: not enough to say it came up.")
+            return self.nothing_about(topic, hits)
+        shown = hits[: self.reasoner.max_quotes]
         if about:
-            lines = [self.quote(s) for s in hits[: self.reasoner.max_quotes]]
+            lines = [self.say_line(s) for s in shown]
             return self.finish(f"What was said about {topic!r}{where}:\n" + "\n".join(lines))
+        times = ", ".join(self.hit_phrase(s) for s in shown)
+        count = f"{len(hits)} time{'s' if len(hits) != 1 else ''}"
         return self.finish(f'"{topic}" came up {count}{where}: {times}.')
 
     async def who_said(self, topic: str, scope: _Scope) -> Answer:
         self.note(f"The question asks who said {topic!r}: searching the transcript, then naming the speakers.")
         self.learn_names()
-        hits = await self.search(topic, scope)
-        if hits is None:
-            return self.finish(f"I could not search the transcript: {self.loop.results[-1].error}")
+        hits, closest = await self.search(topic, scope)
         if not hits:
-            return self.finish(f"Nobody said {topic!r}{'' if scope.phrase is None else ' ' + scope.describe()}.")
-        by_speaker: dict[str, list[TranscriptSegment]] = {}
+            if scope.phrase is None:
+                return self.nothing_about(topic, closest)
+            return self.finish(f"Nobody said {topic!r} {scope.describe()}.")
+        by_speaker: dict[str, list[Line]] = {}
         for seg in hits:
             by_speaker.setdefault(self.loop.name_of(seg.speaker) or "an unknown speaker", []).append(seg)
         parts = [
@@ -323,16 +425,15 @@ class _Run:
         ]
         first = hits[0]
         self.note(f"{len(by_speaker)} speaker(s) said it; quoting the first time.")
-        return self.finish(f"{_join(parts)} said {topic!r}. First: {self.quote(first)}")
+        return self.finish(f"{_join(parts)} said {topic!r}. First: {self.say_line(first)}")
 
-    async def search(self, topic: str, scope: _Scope) -> list[TranscriptSegment] | None:
-        result = await self.call("search_transcript", query=topic, limit=50)
-        if not result.ok:
-            return None
-        hits = [s for s in result.value if scope.phrase is None or (s.end >= scope.start and s.start <= scope.end)]
-        if scope.phrase is not None and len(hits) != len(result.value):
-            self.note(f"Kept the {len(hits)} match(es) {scope.describe()}.")
-        return sorted(hits, key=lambda s: s.start)
+    async def search(self, topic: str, scope: _Scope) -> tuple[list[Line], list[Line]]:
+        """Relevant passages for ``topic`` in ``scope`` (time order) and, if none, the closest."""
+        hits, closest = await self.passages(topic, limit=10)
+        kept = [s for s in hits if scope.phrase is None or (s.end >= scope.start and s.start <= scope.end)]
+        if scope.phrase is not None and len(kept) != len(hits):
+            self.note(f"Kept the {len(kept)} match(es) {scope.describe()}.")
+        return sorted(kept, key=lambda s: s.start), closest
 
     async def how_many(self, scope: _Scope) -> Answer:
         names = await self.speakers_in(scope)
@@ -398,6 +499,10 @@ class _Run:
             overview = await self.load_speakers()
             ranking = [(s.name, s.talk_seconds) for s in overview.speakers]
             self.cite_speakers(overview)
+        merged: Counter[str] = Counter()
+        for name, seconds in ranking:  # one person recorded under two ids counts once
+            merged[name] += seconds
+        ranking = merged.most_common()
         if not ranking:
             return self.finish(f"Nobody spoke {scope.describe()}.")
         if least:
@@ -405,14 +510,14 @@ class _Run:
         total = sum(seconds for _, seconds in ranking) or 1.0
         name, seconds = ranking[0]
         word = "least" if least else "most"
-        others = ", ".join(f"{n} {s:.0f} s" for n, s in ranking[1:4])
-        tail = f" (then {others})" if others else ""
+        others = ", ".join(f"{n} {s:.0f} s ({100 * s / total:.0f}%)" for n, s in ranking[1:])
+        tail = f"; then {others}" if others else ""
         return self.finish(
-            f"{name} spoke {word} {scope.describe()}: {seconds:.0f} s of {total:.0f} s of talk ({100 * seconds / total:.0f}%){tail}."
+            f"{name} spoke {word} {scope.describe()}: {seconds:.0f} s of {total:.0f} s of talk, {100 * seconds / total:.0f}%{tail}."
         )
 
     async def sounds(self, scope: _Scope, rest: str) -> Answer:
-        label = self.sound_label(rest)
+        label = self.sound_label(_BESIDES_SPEECH.sub("", rest))
         args: dict[str, Any] = {"start": scope.start}
         if scope.phrase is not None:
             args["end"] = scope.end
@@ -423,6 +528,9 @@ class _Run:
         if not result.ok:
             return self.finish(f"I could not read the sound events: {result.error}")
         events: list[SoundEvent | MusicEvent] = list(result.value)
+        if label and set(label.split()) & _MUSIC_WORDS:
+            # a detector's "tonal sound (chime-like)" is a doorbell, not music
+            events = [e for e in events if isinstance(e, MusicEvent) or "music" in e.label.lower()]
         where = "" if scope.phrase is None else f" {scope.describe()}"
         if not events:
             what = f"no {label}" if label else "no sounds besides speech"
@@ -460,7 +568,7 @@ class _Run:
         if scope.phrase is not None:
             args["end"] = scope.end
         self.learn_names()
-        named = self.speaker_named_in(rest) if _CAPITALISED.search(rest) else []
+        named = self.speaker_named_in(rest)
         if named:
             args["speaker"] = named[0]
         result = await self.call("voice_traits_between", **args)
@@ -511,9 +619,9 @@ class _Run:
         who = self.loop.name_of(seg.speaker)
         return f"[{format_clock(seg.start)}] {who + ': ' if who else ''}{seg.text.strip()}"
 
-    def hit_phrase(self, seg: TranscriptSegment) -> str:
-        self.citations.append(self.loop.cite(seg))
+    def hit_phrase(self, seg: Line) -> str:
         who = self.loop.name_of(seg.speaker)
+        self.citations.append(Citation(start=seg.start, end=seg.end, kind="transcript", text=seg.text, speaker=who))
         by = f" by {who}" if who else ""
         return f'at {format_clock(seg.start)}{by} ("{_shorten(seg.text.strip())}")'
 

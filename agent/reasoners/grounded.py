@@ -1,0 +1,557 @@
+"""Answers from grounded retrieval and the stored minutes, for the ``rules`` reasoner.
+
+The question shapes people actually use about a meeting (what was decided or agreed, the
+plan, the next meeting, who volunteered / proposed / objected, deadlines, action items, the
+main topics, disagreements, why something happened, summaries) are answered from the
+session's minutes (decisions, actions, open questions, disagreements, next meeting, topics)
+and from hybrid passage search, each sentence citing the moment it rests on. Whatever
+question no shape fits is answered from the passages that fit it best, stated as what was
+said; "nothing about X" only when search finds nothing relevant, and then with what came
+closest.
+
+Everything degrades: without the ``minutes`` or ``search_passages`` tools (another tool
+registry) the same answers come from keyword search.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from agent.answer import Answer, Citation
+from tools.clock import format_clock
+
+if TYPE_CHECKING:
+    from agent.reasoners.rules import _Run, _Scope
+
+# Words that carry no topic: question words, auxiliaries, pronouns, meeting words.
+_STOP_WORDS = """
+    a an the and or but if of to in on at for with about from by as into over under than then so
+    is are was were be been being am do does did done doing have has had having will would shall
+    should can could may might must what whats what's which who whom whose when where why how
+    i me my we us our you your he him his she her it its they them their this that these those
+    there here any some anyone anybody someone somebody everyone everybody people anything something
+    say said says tell told talk talked talking discuss discussed mention mentioned speak spoke
+    meeting session call recording conversation please give me us know let lets let's get got
+    also just really very more most much many did don't didn't isn't wasn't weren't not no yes
+"""
+_STOP = frozenset(_STOP_WORDS.split())
+_TOPIC_TAIL = re.compile(
+    r"\b(?:about|regarding|re|on|for|with|of|concerning|around)\s+(?P<topic>.+)$", re.I
+)
+_LEADING = re.compile(r"^(?:(?:about|regarding|on|for|with|of|the|a|an|any|some|our|their|this|that)\s+)+", re.I)
+
+DECIDE = re.compile(r"\b(?:decid\w*|decision\w*|agree\w*|settle\w*|conclu\w*|resolv\w*|final\s+call|outcome)\b", re.I)
+PLAN = re.compile(r"\b(?:plan|plans|planned|next\s+steps?|going\s+to\s+do|gonna\s+do)\b", re.I)
+NEXT_MEETING = re.compile(
+    r"\bnext\s+(?:meeting|call|session|sync|check-?in)\b|\bmeet(?:ing)?\s+again\b|\bwhen\b.*\b(?:meet|reconvene)\b|\bfollow-?up\s+meeting\b",
+    re.I,
+)
+ACTIONS = re.compile(
+    r"\baction\s*items?\b|\bto-?dos?\b|\btasks?\b|\bnext\s+steps?\b|\bfollow-?ups?\b|\bassignments?\b|\bwho\s+(?:does|do|is\s+doing)\s+what\b",
+    re.I,
+)
+DEADLINES = re.compile(r"\bdeadlines?\b|\bdue\b|\bby\s+when\b|\bdue\s+dates?\b|\btime\s*lines?\b", re.I)
+OPEN_QUESTIONS = re.compile(r"\bopen\s+(?:questions?|issues?|points?)\b|\bunresolved\b|\bunanswered\b|\bstill\s+open\b|\bleft\s+open\b", re.I)
+DISAGREE = re.compile(
+    r"\bdisagree\w*|\bobject\w*|\bpush(?:ed)?\s*back\b|\bconflicts?\b|\bargu\w+|\bagainst\b|\bdispute\w*|\bcontroversial\b|\bpushback\b",
+    re.I,
+)
+TOPICS = re.compile(
+    r"\b(?:main|key|big|major)?\s*(?:topics?|themes?|subjects?|agenda|points)\b.*\b(?:discussed|covered|talked|meeting|session|were|was|are)\b|"
+    r"\bwhat\s+(?:were|are)\s+the\s+(?:main\s+|key\s+)?(?:topics|themes|subjects|points)\b|\bagenda\b|"
+    r"\bwhat\s+(?:was|is)\s+(?:the\s+)?(?:meeting|session|call)\s+about\b|\bwhat\s+did\s+they\s+(?:talk|speak)\s+about\b\s*\??$",
+    re.I,
+)
+SUMMARY = re.compile(r"\bsummar\w*|\brecap\b|\boverview\b|\bgist\b|\bhighlights?\b|\bbrief\s+me\b|\bwhat\s+did\s+i\s+miss\b|\btl;?dr\b", re.I)
+WHY = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?why\b|\bwhat\s+(?:was|is)\s+the\s+reason\b|\bhow\s+come\b|\breason\s+(?:for|why)\b", re.I)
+WHO_VOLUNTEERED = re.compile(
+    r"\bwho\s+(?:volunteer\w*|offered|will|is\s+going\s+to|'s\s+going\s+to|agreed\s+to|took|takes|is\s+responsible|owns?|is\s+in\s+charge|signed\s+up|has\s+to|needs?\s+to|should)\b",
+    re.I,
+)
+WHO_PROPOSED = re.compile(r"\bwho\s+(?:first\s+)?(?:propos\w*|suggest\w*|came\s+up\s+with|recommend\w*|brought\s+up\s+the\s+idea|had\s+the\s+idea|pitched)\b", re.I)
+WHO_OBJECTED = re.compile(r"\bwho\s+(?:objected|disagreed|pushed\s+back|was\s+against|opposed|argued|was\s+not\s+sure|had\s+doubts)\b", re.I)
+WHO_SAID_THAT = re.compile(r"^\s*who\s+(?:said|says|mentioned|suggested|proposed)\s+(?:that|it|this)\s*\??\s*$", re.I)
+FOLLOW_UP_WORDS = re.compile(r"\b(?:it|that|this|those|these|they|them|then|there|he|she|him|her)\b", re.I)
+
+# Sentences that give a reason, propose, commit or object (for why / who questions).
+_REASON = re.compile(r"\bbecause\b|\bsince\b|\bso\s+(?:that\s+)?\w+\s+(?:know|can|could|will|would)\b|\bdue\s+to\b|\btoo\s+\w+|\breason\b|\bas\s+a\s+result\b|\bcaused?\b|\bso\s+that\b", re.I)
+_PROPOSAL = re.compile(r"\bi\s+suggest\b|\bwe\s+should\b|\bi\s+think\s+we\s+should\b|\bhow\s+about\b|\bwhy\s+don'?t\s+we\b|\blet'?s\b|\bi\s+propose\b|\bwe\s+could\b|\bi\s+recommend\b|\bmaybe\s+we\b", re.I)
+_COMMIT = re.compile(r"\bi\s+will\b|\bi'll\b|\bi\s+can\b|\bi'm\s+going\s+to\b|\bi\s+am\s+going\s+to\b|\bi\s+volunteer\b|\bleave\s+it\s+(?:to|with)\s+me\b", re.I)
+_DECISION = re.compile(r"\bdecid\w*|\bdecision\b|\bagree\w*|\blet'?s\s+(?:do|try|keep|go|move)\b|\bokay,?\s+let'?s\b|\bwe\s+will\b|\bstays?\b|\bsettled\b", re.I)
+_REQUEST = re.compile(r"\bplease\b|\bcan\s+you\b|\bcould\s+you\b|\baction\s+item\b", re.I)
+_DEADLINE = re.compile(
+    r"\b(?:by|before|until|due|no\s+later\s+than)\s+(?:the\s+)?(?:end\s+of\s+(?:the\s+)?\w+|next\s+\w+|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday|tomorrow|tonight|january|february|march|april|may|june|july|august|september|october|november|december)\b|"
+    r"\b(?:my|next)\s+(?:monday|tuesday|wednesday|thursday|friday)\b",
+    re.I,
+)
+_QUESTION = re.compile(r"\?\s*$|\bopen\s+question\b|\bdecide\s+(?:that\s+)?later\b|\bnot\s+decided\b", re.I)
+_OBJECTION = re.compile(r"\bdisagree\b|\bnot\s+sure\b|\btoo\s+(?:expensive|long|late|early|risky|much)\b|\bi\s+don'?t\s+think\b|\bi\s+would\s+rather\b|\bno\s+way\b|\bagainst\b|\bobject\b|\bbad\s+idea\b", re.I)
+
+PASSAGES_SHOWN = 3
+SUMMARY_LINES = 8
+
+
+@dataclass
+class Line:
+    """One thing said: a transcript segment, a passage or a minutes citation."""
+
+    start: float
+    end: float
+    speaker: str | None
+    text: str
+    similarity: float = 0.0
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words that carry the topic of ``text``."""
+    return [w for w in re.findall(r"[a-z0-9][a-z0-9'\-]*", text.lower()) if w not in _STOP and len(w) > 1]
+
+
+def topic_in(question: str) -> str | None:
+    """The topic a question is about: the words after about/on/for/with, else its content words."""
+    text = question.strip(" ?!.")
+    match = _TOPIC_TAIL.search(text)
+    if match:
+        topic = _LEADING.sub("", match.group("topic")).strip(" ?!.,;:\"'")
+        topic = re.sub(r"\s+(?:in|during|at)\s+(?:the\s+)?(?:session|meeting|recording|call)$", "", topic, flags=re.I)
+        if content_words(topic):
+            return topic
+    words = content_words(text)
+    return " ".join(words) if words else None
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def overlap(a: str, b: str) -> int:
+    """How many content words (by crude stem) two texts share."""
+    return len({_stem(w) for w in content_words(a)} & {_stem(w) for w in content_words(b)})
+
+
+class GroundedAnswers:
+    """The ``rules`` reasoner's answers from minutes and passages (mixed into its run)."""
+
+    # -- reading the tools ----------------------------------------------------------------
+
+    async def passages(self: _Run, query: str, limit: int = 5, *, speaker: str | None = None) -> tuple[list[Line], list[Line]]:
+        """(relevant passages, closest when none is relevant) for ``query``, best first."""
+        if "search_passages" in self.loop.registry:
+            args: dict[str, Any] = {"query": query, "limit": limit}
+            if speaker:
+                args["speaker"] = speaker
+            result = await self.call("search_passages", **args)
+            if result.ok:
+                value = result.value
+                self.last_strong = bool(getattr(value, "strong", True))
+                hits = [self.line_of(p) for p in getattr(value, "passages", [])]
+                closest = [self.line_of(p) for p in getattr(value, "closest", [])]
+                return [h for h in hits if not self.addressed(h)], [c for c in closest if not self.addressed(c)]
+        result = await self.call("search_transcript", query=query, limit=limit)
+        hits = [self.line_of(s) for s in result.value] if result.ok else []
+        if speaker:
+            hits = [h for h in hits if h.speaker == speaker]
+        return [h for h in hits if not self.addressed(h)], []
+
+    def line_of(self: _Run, item: Any) -> Line:
+        return Line(
+            float(item.start), float(item.end), getattr(item, "speaker", None), str(getattr(item, "text", "")).strip(),
+            float(getattr(item, "similarity", 0.0) or 0.0),
+        )
+
+    async def load_minutes(self: _Run) -> Any | None:
+        if getattr(self, "_minutes_loaded", False):
+            return self._minutes
+        self._minutes_loaded = True
+        self._minutes = None
+        if "minutes" in self.loop.registry:
+            result = await self.call("minutes")
+            if result.ok:
+                self._minutes = result.value
+        return self._minutes
+
+    async def segments_between(self: _Run, start: float, end: float) -> list[Line]:
+        result = await self.call("transcript_between", start=start, end=end)
+        if not result.ok:
+            return []
+        return [line for line in (self.line_of(s) for s in result.value) if not self.addressed(line)]
+
+    def addressed(self: _Run, line: Line) -> bool:
+        """True for what was said to the assistant itself (not evidence about the session)."""
+        spans = self.loop.ctx.extras.get("addressed_spans") or ()
+        return any(start - 0.5 <= line.start <= end + 0.5 for start, end in spans)
+
+    # -- writing --------------------------------------------------------------------------
+
+    def say_line(self: _Run, line: Line, *, full: bool = True) -> str:
+        """``[mm:ss] Name: text`` and a citation of it."""
+        self.learn_names()
+        who = self.loop.name_of(line.speaker)
+        self.citations.append(Citation(start=line.start, end=line.end, kind="transcript", text=line.text, speaker=who))
+        text = line.text if full else _short(line.text)
+        return f"[{format_clock(line.start)}] {who + ': ' if who else ''}{text}"
+
+    def cite_item(self: _Run, item: Any) -> str:
+        """Cite a minutes item's moments; returns "(Name, mm:ss)"."""
+        self.learn_names()
+        cites = list(getattr(item, "citations", []) or [])
+        if not cites:
+            cites = [item]
+        for c in cites:
+            self.citations.append(
+                Citation(
+                    start=float(c.start), end=float(c.end), kind="transcript",
+                    text=str(getattr(c, "text", "") or getattr(item, "text", "")), speaker=self.loop.name_of(getattr(c, "speaker", None)),
+                )
+            )  # fmt: skip
+        who = self.loop.name_of(getattr(item, "speaker", None))
+        return f"({who + ', ' if who else ''}at {format_clock(float(item.start))})"
+
+    def item_text(self: _Run, item: Any) -> str:
+        text = str(item.text).strip().rstrip(".")
+        extra = []
+        owner = getattr(item, "owner", None)
+        if owner:
+            extra.append(f"owner {self.loop.name_of(owner)}")
+        deadline = getattr(item, "deadline", None)
+        if deadline:
+            extra.append(f"deadline {deadline}")
+        resolution = getattr(item, "resolution", None)
+        if resolution:
+            extra.append(f"resolved: {resolution}")
+        return text + (f" [{'; '.join(extra)}]" if extra else "")
+
+    # -- which minutes items fit a topic ---------------------------------------------------
+
+    async def items_about(self: _Run, items: list[Any], topic: str | None) -> list[Any]:
+        if not topic or not items:
+            return list(items)
+        hits, _ = await self.passages(topic, limit=5)
+        def fits(item: Any) -> bool:
+            texts = [str(item.text)] + [str(getattr(c, "text", "")) for c in getattr(item, "citations", []) or []]
+            if any(overlap(topic, t) for t in texts):
+                return True
+            return any(h.start - 2.0 <= float(item.start) <= h.end + 2.0 for h in hits[:2])
+        return [i for i in items if fits(i)]
+
+    # -- the answers ----------------------------------------------------------------------
+
+    async def grounded(self: _Run, question: str, scope: _Scope | None = None, *, heading: str | None = None) -> Answer:
+        """No special shape: quote the passages that fit the question best."""
+        query = topic_in(question) or question
+        self.note(f"No specialised plan fits; searching what was said for {query!r}.")
+        hits, closest = await self.passages(query, limit=6)
+        if scope is not None and scope.phrase is not None:
+            hits = [h for h in hits if h.end >= scope.start and h.start <= scope.end]
+        if not hits:
+            return self.nothing_about(query, closest)
+        shown = sorted(hits[:PASSAGES_SHOWN], key=lambda h: h.start)
+        lines = [self.say_line(h) for h in shown]
+        head = heading or f"What was said about {query!r}:"
+        return self.finish(head + "\n" + "\n".join(lines))
+
+    def nothing_about(self: _Run, topic: str, closest: list[Line]) -> Answer:
+        text = f"Nothing about {topic!r} was said in this session."
+        if closest:
+            text += " The closest was " + self.say_line(closest[0], full=False) + "."
+        self.note("Search found nothing relevant; said so, with what came closest.")
+        return self.finish(text)
+
+    async def decisions(self: _Run, question: str) -> Answer:
+        topic = _topic_or_none(question)
+        minutes = await self.load_minutes()
+        items = list(getattr(minutes, "decisions", []) or []) if minutes is not None else []
+        if PLAN.search(question):
+            items += list(getattr(minutes, "actions", []) or []) if minutes is not None else []
+        items = await self.items_about(sorted(items, key=lambda i: float(i.start)), topic)
+        lines = [f"- {self.item_text(i)} {self.cite_item(i)}" for i in items[:8]]
+        about = f" about {topic!r}" if topic else ""
+        if lines:
+            text = f"Decided{about}:\n" + "\n".join(lines)
+            if topic:
+                hits, _ = await self.passages(topic, limit=3)
+                extra = [h for h in hits[:2] if not any(abs(h.start - float(i.start)) < 1.0 for i in items)]
+                if extra:
+                    text += "\nAlso said about it:\n" + "\n".join(self.say_line(h) for h in extra)
+            return self.finish(text)
+        self.note("The minutes hold no decision that fits; answering from what was said.")
+        found = await self.marked_lines(topic, _DECISION)
+        if found:
+            return self.finish(f"Agreed{about}:\n" + "\n".join(self.say_line(line) for line in found[:4]))
+        every = list(getattr(minutes, "decisions", []) or []) if minutes is not None else []
+        if topic and every:
+            hits, _ = await self.passages(topic, limit=3)
+            text = f"No decision is recorded about {topic!r} in those words. The decisions of the session:\n"
+            text += "\n".join(f"- {self.item_text(i)} {self.cite_item(i)}" for i in every[:6])
+            if hits:
+                text += "\nWhat was said about it:\n" + "\n".join(self.say_line(h) for h in hits[:2])
+            return self.finish(text)
+        if topic:
+            return await self.grounded(topic, heading=f"No decision{about} is recorded in the minutes; what was said about it:")
+        return await self.grounded("decided agreed decision", heading="No decision is recorded in the minutes; the closest passages:")
+
+    async def next_meeting(self: _Run) -> Answer:
+        minutes = await self.load_minutes()
+        item = getattr(minutes, "next_meeting", None) if minutes is not None else None
+        if item is not None:
+            return self.finish(f"Next meeting: {self.item_text(item)} {self.cite_item(item)}.")
+        return await self.grounded("next meeting meet again", heading="What was said about meeting again:")
+
+    async def action_items(self: _Run, question: str, *, deadlines: bool) -> Answer:
+        self.learn_names()
+        minutes = await self.load_minutes()
+        items = list(getattr(minutes, "actions", []) or []) if minutes is not None else []
+        topic = _topic_or_none(question)
+        if topic and not ACTIONS.search(topic) and not DEADLINES.search(topic):
+            items = await self.items_about(items, topic)
+        if deadlines:
+            items = [i for i in items if getattr(i, "deadline", None)] or items
+        if not items:
+            self.note("The minutes hold no action items; listing who committed to what.")
+            marker = _DEADLINE if deadlines else re.compile(f"{_COMMIT.pattern}|{_REQUEST.pattern}", re.I)
+            found = await self.marked_lines(topic if topic and not ACTIONS.search(topic) and not DEADLINES.search(topic) else None, marker)
+            if not found:
+                return self.finish("No action items or deadlines were set: nobody committed to anything in this session.")
+            head = "Deadlines set" if deadlines else "Action items (who said they would do what)"
+            return self.finish(f"{head}:\n" + "\n".join(self.say_line(line) for line in found[:12]))
+        word = "Deadlines set" if deadlines else "Action items"
+        lines = []
+        for i in sorted(items, key=lambda i: float(i.start))[:12]:
+            owner = self.loop.name_of(getattr(i, "owner", None) or getattr(i, "speaker", None))
+            due = f" ({i.deadline})" if getattr(i, "deadline", None) else ""
+            lines.append(f"- {owner + ': ' if owner else ''}{str(i.text).strip().rstrip('.')}{due} {self.cite_item(i)}")
+        more = len(items) - 12
+        if more > 0:
+            lines.append(f"({more} more: ask for the action items of a topic or a time range.)")
+        return self.finish(f"{word}:\n" + "\n".join(lines))
+
+    async def open_questions(self: _Run) -> Answer:
+        minutes = await self.load_minutes()
+        items = [i for i in (getattr(minutes, "questions", []) or []) if getattr(i, "resolved", None) is not True] if minutes else []
+        if not items:
+            found = await self.marked_lines(None, _QUESTION)
+            if not found:
+                return self.finish("No open questions were left: nothing was asked that stayed unanswered.")
+            return self.finish("Questions raised:\n" + "\n".join(self.say_line(line) for line in found[:8]))
+        lines = []
+        for i in items[:10]:
+            line = f"- {self.item_text(i)} {self.cite_item(i)}"
+            if len(content_words(str(i.text))) < 3:  # "Open question." -- the question follows
+                after = [s for s in await self.segments_between(float(i.end), float(i.end) + 6.0) if s.start >= float(i.end) - 0.1]
+                if after:
+                    line += " " + self.say_line(after[0])
+            lines.append(line)
+        return self.finish("Open questions:\n" + "\n".join(lines))
+
+    async def disagreements(self: _Run, question: str) -> Answer:
+        minutes = await self.load_minutes()
+        items = list(getattr(minutes, "disagreements", []) or []) if minutes is not None else []
+        topic = _topic_or_none(question)
+        if topic and not DISAGREE.search(topic):
+            items = await self.items_about(items, topic)
+        if items:
+            lines = [f"- {self.item_text(i)} {self.cite_item(i)}" for i in items[:8]]
+            return self.finish("Yes, there was disagreement:\n" + "\n".join(lines))
+        found = await self.marked_lines(topic, _OBJECTION)
+        if found:
+            return self.finish("Objections raised:\n" + "\n".join(self.say_line(line) for line in found[:4]))
+        return self.finish("No disagreement was recorded: nobody objected in this session.")
+
+    async def marked_lines(self: _Run, topic: str | None, marker: re.Pattern[str]) -> list[Line]:
+        """Segments matching ``marker`` (objection, proposal, commitment), about ``topic`` first."""
+        lines = await self.segments_between(0.0, max(self.duration, 0.0) + 1.0) if self.duration else []
+        marked = [line for line in lines if marker.search(line.text)]
+        if topic:
+            hits, _ = await self.passages(topic, limit=8)
+            near = [m for m in marked if overlap(topic, m.text) or any(abs(h.start - m.start) <= 12.0 for h in hits[:3])]
+            marked = near
+        return marked
+
+    async def main_topics(self: _Run) -> Answer:
+        topics = []
+        if "topics" in self.loop.registry:
+            result = await self.call("topics")
+            topics = list(result.value) if result.ok else []
+        if not topics:
+            return await self.summary(None)
+        self.learn_names()
+        lines = []
+        for t in topics[:10]:
+            cites = list(getattr(t, "citations", []) or [])
+            for c in cites[:2]:
+                self.citations.append(
+                    Citation(start=float(c.start), end=float(c.end), kind="transcript", text=str(c.text), speaker=self.loop.name_of(c.speaker))
+                )
+            example = f': "{_short(str(cites[0].text))}"' if cites else ""
+            lines.append(f"- {t.title} ({format_clock(float(t.start))}-{format_clock(float(t.end))}){example}")
+        text = f"{len(topics)} topic{'s' if len(topics) != 1 else ''}:\n" + "\n".join(lines)
+        if len(topics) < 3:  # one coarse topic says little: add the most central things said
+            lines_all = await self.segments_between(0.0, self.duration + 1.0)
+            cited = {round(c.start, 1) for c in self.citations}
+            central = [c for c in _central(lines_all, 5) if round(c.start, 1) not in cited]
+            if central:
+                text += "\nMost of the talk was about:\n" + "\n".join(self.say_line(c) for c in central)
+        return self.finish(text)
+
+    async def summary(self: _Run, scope: _Scope | None) -> Answer:
+        """Extractive: the minutes (decisions, actions, next meeting) and the central passages."""
+        whole = scope is None or scope.phrase is None
+        start, end = (0.0, self.duration + 1.0) if whole else (scope.start, scope.end)  # type: ignore[union-attr]
+        lines_all = await self.segments_between(start, end)
+        where = "the session" if whole else f"{format_clock(start)}-{format_clock(end)}"
+        if not lines_all:
+            return self.finish(f"Nothing was said in {where}.")
+        out: list[str] = []
+        minutes = await self.load_minutes() if whole else None
+        if minutes is not None:
+            topics = list(getattr(minutes, "topics", []) or [])
+            if topics:
+                for t in topics[:6]:
+                    cites = list(getattr(t, "citations", []) or [])[:1]
+                    for c in cites:
+                        self.citations.append(
+                            Citation(start=float(c.start), end=float(c.end), kind="transcript", text=str(c.text), speaker=self.loop.name_of(c.speaker))
+                        )
+                out.append("Topics: " + "; ".join(f"{t.title} (from {format_clock(float(t.start))})" for t in topics[:6]) + ".")
+            for label, items in (("Decided", getattr(minutes, "decisions", [])), ("To do", getattr(minutes, "actions", []))):
+                for i in list(items or [])[:5]:
+                    out.append(f"{label}: {self.item_text(i)} {self.cite_item(i)}.")
+            nxt = getattr(minutes, "next_meeting", None)
+            if nxt is not None:
+                out.append(f"Next meeting: {self.item_text(nxt)} {self.cite_item(nxt)}.")
+        if len(lines_all) <= SUMMARY_LINES and not out:
+            said = [self.say_line(line) for line in lines_all]
+            return self.finish(f"In {where} ({len(lines_all)} segment{'s' if len(lines_all) != 1 else ''}):\n" + "\n".join(said))
+        central = _central(lines_all, SUMMARY_LINES if not out else 4)
+        cited = {round(c.start, 1) for c in self.citations}
+        central = [c for c in central if round(c.start, 1) not in cited]
+        if central:
+            out.append("Said:\n" + "\n".join(self.say_line(c) for c in central))
+        rest = len(lines_all) - len(central)
+        tail = (
+            f"\n({len(lines_all)} segments in all; ask \"what was said between {format_clock(start)} and "
+            f"{format_clock(min(end, self.duration))}\" for every line.)"
+            if rest > 0 else ""
+        )  # fmt: skip
+        return self.finish(f"Summary of {where}:\n" + "\n".join(out) + tail)
+
+    async def why(self: _Run, topic: str | None, anchors: list[Line]) -> Answer:
+        """A reason near where the topic came up (or near the previous answer's moments)."""
+        hits: list[Line] = []
+        if topic:
+            hits, _ = await self.passages(topic, limit=5)
+        centres = anchors[:3] + hits[:3]
+        if not centres:
+            return self.nothing_about(topic or "that", [])
+        near: list[Line] = []
+        for c in centres:
+            for line in await self.segments_between(max(0.0, c.start - 15.0), c.end + 10.0):
+                if line.start not in {n.start for n in near}:
+                    near.append(line)
+        reasons = [line for line in near if _REASON.search(line.text)]
+        # the reason closest to where the topic came up
+        reasons.sort(key=lambda line: min(abs(line.start - c.start) for c in centres))
+        parts = []
+        if reasons:
+            parts.append("The reason given: " + self.say_line(reasons[0]))
+            if len(reasons) > 1 and abs(reasons[1].start - reasons[0].start) < 20:
+                parts.append("Also: " + self.say_line(reasons[1]))
+        else:
+            parts.append("No reason was stated in so many words; what was said there:")
+        context = [c for c in centres[:2] if not reasons or abs(c.start - reasons[0].start) > 0.5]
+        if context:
+            parts.append("Where it came up: " + "; ".join(self.say_line(c) for c in context))
+        return self.finish("\n".join(parts))
+
+    async def who_did(self: _Run, kind: str, topic: str | None) -> Answer:
+        """Who volunteered / proposed / objected (about ``topic``)."""
+        self.learn_names()
+        minutes = await self.load_minutes()
+        if kind == "volunteered" and minutes is not None:
+            items = await self.items_about(list(getattr(minutes, "actions", []) or []), topic)
+            if items:
+                parts = []
+                for i in items[:3]:
+                    owner = self.loop.name_of(getattr(i, "owner", None) or getattr(i, "speaker", None)) or "someone"
+                    parts.append(f"{owner}: {self.item_text(i)} {self.cite_item(i)}.")
+                return self.finish("\n".join(parts))
+        if kind == "objected" and minutes is not None:
+            items = await self.items_about(list(getattr(minutes, "disagreements", []) or []), topic)
+            if items:
+                i = items[0]
+                who = self.loop.name_of(getattr(i, "speaker", None)) or "someone"
+                return self.finish(f"{who} objected: {self.item_text(i)} {self.cite_item(i)}.")
+        marker = {"volunteered": _COMMIT, "proposed": _PROPOSAL, "objected": _OBJECTION}[kind]
+        found = await self.marked_lines(topic, marker)
+        if not found and topic:
+            hits, closest = await self.passages(topic, limit=5)
+            if not hits:
+                return self.nothing_about(topic, closest)
+            found = sorted(hits[:3], key=lambda h: h.start)
+            self.note("Nobody said it in those words; naming who spoke where it came up.")
+        if not found:
+            return self.finish(f"Nobody {kind} anything I could find in this session.")
+        if topic:
+            found.sort(key=lambda line: (-overlap(topic, line.text), line.start))
+        first = found[0]
+        who = self.loop.name_of(first.speaker) or "An unknown speaker"
+        text = f"{who} {kind}{' ' + repr(topic) if topic and kind != 'objected' else ''}: " + self.say_line(first)
+        second = [line for line in found[1:] if abs(line.start - first.start) <= 15.0][:1]
+        if second:
+            text += "\nAlso: " + self.say_line(second[0])
+        return self.finish(text)
+
+    async def who_said_that(self: _Run, anchors: list[Line]) -> Answer:
+        if not anchors:
+            return self.finish("I do not know what \"that\" refers to; ask about the words themselves.")
+        first = anchors[0]
+        who = self.loop.name_of(first.speaker) or "An unknown speaker"
+        return self.finish(f"{who} said it: " + self.say_line(first))
+
+    async def follow_up(self: _Run, question: str, topic: str | None, anchors: list[Line]) -> Answer:
+        """A follow-up no other shape fits: the previous answer's moments that fit the question,
+        then the passages for the question with the previous topic."""
+        query = " ".join(filter(None, [" ".join(content_words(question)), topic])) or question
+        hits, closest = await self.passages(query, limit=5)
+        ranked = sorted(anchors, key=lambda a: -overlap(question, a.text))[:2]
+        lines = [self.say_line(a) for a in ranked]
+        seen = {round(a.start, 1) for a in ranked}
+        lines += [self.say_line(h) for h in hits[:2] if round(h.start, 1) not in seen]
+        if not lines:
+            return self.nothing_about(query, closest)
+        return self.finish("Following on from the last answer, what was said:\n" + "\n".join(lines))
+
+
+def _topic_or_none(question: str) -> str | None:
+    match = _TOPIC_TAIL.search(question.strip(" ?!."))
+    if not match:
+        return None
+    topic = _LEADING.sub("", match.group("topic")).strip(" ?!.,;:\"'")
+    return topic if content_words(topic) else None
+
+
+def _central(lines: list[Line], count: int) -> list[Line]:
+    """The ``count`` lines that share most content words with the rest, in time order."""
+    from collections import Counter
+
+    freq: Counter[str] = Counter()
+    for line in lines:
+        freq.update({_stem(w) for w in content_words(line.text)})
+    def weight(line: Line) -> float:
+        words = {_stem(w) for w in content_words(line.text)}
+        return sum(freq[w] for w in words) / (1 + len(words)) ** 0.5
+    best = sorted(lines, key=weight, reverse=True)[:count]
+    return sorted(best, key=lambda line: line.start)
+
+
+def _short(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+__all__ = ["GroundedAnswers", "Line", "content_words", "overlap", "topic_in"]
