@@ -6,8 +6,10 @@ small query plus one matrix-vector product. Segments stored before vectors exist
 embedded and stored on that first read.
 
 Each segment is scored by its own vector and, with ``CONTEXT_WEIGHT``, by its neighbours'
-(the segments just before and after): one line of a discussion about hiring ("I can have
-drafts ready by Monday") is about hiring too.
+(up to ``CONTEXT_SPAN`` segments each way, weighted down with distance): one line of a
+discussion about hiring ("I can have drafts ready by Monday") is about hiring too, and a
+single word's sub-word noise ("rec" of "recruiting" in "recap") is outvoted by the
+discussion around it.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from memory.embeddings import TextEmbedder, default_embedder, from_blobs, to_blo
 log = logging.getLogger(__name__)
 
 # Cosine floors (of the context-mixed score), tuned on paraphrase questions against a
-# planning meeting: paraphrases score 0.23-0.5, topics never discussed 0.1-0.26.
-WEAK_FLOOR = 0.22
+# planning meeting: paraphrases score 0.22-0.5, topics never discussed 0.1-0.26.
+WEAK_FLOOR = 0.21
 STRONG_FLOOR = 0.30
-CONTEXT_WEIGHT = 0.5
+CONTEXT_WEIGHT = 0.7
+CONTEXT_SPAN = 3
+CONTEXT_DECAY = 0.7
 _CACHED_SESSIONS = 8
 
 _STATE = sql_text(
@@ -71,11 +75,11 @@ def _empty(dim: int) -> SessionVectors:
 
 
 def _mix(own: np.ndarray) -> np.ndarray:
-    """``own`` blended with the normalised sum of itself and its two neighbours."""
+    """``own`` blended with the normalised, distance-weighted sum of its neighbourhood."""
     context = own.copy()
-    if len(own) > 1:
-        context[1:] += 0.5 * own[:-1]
-        context[:-1] += 0.5 * own[1:]
+    for k in range(1, min(CONTEXT_SPAN, len(own) - 1) + 1):
+        context[k:] += CONTEXT_DECAY**k * own[:-k]
+        context[:-k] += CONTEXT_DECAY**k * own[k:]
     norms = np.linalg.norm(context, axis=1, keepdims=True)
     context /= np.maximum(norms, 1e-9)
     return (1.0 - CONTEXT_WEIGHT) * own + CONTEXT_WEIGHT * context
