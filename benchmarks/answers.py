@@ -149,6 +149,37 @@ def recorded_events(qset: QuestionSet, cache: Path = CACHE_DIR) -> tuple[list[An
     return list(events), truth
 
 
+def scripted_events(qset: QuestionSet) -> tuple[list[Any], Truth]:
+    """The meeting's truth as events, without perception (for the fast test subset)."""
+    from agent.testing import EventScript
+    from perception.synthetic import compose
+
+    scene = compose(qset.script, speakers=qset.speakers)  # type: ignore[arg-type]
+    truth = Truth(
+        [(u.start, u.end, u.speaker, u.text) for u in scene.utterances],
+        [(s.start, s.end, s.label) for s in scene.sounds],
+    )
+    ids = {name: f"S{i + 1}" for i, name in enumerate(dict.fromkeys(u.speaker for u in scene.utterances))}
+    script = EventScript()
+    for start, end, name, text in truth.utterances:
+        script.say(ids[name], text, at=start, duration=end - start)
+    for start, end, label in truth.sounds:
+        script.sound(label, at=start, duration=end - start)
+    return script.events, truth
+
+
+def ask_set(memory: Any, qset: QuestionSet, events: list[Any], truth: Truth) -> list[Outcome]:
+    """Store one meeting and ask all its questions; the scored outcomes."""
+    session_id, ids = load_meeting(memory, qset, events, truth)
+    outcomes = []
+    for question in qset.questions:
+        text = _fill(question.q, ids, truth)
+        answer, seconds = asyncio.run(ask_question(memory, session_id, text, question.after))
+        correct, refused, false_never, missing = score(question, answer, truth, ids)
+        outcomes.append(Outcome(qset.name, question, text, answer.answer, correct, refused, false_never, missing, seconds))
+    return outcomes
+
+
 def load_meeting(memory: Any, qset: QuestionSet, events: list[Any], truth: Truth) -> tuple[str, dict[str, str]]:
     """Store the recorded events as a session, name its speakers after the people who spoke
     (as ``moss-agent speakers --rename`` would) and build its minutes; returns the session id
@@ -256,14 +287,7 @@ def run(sets: list[QuestionSet], db_url: str) -> list[Outcome]:
     with open_memory(db_url) as memory:
         for qset in sets:
             events, truth = recorded_events(qset)
-            session_id, ids = load_meeting(memory, qset, events, truth)
-            for question in qset.questions:
-                text = _fill(question.q, ids, truth)
-                answer, seconds = asyncio.run(ask_question(memory, session_id, text, question.after))
-                correct, refused, false_never, missing = score(question, answer, truth, ids)
-                outcomes.append(
-                    Outcome(qset.name, question, text, answer.answer, correct, refused, false_never, missing, seconds)
-                )
+            outcomes += ask_set(memory, qset, events, truth)
     return outcomes
 
 
@@ -327,6 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--before", help="label of an earlier run to show side by side (default: before if saved)")
     parser.add_argument("--docs", action="store_true", help="write the table into docs/BENCHMARKS.md")
     parser.add_argument("--show-failures", action="store_true", help="print every wrong answer")
+    parser.add_argument("--show-all", action="store_true", help="print every answer")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     sets = load_sets(args.sets)
@@ -350,10 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if before:
         sys.stdout.write(f" (before: {before['p50_ms']:.1f} ms)")
     sys.stdout.write("\n")
-    if args.show_failures:
+    if args.show_failures or args.show_all:
         for o in outcomes:
-            if not o.correct:
-                sys.stdout.write(f"\n[{o.set_name}/{o.question.category}] {o.text}\n  missing: {', '.join(o.missing)}\n")
+            if args.show_all or not o.correct:
+                sys.stdout.write(f"\n[{o.set_name}/{o.question.category}] {o.text}\n  missing: {', '.join(o.missing) or '-'}\n")
                 sys.stdout.write("  " + o.answer.replace("\n", "\n  ")[:600] + "\n")
     if args.docs:
         n_sets = len(sets)

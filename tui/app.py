@@ -339,7 +339,9 @@ class MossTUI(App[None]):
         steps = list(getattr(answer, "reasoning", []) or [])
         calls = list(getattr(answer, "tool_calls", []) or [])
         reasoning = self.query_one("#reasoning", Collapsible)
-        reasoning.title = f"Reasoning · {len(steps)} steps · {len(calls)} tool calls"
+        reasoning.title = (
+            f"Reasoning · {len(steps)} step{'s' if len(steps) != 1 else ''} · {len(calls)} tool call{'s' if len(calls) != 1 else ''}"
+        )
         reasoning.collapsed = True
         reasoning.display = bool(steps or calls)
         self.query_one("#trace", Static).update(self._trace(steps, calls))

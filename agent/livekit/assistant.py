@@ -228,12 +228,14 @@ class VoiceAssistant:
 
         record.answers.append(answer)
         await record.send(answer.to_message())
+        # The question was said to the assistant, not in the meeting: later answers leave
+        # its transcript out of search, time ranges and speaker statistics.
+        asked_at = record.stt.last_final_start
+        spans = record.llm.context.extras.setdefault("addressed_spans", [])
+        spans.append((asked_at, max(asked_at, record.stt.perceiver.seconds_received)))
         raw = answer.raw
         if raw is not None and hasattr(raw, "to_json_dict"):
-            await asyncio.to_thread(
-                record_turn, self.memory, record.session_id, answer.question, raw,
-                record.stt.perceiver.seconds_received,
-            )
+            await asyncio.to_thread(record_turn, self.memory, record.session_id, answer.question, raw, asked_at)
 
 
 def _event_dict(event: Event) -> dict[str, Any]:

@@ -35,6 +35,7 @@ _STOP_WORDS = """
     say said says tell told talk talked talking discuss discussed mention mentioned speak spoke
     meeting session call recording conversation please give me us know let lets let's get got
     also just really very more most much many did don't didn't isn't wasn't weren't not no yes
+    hello hi hey thanks thank ok okay bye goodbye sorry
 """
 _STOP = frozenset(_STOP_WORDS.split())
 _TOPIC_TAIL = re.compile(
@@ -77,7 +78,7 @@ FOLLOW_UP_WORDS = re.compile(r"\b(?:it|that|this|those|these|they|them|then|ther
 
 # Sentences that give a reason, propose, commit or object (for why / who questions).
 _REASON = re.compile(r"\bbecause\b|\bsince\b|\bso\s+(?:that\s+)?\w+\s+(?:know|can|could|will|would)\b|\bdue\s+to\b|\btoo\s+\w+|\breason\b|\bas\s+a\s+result\b|\bcaused?\b|\bso\s+that\b", re.I)
-_PROPOSAL = re.compile(r"\bi\s+suggest\b|\bwe\s+should\b|\bi\s+think\s+we\s+should\b|\bhow\s+about\b|\bwhy\s+don'?t\s+we\b|\blet'?s\b|\bi\s+propose\b|\bwe\s+could\b|\bi\s+recommend\b|\bmaybe\s+we\b", re.I)
+_PROPOSAL = re.compile(r"\bi\s+suggest\b|\bwe\s+(?:want|need)\s+to\b|\bwe\s+should\b|\bi\s+think\s+we\s+should\b|\bhow\s+about\b|\bwhy\s+don'?t\s+we\b|\blet'?s\b|\bi\s+propose\b|\bwe\s+could\b|\bi\s+recommend\b|\bmaybe\s+we\b", re.I)
 _COMMIT = re.compile(r"\bi\s+will\b|\bi'll\b|\bi\s+can\b|\bi'm\s+going\s+to\b|\bi\s+am\s+going\s+to\b|\bi\s+volunteer\b|\bleave\s+it\s+(?:to|with)\s+me\b", re.I)
 _DECISION = re.compile(r"\bdecid\w*|\bdecision\b|\bagree\w*|\blet'?s\s+(?:do|try|keep|go|move)\b|\bokay,?\s+let'?s\b|\bwe\s+will\b|\bstays?\b|\bsettled\b", re.I)
 _REQUEST = re.compile(r"\bplease\b|\bcan\s+you\b|\bcould\s+you\b|\baction\s+item\b", re.I)
@@ -126,8 +127,9 @@ def topic_in(question: str) -> str | None:
 def _stem(word: str) -> str:
     for suffix in ("ing", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 
 def overlap(a: str, b: str) -> int:
@@ -260,6 +262,8 @@ class GroundedAnswers:
         text = f"Nothing about {topic!r} was said in this session."
         if closest:
             text += " The closest was " + self.say_line(closest[0], full=False) + "."
+            if len(closest) > 1:
+                text += " Then " + self.say_line(closest[1], full=False) + "."
         self.note("Search found nothing relevant; said so, with what came closest.")
         return self.finish(text)
 
@@ -286,11 +290,13 @@ class GroundedAnswers:
             return self.finish(f"Agreed{about}:\n" + "\n".join(self.say_line(line) for line in found[:4]))
         every = list(getattr(minutes, "decisions", []) or []) if minutes is not None else []
         if topic and every:
-            hits, _ = await self.passages(topic, limit=3)
+            hits, closest = await self.passages(topic, limit=3)
             text = f"No decision is recorded about {topic!r} in those words. The decisions of the session:\n"
             text += "\n".join(f"- {self.item_text(i)} {self.cite_item(i)}" for i in every[:6])
             if hits:
                 text += "\nWhat was said about it:\n" + "\n".join(self.say_line(h) for h in hits[:2])
+            elif closest:
+                text += f"\nNothing was said about {topic!r} itself; the closest:\n" + "\n".join(self.say_line(c) for c in closest[:2])
             return self.finish(text)
         if topic:
             return await self.grounded(topic, heading=f"No decision{about} is recorded in the minutes; what was said about it:")
@@ -326,6 +332,15 @@ class GroundedAnswers:
             owner = self.loop.name_of(getattr(i, "owner", None) or getattr(i, "speaker", None))
             due = f" ({i.deadline})" if getattr(i, "deadline", None) else ""
             lines.append(f"- {owner + ': ' if owner else ''}{str(i.text).strip().rstrip('.')}{due} {self.cite_item(i)}")
+        if not topic or ACTIONS.search(topic) or DEADLINES.search(topic):
+            # requests and promises the minutes did not keep ("please set up ... by Monday")
+            marker = _DEADLINE if deadlines else re.compile(f"{_COMMIT.pattern}|{_REQUEST.pattern}", re.I)
+            extra = [
+                line for line in await self.marked_lines(None, marker)
+                if not any(float(i.start) - 1.0 <= line.start <= float(i.end) + 1.0 for i in items)
+                and (not deadlines or _DEADLINE.search(line.text))
+            ]
+            lines += [f"- also said: {self.say_line(line)}" for line in extra[:6]]
         more = len(items) - 12
         if more > 0:
             lines.append(f"({more} more: ask for the action items of a topic or a time range.)")
@@ -499,6 +514,9 @@ class GroundedAnswers:
             return self.finish(f"Nobody {kind} anything I could find in this session.")
         if topic:
             found.sort(key=lambda line: (-overlap(topic, line.text), line.start))
+            if found and not overlap(topic, found[0].text):
+                hits, _ = await self.passages(topic, limit=3)
+                found = [h for h in hits if marker.search(h.text)] + found
         first = found[0]
         who = self.loop.name_of(first.speaker) or "An unknown speaker"
         text = f"{who} {kind}{' ' + repr(topic) if topic and kind != 'objected' else ''}: " + self.say_line(first)

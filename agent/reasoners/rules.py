@@ -48,6 +48,11 @@ CAPABILITIES = (
 # A whole-session transcript is read only for sessions up to this long; longer ones get
 # their last stretch, and the answer says so.
 WHOLE_SESSION_LIMIT = 30 * 60.0
+# Passages that match only in meaning: kept when this close to the best one, and next to
+# word-for-word mentions when at least this similar (cosine of content-word embeddings).
+MEANING_MARGIN = 0.08
+SAME_MEANING = 0.35
+PASSAGES_ABOUT = 3
 LATEST_STRETCH = 10 * 60.0
 
 _FILLER = re.compile(
@@ -113,6 +118,7 @@ _BESIDES_SPEECH = re.compile(
     re.I,
 )
 _HAPPEN_WITH = re.compile(r"\b(?:happen(?:ed|s|ing)?|going\s+on|news|update)\s+(?:with|about|on|to|regarding)\s+(?P<topic>.+)", re.I)
+_WHO_SAID_WORDS = re.compile(r"\bwho\s+(?:first\s+|last\s+)?(?:said|says|mentioned|used\s+the\s+words?)\s+(?!that\b|it\b|this\b)\S", re.I)
 _MUSIC_WORDS = {"music", "song", "melody", "singing"}
 
 
@@ -169,6 +175,7 @@ class _Run(GroundedAnswers):
             self.note(f"Read the time expression {expr.phrase!r}.")
         if not await self.load_session():
             return self.finish(f"I cannot read session {self.loop.ctx.session_id!r}: {self.loop.results[-1].error}")
+        self.learn_names()
         scope = self.scope(expr)
         if scope is None:
             return self.finish(
@@ -230,6 +237,8 @@ class _Run(GroundedAnswers):
                 if len(own) <= 2 and not self.speaker_named_in(q):
                     self.note(f"A follow-up to {previous[-1].get('question')!r}.")
                     return await self.follow_up(q, prev_topic, anchors)
+        if _WHO_SAID_WORDS.search(q):
+            return None  # "who said 'action item'": the words themselves, not the minutes
         if g.NEXT_MEETING.search(q):
             return await self.next_meeting()
         for pattern, kind in ((g.WHO_PROPOSED, "proposed"), (g.WHO_OBJECTED, "objected"), (g.WHO_VOLUNTEERED, "volunteered")):
@@ -392,7 +401,7 @@ class _Run(GroundedAnswers):
     async def when_mentioned(self, topic: str, scope: _Scope, *, about: bool = False) -> Answer:
         self.note(f"The question asks about {topic!r}: searching the transcript for it.")
         self.learn_names()
-        hits, closest = await self.search(topic, scope)
+        hits, closest = await self.search(topic, scope, about=about)
         where = "" if scope.phrase is None else f" {scope.describe()}"
         if not hits:
             if scope.phrase is None:
@@ -404,7 +413,9 @@ class _Run(GroundedAnswers):
         shown = hits[: self.reasoner.max_quotes]
         if about:
             lines = [self.say_line(s) for s in shown]
-            return self.finish(f"What was said about {topic!r}{where}:\n" + "\n".join(lines))
+            loose = not getattr(self, "last_strong", True) and not any(g.overlap(topic, s.text) for s in shown)
+            head = f"Only loosely related things were said about {topic!r}{where}" if loose else f"What was said about {topic!r}{where}"
+            return self.finish(f"{head}:\n" + "\n".join(lines))
         times = ", ".join(self.hit_phrase(s) for s in shown)
         count = f"{len(hits)} time{'s' if len(hits) != 1 else ''}"
         return self.finish(f'"{topic}" came up {count}{where}: {times}.')
@@ -427,9 +438,22 @@ class _Run(GroundedAnswers):
         self.note(f"{len(by_speaker)} speaker(s) said it; quoting the first time.")
         return self.finish(f"{_join(parts)} said {topic!r}. First: {self.say_line(first)}")
 
-    async def search(self, topic: str, scope: _Scope) -> tuple[list[Line], list[Line]]:
-        """Relevant passages for ``topic`` in ``scope`` (time order) and, if none, the closest."""
+    async def search(self, topic: str, scope: _Scope, *, about: bool = False) -> tuple[list[Line], list[Line]]:
+        """Relevant passages for ``topic`` in ``scope`` (time order) and, if none, the closest.
+
+        Where the words themselves were said, those are the mentions (plus, for "what was
+        said about", the two closest in meaning); otherwise the matches in meaning that
+        come near the best one."""
         hits, closest = await self.passages(topic, limit=10)
+        exact = [h for h in hits if g.overlap(topic, h.text)]
+        if exact:
+            loose = [h for h in hits if h not in exact and h.similarity >= SAME_MEANING] if about else []
+            hits = exact + loose[:2]
+        elif hits and not about:
+            best = max(h.similarity for h in hits)
+            hits = [h for h in hits if h.similarity >= best - MEANING_MARGIN][:5]
+        elif hits:
+            hits = hits[:PASSAGES_ABOUT]
         kept = [s for s in hits if scope.phrase is None or (s.end >= scope.start and s.start <= scope.end)]
         if scope.phrase is not None and len(kept) != len(hits):
             self.note(f"Kept the {len(kept)} match(es) {scope.describe()}.")
@@ -485,13 +509,13 @@ class _Run(GroundedAnswers):
                 )
 
     async def who_most(self, scope: _Scope, *, least: bool) -> Answer:
-        if scope.phrase is not None:
+        if scope.phrase is not None or self.loop.ctx.extras.get("addressed_spans"):
             self.learn_names()
             result = await self.call("transcript_between", start=scope.start, end=scope.end)
             if not result.ok:
                 return self.finish(f"I could not read the transcript: {result.error}")
             talk: Counter[str] = Counter()
-            for seg in result.value:
+            for seg in (s for s in result.value if not self.addressed(self.line_of(s))):
                 talk[self.loop.name_of(seg.speaker) or "an unknown speaker"] += seg.end - seg.start
             ranking = [(name, seconds) for name, seconds in talk.most_common()]
             self.note("Added up each speaker's transcript time in that stretch.")

@@ -31,9 +31,10 @@ def test_json_output(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert set(out) >= {"answer", "reasoning", "tool_calls", "citations"}
     assert "at 00:00 by Bob" in out["answer"]
     assert isinstance(out["reasoning"], list) and out["reasoning"]
-    assert [c["name"] for c in out["tool_calls"]] == ["session_info", "search_transcript"]
-    assert out["tool_calls"][1]["arguments"] == {"query": "budget", "limit": 50}
-    assert out["tool_calls"][1]["result_summary"].startswith("2 transcript events")
+    assert [c["name"] for c in out["tool_calls"]] == ["session_info", "search_passages"]
+    assert out["tool_calls"][1]["arguments"] == {"query": "budget", "limit": 10}
+    assert out["tool_calls"][1]["result_summary"].endswith("passages about 'budget'")
+    assert out["conversation"]
     first = out["citations"][0]
     assert first == {"start": 0.5, "end": 4.5, "kind": "transcript", "speaker": "Bob", "label": None,
                      "text": "Good morning everyone. Let's start with the budget for the next quarter."}  # fmt: skip
