@@ -73,6 +73,44 @@ class Minutes:
     def open_questions(self) -> list[MinutesItem]:
         return [q for q in self.questions if not q.resolved]
 
+    def summary_line(self) -> str:
+        return (
+            f"minutes: {len(self.topics)} topics, {len(self.decisions)} decisions, "
+            f"{len(self.actions)} action items, {len(self.open_questions)} open questions, "
+            f"{len(self.disagreements)} disagreements"
+        )
+
+    def compact(self) -> dict[str, Any]:
+        """The minutes as a model reads them: one line per item with its time and who said
+        it; answered questions only counted; further citations as their start times."""
+
+        def line(item: MinutesItem) -> dict[str, Any]:
+            data: dict[str, Any] = {"time": item.start, "speaker": item.speaker, "text": item.text}
+            for key in ("owner", "deadline", "resolution", "topic"):
+                if getattr(item, key) is not None:
+                    data[key] = getattr(item, key)
+            if item.kind == "disagreement":
+                data["resolved"] = bool(item.resolved)
+            more = [c.start for c in item.citations if c.start != item.start]
+            if more:
+                data["also_at"] = more
+            return data
+
+        return {
+            "topics": [
+                {"index": t.index, "title": t.title, "keywords": t.keywords, "start": t.start,
+                 "end": t.end, "speakers": t.speakers}
+                for t in self.topics
+            ],  # fmt: skip
+            "decisions": [line(i) for i in self.decisions],
+            "actions": [line(i) for i in self.actions],
+            "open_questions": [line(i) for i in self.open_questions],
+            "answered_questions": len(self.questions) - len(self.open_questions),
+            "disagreements": [line(i) for i in self.disagreements],
+            "next_meeting": line(self.next_meeting) if self.next_meeting else None,
+            "method": self.method,
+        }
+
     def items(self) -> list[MinutesItem]:
         """Every item (not the topics), in time order."""
         found = [*self.decisions, *self.actions, *self.questions, *self.disagreements]
