@@ -59,17 +59,22 @@ def previous_turns(memory: Memory, session_id: str, conversation: str, *, seed_t
 
 def addressed_spans(memory: Memory, session_id: str) -> list[tuple[float, float]]:
     """Transcript spans that were questions spoken to the assistant (voice turns)."""
-    spoken = [t for t in memory.agent_turns(session_id) if t.session_time is not None]
-    if not spoken:
-        return []
     spans: list[tuple[float, float]] = []
-    for turn in spoken:
-        t0 = float(turn.session_time or 0.0)
-        words = set(re.findall(r"[a-z']+", turn.question.lower()))
-        for seg in memory.transcript_between(session_id, max(0.0, t0 - 2.0), t0 + 30.0):
-            said = set(re.findall(r"[a-z']+", seg.text.lower()))
-            if said and len(said & words) >= 0.6 * len(said):
-                spans.append((seg.start, seg.end))
+    for turn in memory.agent_turns(session_id):
+        if turn.session_time is not None:
+            spans += question_spans(memory, session_id, turn.question, float(turn.session_time))
+    return spans
+
+
+def question_spans(memory: Memory, session_id: str, question: str, near: float) -> list[tuple[float, float]]:
+    """Where ``question`` was heard around ``near`` (segments mostly made of its words);
+    nothing when it was typed, not said."""
+    words = set(re.findall(r"[a-z']+", question.lower()))
+    spans = []
+    for seg in memory.transcript_between(session_id, max(0.0, near - 2.0), near + 30.0):
+        said = set(re.findall(r"[a-z']+", seg.text.lower()))
+        if said and len(said & words) >= 0.6 * len(said):
+            spans.append((seg.start, seg.end))
     return spans
 
 
@@ -81,4 +86,5 @@ __all__ = [
     "latest_conversation",
     "new_conversation_id",
     "previous_turns",
+    "question_spans",
 ]

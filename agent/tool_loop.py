@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from pydantic import BaseModel
 
 from agent.answer import Citation, ToolCallRecord, dedupe_citations
 from perception.events import BaseEvent
@@ -104,6 +107,24 @@ def citations_in(value: Any, loop: ToolLoop) -> list[Citation]:
         return [Citation(start=value.start, end=value.end, kind="relisten", text=value.answer)]
     if isinstance(value, list | tuple):
         return [c for item in value for c in citations_in(item, loop)]
+    if isinstance(value, BaseModel) or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+        return _said_in(value, loop)
+    return []
+
+
+def _said_in(value: Any, loop: ToolLoop) -> list[Citation]:
+    """Passages, minutes items and topics: what was said at a time (their own citations
+    when they carry some, else themselves)."""
+    names = type(value).model_fields if isinstance(value, BaseModel) else [f.name for f in dataclasses.fields(value)]
+    fields = [getattr(value, n) for n in names if n != "closest"]  # what came closest is no evidence
+    inner = [f for f in fields if isinstance(f, list | tuple | BaseModel) or (dataclasses.is_dataclass(f) and not isinstance(f, type))]
+    own = [c for item in inner for c in citations_in(item, loop)]
+    if own:
+        return own
+    text, start, end = getattr(value, "text", None), getattr(value, "start", None), getattr(value, "end", None)
+    if isinstance(text, str) and isinstance(start, int | float) and isinstance(end, int | float):
+        speaker = loop.name_of(getattr(value, "speaker", None))
+        return [Citation(start=float(start), end=float(end), kind="transcript", text=text.strip(), speaker=speaker)]
     return []
 
 

@@ -84,3 +84,23 @@ def test_the_reasoner_choices_match_the_factory() -> None:
     from agent import ask_cli, reasoner
 
     assert ask_cli.REASONER_NAMES == reasoner.REASONER_NAMES
+
+
+def test_follow_up_continues_the_last_conversation(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "standup", "who will write the job description?", "--db", db, "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert "Carol" in first["answer"] and first["conversation"]
+    assert main(["ask", "standup", "who said that?", "--db", db, "--json", "--follow-up"]) == 0
+    follow = json.loads(capsys.readouterr().out)
+    assert follow["conversation"] == first["conversation"] and "Carol" in follow["answer"]
+    assert main(["ask", "standup", "when was it due?", "--db", db, "--conversation", first["conversation"]]) == 0
+    out = capsys.readouterr().out
+    assert "Friday" in out and f"Conversation {first['conversation']}" in out
+    with open_memory(db) as memory:
+        turns = memory.agent_turns("standup-1")
+    assert [t.question for t in turns][-3:] == ["who will write the job description?", "who said that?", "when was it due?"]
+
+
+def test_a_bad_conversation_id_is_a_usage_error(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "standup", "why?", "--db", db, "--conversation", "not an id!"]) == 2
+    assert "--conversation takes the id" in capsys.readouterr().err
