@@ -46,7 +46,9 @@ _DEADLINE = re.compile(
     r"|(?:mon|tues|wednes|thurs|fri|satur|sun)day|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*(?:\s+\w+)?"
     r"|\d{1,2}(?:st|nd|rd|th)?(?:\s+of\s+\w+)?|eod|eow)"
     r"|tomorrow(?: morning| afternoon)?|tonight|this (?:afternoon|morning|evening|week|month)|next (?:week|month)"
-    r"|end of (?:the\s+)?(?:day|week|month|quarter))\b",
+    r"|end of (?:the\s+)?(?:day|week|month|quarter)"
+    # A bare day in a commitment is its deadline ("I'll send it Friday", or "by" misheard).
+    r"|(?:on\s+|next\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b",
     re.IGNORECASE,
 )
 _OPEN = re.compile(
