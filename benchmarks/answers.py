@@ -253,6 +253,8 @@ def score(question: Question, answer: Any, truth: Truth, ids: dict[str, str]) ->
     if refused:
         missing.append("refused")
     false_never = not question.negative and says_nothing
+    if false_never:  # even when the closest passages quoted hold the facts
+        missing.append('said "not discussed"')
     return not missing, refused, false_never, missing
 
 

@@ -92,6 +92,9 @@ _QUESTION = re.compile(r"\?\s*$|\bopen\s+question\b|\bdecide\s+(?:that\s+)?later
 _OBJECTION = re.compile(r"\bdisagree\b|\bnot\s+sure\b|\btoo\s+(?:expensive|long|late|early|risky|much)\b|\bi\s+don'?t\s+think\b|\bi\s+would\s+rather\b|\bno\s+way\b|\bagainst\b|\bobject\b|\bbad\s+idea\b", re.I)
 
 PASSAGES_SHOWN = 3
+# Longer sessions are never read whole for one answer (a day is 15 000 segments).
+LONG_SESSION = 30 * 60.0
+LATEST = 10 * 60.0
 SUMMARY_LINES = 8
 
 
@@ -143,7 +146,19 @@ class GroundedAnswers:
     # -- reading the tools ----------------------------------------------------------------
 
     async def passages(self: _Run, query: str, limit: int = 5, *, speaker: str | None = None) -> tuple[list[Line], list[Line]]:
-        """(relevant passages, closest when none is relevant) for ``query``, best first."""
+        """(relevant passages, closest when none is relevant) for ``query``, best first;
+        one search per query and question."""
+        memo: dict[tuple[str, int, str | None], tuple[list[Line], list[Line], bool]] = self.__dict__.setdefault("_passages", {})
+        key = (query.lower(), limit, speaker)
+        if key in memo:
+            hits, closest, self.last_strong = memo[key]
+            return list(hits), list(closest)
+        hits, closest = await self._search_passages(query, limit, speaker)
+        memo[key] = (hits, closest, getattr(self, "last_strong", True))
+        return list(hits), list(closest)
+
+    async def _search_passages(self: _Run, query: str, limit: int, speaker: str | None) -> tuple[list[Line], list[Line]]:
+        self.last_strong = True
         if "search_passages" in self.loop.registry:
             args: dict[str, Any] = {"query": query, "limit": limit}
             if speaker:
@@ -379,13 +394,22 @@ class GroundedAnswers:
         return self.finish("No disagreement was recorded: nobody objected in this session.")
 
     async def marked_lines(self: _Run, topic: str | None, marker: re.Pattern[str]) -> list[Line]:
-        """Segments matching ``marker`` (objection, proposal, commitment), about ``topic`` first."""
-        lines = await self.segments_between(0.0, max(self.duration, 0.0) + 1.0) if self.duration else []
+        """Segments matching ``marker`` (objection, proposal, commitment), about ``topic``.
+
+        A long session is not read whole: around the topic's passages, or its last stretch."""
+        hits = (await self.passages(topic, limit=8))[0] if topic else []
+        if self.duration <= LONG_SESSION:
+            lines = await self.segments_between(0.0, max(self.duration, 0.0) + 1.0) if self.duration else []
+        elif hits:
+            lines = []
+            for h in hits[:3]:
+                lines += [x for x in await self.segments_between(max(0.0, h.start - 15.0), h.end + 15.0) if x not in lines]
+        else:
+            self.note("A long session: looking at its last stretch only.")
+            lines = await self.segments_between(max(0.0, self.duration - LATEST), self.duration + 1.0)
         marked = [line for line in lines if marker.search(line.text)]
         if topic:
-            hits, _ = await self.passages(topic, limit=8)
-            near = [m for m in marked if overlap(topic, m.text) or any(abs(h.start - m.start) <= 12.0 for h in hits[:3])]
-            marked = near
+            marked = [m for m in marked if overlap(topic, m.text) or any(abs(h.start - m.start) <= 12.0 for h in hits[:3])]
         return marked
 
     async def main_topics(self: _Run) -> Answer:
@@ -418,8 +442,11 @@ class GroundedAnswers:
         """Extractive: the minutes (decisions, actions, next meeting) and the central passages."""
         whole = scope is None or scope.phrase is None
         start, end = (0.0, self.duration + 1.0) if whole else (scope.start, scope.end)  # type: ignore[union-attr]
-        lines_all = await self.segments_between(start, end)
         where = "the session" if whole else f"{format_clock(start)}-{format_clock(end)}"
+        if end - start > LONG_SESSION:  # the minutes cover it all; quotes from the last stretch
+            self.note("A long stretch: the minutes for all of it, quotes from its last 10 minutes.")
+            start = end - LATEST
+        lines_all = await self.segments_between(start, end)
         if not lines_all:
             return self.finish(f"Nothing was said in {where}.")
         out: list[str] = []
