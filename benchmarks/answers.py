@@ -395,8 +395,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             + text
             + f"\n\np50 question -> answer: {p50:.1f} ms"
             + (f" (before: {before['p50_ms']:.1f} ms)" if before else "")
-            + ".\n"
+            + " (meetings of about a minute; see above for a day of memory).\n"
         )
+        wrong = [o for o in outcomes if not o.correct]
+        if wrong:
+            section += "\nWrong answers of this run:\n\n" + "".join(
+                f"- {o.set_name}/{o.question.category}: \"{o.text}\" ({'; '.join(o.missing)})\n" for o in wrong
+            )
         write_docs(section)
     return 0
 
