@@ -95,6 +95,7 @@ PASSAGES_SHOWN = 3
 # Longer sessions are never read whole for one answer (a day is 15 000 segments).
 LONG_SESSION = 30 * 60.0
 LATEST = 10 * 60.0
+TOPIC_REACH = 5 * 60.0
 SUMMARY_LINES = 8
 
 
@@ -303,6 +304,14 @@ class GroundedAnswers:
         found = await self.marked_lines(topic, _DECISION)
         if found:
             return self.finish(f"Agreed{about}:\n" + "\n".join(self.say_line(line) for line in found[:4]))
+        if topic and (span := await self.topic_span(topic)) is not None:
+            start, end = span
+            marker = re.compile("|".join(m.pattern for m in (_DECISION, _COMMIT, _REQUEST, _PROPOSAL)), re.I)
+            planned = [line for line in await self.segments_between(start, end) if marker.search(line.text)]
+            if planned:
+                self.note(f"Read the part of the meeting about {topic!r} ({format_clock(start)}-{format_clock(end)}) for what was proposed, agreed or promised.")
+                head = f"Where {topic!r} came up ({format_clock(start)}-{format_clock(end)}), what was proposed, agreed or promised:"
+                return self.finish(head + "\n" + "\n".join(self.say_line(line) for line in planned[:6]))
         every = list(getattr(minutes, "decisions", []) or []) if minutes is not None else []
         if topic and every:
             hits, closest = await self.passages(topic, limit=3)
@@ -392,6 +401,20 @@ class GroundedAnswers:
         if found:
             return self.finish("Objections raised:\n" + "\n".join(self.say_line(line) for line in found[:4]))
         return self.finish("No disagreement was recorded: nobody objected in this session.")
+
+    async def topic_span(self: _Run, topic: str) -> tuple[float, float] | None:
+        """The stretch of the meeting about ``topic``: the minutes' topic holding its best
+        passage (or half a minute around it), at most five minutes."""
+        hits, _ = await self.passages(topic, limit=3)
+        if not hits:
+            return None
+        at = hits[0].start
+        minutes = await self.load_minutes()
+        for t in list(getattr(minutes, "topics", []) or []) if minutes is not None else []:
+            if float(t.start) - 1.0 <= at <= float(t.end) + 1.0:
+                start, end = float(t.start), float(t.end)
+                return max(start, at - TOPIC_REACH), min(end, at + TOPIC_REACH)
+        return max(0.0, at - 30.0), at + 30.0
 
     async def marked_lines(self: _Run, topic: str | None, marker: re.Pattern[str]) -> list[Line]:
         """Segments matching ``marker`` (objection, proposal, commitment), about ``topic``.
