@@ -115,10 +115,11 @@ class TextEmbedder:
         self._words: dict[str, tuple[np.ndarray, int]] = {}
         self._lock = threading.Lock()
 
-    def _word_vectors(self, words: Sequence[str]) -> list[tuple[np.ndarray, int]]:
-        """(sum of token vectors, token count) per word; unseen words tokenized in one batch."""
+    def _word_rows(self, words: Sequence[str]) -> list[tuple[np.ndarray, int]]:
+        """(sum of token vectors, token count) per distinct word; unseen words are
+        tokenized in one batch and remembered."""
         known = self._words
-        missing = sorted({w for w in words if w not in known})
+        missing = [w for w in words if w not in known]
         if missing:
             encoded = self._tokenizer.encode_batch(missing, add_special_tokens=False)
             with self._lock:
@@ -130,22 +131,30 @@ class TextEmbedder:
         return [known[w] for w in words]
 
     def embed_words(self, word_lists: Sequence[Sequence[str]]) -> np.ndarray:
-        """One unit vector per list of content words; all zeros for an empty list."""
+        """One unit vector per list of content words; all zeros for an empty list.
+
+        Vectorised over the batch: each distinct word's vector once, then one sparse
+        (texts x words) product sums them per text."""
+        from scipy.sparse import csr_matrix
+
         out = np.zeros((len(word_lists), self.dim), np.float32)
-        flat = [w for words in word_lists for w in words]
+        index: dict[str, int] = {}
+        flat = [index.setdefault(w, len(index)) for words in word_lists for w in words]
         if not flat:
             return out
-        cached = dict(zip(flat, self._word_vectors(flat), strict=True))
-        for row, words in enumerate(word_lists):
-            total = np.zeros(self.dim, np.float32)
-            count = 0
-            for word in words:
-                vector, n = cached[word]
-                total += vector
-                count += n
-            norm = float(np.linalg.norm(total))
-            if count and norm > 0:
-                out[row] = total / norm
+        rows = self._word_rows(list(index))
+        vectors = np.stack([v for v, _ in rows])
+        counts = np.array([n for _, n in rows], np.float32)
+        indptr = np.concatenate([[0], np.cumsum([len(words) for words in word_lists])])
+        uses = csr_matrix(
+            (np.ones(len(flat), np.float32), np.array(flat), indptr),
+            shape=(len(word_lists), len(index)),
+        )
+        totals = np.asarray(uses @ vectors, np.float32)
+        tokens = uses @ counts
+        norms = np.linalg.norm(totals, axis=1)
+        ok = (tokens > 0) & (norms > 0)
+        out[ok] = totals[ok] / norms[ok, None]
         return out
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -74,8 +74,8 @@ def search(
         return PassageSearch(query=query, hits=[])
     vectors = cache.vectors(conn, session_id)
     sims = cosine_scores(vectors, default_embedder().embed_words([words])[0])
-    mask = _allowed(vectors, speakers, start, end)
-    position = vectors.position_of()
+    mask = _allowed(vectors, speakers, start, end)  # all True without filters
+    position = vectors.position
     filtered = speakers is not None or start is not None or end is not None
 
     # Full-text hits on the content words; filters applied on what the vectors know.
@@ -90,7 +90,9 @@ def search(
             break
 
     candidates = np.flatnonzero(mask & (sims >= WEAK_FLOOR))
-    candidates = candidates[np.argsort(-sims[candidates], kind="stable")][:CANDIDATES]
+    if len(candidates) > CANDIDATES:
+        candidates = candidates[np.argpartition(-sims[candidates], CANDIDATES)[:CANDIDATES]]
+    candidates = candidates[np.argsort(-sims[candidates], kind="stable")]
     semantic = {int(vectors.pks[i]): rank for rank, i in enumerate(candidates, start=1)}
 
     fused: dict[int, float] = {}
