@@ -168,9 +168,14 @@ class GroundedAnswers:
             if result.ok:
                 value = result.value
                 self.last_strong = bool(getattr(value, "strong", True))
-                hits = [self.line_of(p) for p in getattr(value, "passages", [])]
-                closest = [self.line_of(p) for p in getattr(value, "closest", [])]
-                return [h for h in hits if not self.addressed(h)], [c for c in closest if not self.addressed(c)]
+                found = [self.line_of(p) for p in getattr(value, "passages", [])]
+                hits = [h for h in found if not self.addressed(h)]
+                closest = [c for c in (self.line_of(p) for p in getattr(value, "closest", [])) if not self.addressed(c)]
+                if len(hits) < len(found):
+                    # "strong" may have rested on a question to the assistant, and meaning
+                    # scores borrow from neighbouring segments: only the words themselves count
+                    self.last_strong = any(overlap(query, h.text) for h in hits)
+                return hits, closest
         result = await self.call("search_transcript", query=query, limit=limit)
         hits = [self.line_of(s) for s in result.value] if result.ok else []
         if speaker:

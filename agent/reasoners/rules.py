@@ -407,7 +407,7 @@ class _Run(GroundedAnswers):
             if scope.phrase is None:
                 return self.nothing_about(topic, closest)
             return self.finish(f"Nobody mentioned {topic!r}{where}.")
-        if not about and not getattr(self, "last_strong", True) and re.match(r"^\s*(?:did|was|were|has|have|is|does)\b", self.question, re.I):
+        if not about and not getattr(self, "last_strong", True) and not any(g.overlap(topic, h.text) for h in hits):
             self.note("Only loose matches in meaning: not enough to say it came up.")
             return self.nothing_about(topic, hits)
         shown = hits[: self.reasoner.max_quotes]
@@ -469,7 +469,7 @@ class _Run(GroundedAnswers):
         return self.finish(f"{count} {'person' if count == 1 else 'people'} spoke {scope.describe()}: {_join(names)}.")
 
     async def who_spoke(self, scope: _Scope) -> Answer:
-        if scope.phrase is None:
+        if scope.phrase is None and not self.loop.ctx.extras.get("addressed_spans"):
             overview = await self.load_speakers()
             if not overview.speakers:
                 return self.finish("Nobody spoke in this session.")
@@ -484,8 +484,9 @@ class _Run(GroundedAnswers):
         return self.finish(f"{_join(names)} spoke {scope.describe()}.")
 
     async def speakers_in(self, scope: _Scope) -> list[str] | None:
-        """Names of the speakers heard in ``scope``, first to speak first."""
-        if scope.phrase is None:
+        """Names of the speakers heard in ``scope``, first to speak first (questions put to
+        the assistant do not count)."""
+        if scope.phrase is None and not self.loop.ctx.extras.get("addressed_spans"):
             overview = await self.load_speakers()
             self.cite_speakers(overview)
             return [s.name for s in sorted(overview.speakers, key=lambda s: s.first_start or 0.0)]
@@ -494,7 +495,7 @@ class _Run(GroundedAnswers):
         if not result.ok:
             return None
         names: list[str] = []
-        for seg in result.value:
+        for seg in (s for s in result.value if not self.addressed(self.line_of(s))):
             name = self.loop.name_of(seg.speaker) or "an unknown speaker"
             if name not in names:
                 names.append(name)

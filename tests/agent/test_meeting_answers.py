@@ -132,3 +132,9 @@ async def test_questions_to_the_assistant_are_not_evidence() -> None:
         result = await session.ask("when did someone mention the budget?")
         assert not _cited(result, 40.0)
         assert _cited(result, 0.5)
+        spoke = await session.ask("who spoke most?")
+        assert "Bob spoke most" in spoke.answer.answer
+        bob = re.search(r"Bob spoke most in the whole session: (\d+) s", spoke.answer.answer)
+        assert bob and int(bob.group(1)) == 10  # 4 + 3.5 + 3 s, not the 3 s question
+        between = await session.ask("what was said between 0:38 and 0:45?")
+        assert "Assistant" not in between.answer.answer
