@@ -63,21 +63,22 @@ ABBREVIATIONS = {
 }
 
 
+_QUESTION_STOP = STOP_WORDS | QUESTION_WORDS
+_ABBREVIATED = frozenset(ABBREVIATIONS)
+
+
 def content_words(text: str, *, question: bool = False) -> list[str]:
     """Lower-cased words of ``text`` that carry meaning (stop words and fillers dropped).
 
     ``question=True`` also drops the words a question asks with ("say", "mention", ...)."""
-    drop = STOP_WORDS | QUESTION_WORDS if question else STOP_WORDS
-    words = []
-    for word in _WORD.findall(text.lower()):
-        if word in drop or (len(word) < 2 and not word.isdigit()):
-            continue
-        expanded = ABBREVIATIONS.get(word)
-        if expanded:
-            words += expanded.split()
-        else:
-            words.append(word)
-    return words
+    drop = _QUESTION_STOP if question else STOP_WORDS
+    words = [w for w in _WORD.findall(text.lower()) if w not in drop and (len(w) > 1 or w.isdigit())]
+    if _ABBREVIATED.isdisjoint(words):
+        return words
+    expanded: list[str] = []
+    for word in words:
+        expanded += ABBREVIATIONS[word].split() if word in ABBREVIATIONS else [word]
+    return expanded
 
 
 def package_folder() -> Path:
