@@ -234,7 +234,7 @@ class GroundedAnswers:
                 )
             )  # fmt: skip
         who = self.loop.name_of(getattr(item, "speaker", None))
-        return f"({who + ', ' if who else ''}at {format_clock(float(item.start))})"
+        return f"({who + ' ' if who else ''}at {format_clock(float(item.start))})"
 
     def item_text(self: _Run, item: Any) -> str:
         text = str(item.text).strip().rstrip(".")
@@ -243,8 +243,8 @@ class GroundedAnswers:
         if owner:
             extra.append(f"owner {self.loop.name_of(owner)}")
         deadline = getattr(item, "deadline", None)
-        if deadline:
-            extra.append(f"deadline {deadline}")
+        if deadline and str(deadline).lower() not in text.lower():
+            extra.append(f"due {deadline}")
         resolution = getattr(item, "resolution", None)
         if resolution:
             extra.append(f"resolved: {resolution}")
@@ -359,7 +359,8 @@ class GroundedAnswers:
         lines = []
         for i in sorted(items, key=lambda i: float(i.start))[:12]:
             owner = self.loop.name_of(getattr(i, "owner", None) or getattr(i, "speaker", None))
-            due = f" ({i.deadline})" if getattr(i, "deadline", None) else ""
+            deadline = getattr(i, "deadline", None)
+            due = f" (due {deadline})" if deadline and str(deadline).lower() not in str(i.text).lower() else ""
             lines.append(f"- {owner + ': ' if owner else ''}{str(i.text).strip().rstrip('.')}{due} {self.cite_item(i)}")
         if not topic or ACTIONS.search(topic) or DEADLINES.search(topic):
             # requests and promises the minutes did not keep ("please set up ... by Monday")
