@@ -32,6 +32,7 @@ _COMMIT = re.compile(
     re.IGNORECASE,
 )
 _NAMED_WILL = re.compile(r"\b([A-Z][a-z]+)(?: and [A-Z][a-z]+)? (?:will|is going to|takes care of|can take)\b")
+_LABELLED = re.compile(r"\b(?:action item|to-?do|follow[- ]up)\s*[:,-]", re.IGNORECASE)
 _REQUEST = re.compile(r"^(?:([A-Z][a-z]+),\s+)?(?:can|could|would) you\b|\b([A-Z][a-z]+), (?:please|can you|could you)\b")
 _ACCEPT = re.compile(
     r"^\s*(?:sure|yes|yeah|ok(?:ay)?|will do|no problem|of course|absolutely|i can do that|consider it done|on it)\b",
@@ -156,6 +157,8 @@ def actions(found: Sequence[Sentence], segments: Sequence[TranscriptSegment]) ->
             owner = segment.speaker
         elif (named := _NAMED_WILL.search(text)) and named.group(1) not in _NOT_NAMES:
             owner = named.group(1)
+        elif _LABELLED.search(text):  # "Action item: the slides go out on Monday."
+            owner = None
         elif request := _REQUEST.search(text):
             owner = request.group(1) or request.group(2)
             # Owned by whoever accepts it in the next turn, when someone does.

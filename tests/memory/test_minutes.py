@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from memory import Memory
-from memory.minutes import Minutes, build_minutes, minutes_for, refresh_minutes
+from memory.minutes import Minutes, build_minutes, derive_minutes, minutes_for, refresh_minutes
 from memory.minutes.records import Citation, MinutesItem
 from perception.events import TranscriptSegment
 from tests.memory.planning_meeting import TRUTH, layout, planning_meeting_events
@@ -128,3 +128,14 @@ def test_minutes_of_an_empty_session(memory: Memory) -> None:
     assert built.topics == [] and built.items() == [] and built.through == 0.0
     assert "## Minutes" in memory.export(session.id, "md")
 
+
+
+def test_labelled_and_named_action_items() -> None:
+    said = [
+        TranscriptSegment(start=0.0, end=3.0, speaker="S1", text="Action item: Alice will write the job description by Friday."),
+        TranscriptSegment(start=4.0, end=6.0, speaker="S2", text="Action item: the slides go out on Monday."),
+        TranscriptSegment(start=7.0, end=9.0, speaker="S1", text="Okay, let me recap the action items."),
+        TranscriptSegment(start=10.0, end=12.0, speaker="S3", text="It will be fine, I think."),
+    ]
+    actions = derive_minutes("s", said).actions
+    assert [(a.owner, a.deadline, a.start) for a in actions] == [("Alice", "by Friday", 0.0), (None, "on Monday", 4.0)]
