@@ -54,7 +54,14 @@ ACTIONS = re.compile(
     re.I,
 )
 DEADLINES = re.compile(r"\bdeadlines?\b|\bdue\b|\bby\s+when\b|\bdue\s+dates?\b|\btime\s*lines?\b", re.I)
-OPEN_QUESTIONS = re.compile(r"\bopen\s+(?:questions?|issues?|points?)\b|\bunresolved\b|\bunanswered\b|\bstill\s+open\b|\bleft\s+open\b", re.I)
+OPEN_QUESTIONS = re.compile(
+    r"\bopen\s+(?:questions?|issues?|points?)\b|\bunresolved\b|\bunanswered\b|\bstill\s+open\b|\bleft\s+open\b|"
+    r"\bundecided\b|\bnot\s+(?:yet\s+)?decided\b|\bto\s+be\s+decided\b|\bpending\b|\bunsettled\b|\btbd\b",
+    re.I,
+)
+ORDINAL_TOPIC = re.compile(r"\b(?P<which>first|second|third|fourth|fifth|last|final)\s+(?:topic|subject|item\s+on\s+the\s+agenda|agenda\s+item)\b", re.I)
+_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1, "final": -1}
+RELATIVE = re.compile(r"\b(?P<when>after|before|right\s+after|just\s+after|just\s+before|following)\s+(?:the\s+|that\s+|a\s+)?(?P<what>[a-z][a-z \-]*?)\s*(?:rang|ring|was\s+\w+|came\s+up)?\s*[?.!]*$", re.I)
 DISAGREE = re.compile(
     r"\bdisagree\w*|\bobject\w*|\bpush(?:ed)?\s*back\b|\bconflicts?\b|\bargu\w+|\bagainst\b|\bdispute\w*|\bcontroversial\b|\bpushback\b",
     re.I,
@@ -96,6 +103,8 @@ PASSAGES_SHOWN = 3
 LONG_SESSION = 30 * 60.0
 LATEST = 10 * 60.0
 TOPIC_REACH = 5 * 60.0
+# A reason not in the topic's words counts only when said this close to where it came up.
+REASON_REACH = 8.0
 SUMMARY_LINES = 8
 
 
@@ -347,6 +356,18 @@ class GroundedAnswers:
             items = await self.items_about(items, topic)
         if deadlines:
             items = [i for i in items if getattr(i, "deadline", None)] or items
+        owners = self.speaker_named_in(question)
+        if owners:
+            names = {o.lower() for o in owners} | {str(self.loop.name_of(o)).lower() for o in owners}
+            mine = [
+                i for i in items
+                if str(getattr(i, "owner", "") or getattr(i, "speaker", "") or "").lower() in names
+                or str(self.loop.name_of(getattr(i, "owner", None) or getattr(i, "speaker", None)) or "").lower() in names
+            ]  # fmt: skip
+            who = ", ".join(sorted({str(self.loop.name_of(o)) for o in owners}))
+            if not mine:
+                return self.finish(f"No action items of {who} are recorded in the minutes.")
+            items = mine
         if not items:
             self.note("The minutes hold no action items; listing who committed to what.")
             marker = _DEADLINE if deadlines else re.compile(f"{_COMMIT.pattern}|{_REQUEST.pattern}", re.I)
@@ -512,11 +533,83 @@ class GroundedAnswers:
         )  # fmt: skip
         return self.finish(f"Summary of {where}:\n" + "\n".join(out) + tail)
 
+    async def topic_summary(self: _Run, topic: str) -> Answer:
+        """What was said about ``topic``, with the minutes items that fall where it came up."""
+        hits, closest = await self.passages(topic, limit=8)
+        if not hits:
+            return self.nothing_about(topic, closest)
+        hits = [h for h in hits if overlap(topic, h.text)] or hits  # its own words first
+        minutes = await self.load_minutes()
+        items = []
+        if minutes is not None:
+            every = [*getattr(minutes, "decisions", []), *getattr(minutes, "actions", []), *getattr(minutes, "questions", [])]
+            items = await self.items_about(list(every), topic)
+        out = [f"- {self.item_text(i)} {self.cite_item(i)}" for i in sorted(items, key=lambda i: float(i.start))[:4]]
+        shown = sorted(hits[:5], key=lambda h: h.start)
+        said = [self.say_line(h) for h in shown if not any(abs(h.start - float(i.start)) < 1.0 for i in items)]
+        text = f"Summary of what was said about {topic!r}:"
+        if out:
+            text += "\n" + "\n".join(out)
+        if said:
+            text += "\n" + "\n".join(said)
+        more = len(hits) - len(shown)
+        if more > 0:
+            text += f"\n({more} more passage{'s' if more != 1 else ''}: ask \"when was {topic} mentioned\" for all.)"
+        return self.finish(text)
+
+    async def nth_topic(self: _Run, which: str) -> Answer:
+        topics = []
+        if "topics" in self.loop.registry:
+            result = await self.call("topics")
+            topics = list(result.value) if result.ok else []
+        index = _ORDINALS[which.lower()]
+        if not topics or index >= len(topics):
+            count = f"only {len(topics)} topic{'s' if len(topics) != 1 else ''}" if topics else "no topics"
+            return self.finish(f"The minutes hold {count}, so there is no {which} topic.")
+        t = topics[index]
+        lines = await self.segments_between(float(t.start), float(t.end))
+        central = _central(lines, 3)
+        text = f"The {which} topic ({format_clock(float(t.start))}-{format_clock(float(t.end))}): {t.title}."
+        if central:
+            text += "\n" + "\n".join(self.say_line(c) for c in central)
+        return self.finish(text)
+
+    async def relative(self: _Run, when: str, what: str) -> Answer | None:
+        """What was said after / before a sound or a moment something came up; None if
+        ``what`` is neither."""
+        anchor: tuple[float, float] | None = None
+        result = await self.call("sound_events_between", start=0.0, label=what)
+        if result.ok and result.value and not (set(what.split()) & {"music", "song"}):
+            event = result.value[0]
+            anchor = (event.start, event.end)
+            label = f"the {what} ({format_clock(event.start)})"
+        else:
+            hits, _ = await self.passages(what, limit=3)
+            exact = [h for h in hits if overlap(what, h.text)]
+            if not exact:
+                return None
+            first = min(exact, key=lambda h: h.start)
+            anchor = (first.start, first.end)
+            label = f"{what!r} came up ({format_clock(first.start)})"
+        before = "before" in when.lower()
+        start, end = (max(0.0, anchor[0] - 30.0), anchor[0]) if before else (anchor[1], anchor[1] + 30.0)
+        def inside(line: Line) -> bool:
+            if before:
+                return start - 0.5 <= line.start and line.end <= anchor[0] + 0.5
+            return line.start >= anchor[1] - 0.5
+
+        lines = [line for line in await self.segments_between(start, end) if inside(line)]
+        if not lines:
+            return self.finish(f"Nothing was said in the 30 s {'before' if before else 'after'} {label}.")
+        head = f"In the 30 s {'before' if before else 'after'} {label}:"
+        return self.finish(head + "\n" + "\n".join(self.say_line(line) for line in lines[:8]))
+
     async def why(self: _Run, topic: str | None, anchors: list[Line]) -> Answer:
         """A reason near where the topic came up (or near the previous answer's moments)."""
         hits: list[Line] = []
         if topic:
-            hits, _ = await self.passages(topic, limit=5)
+            found, _ = await self.passages(topic, limit=5)
+            hits = [h for h in found if overlap(topic, h.text)] or found[:1]  # loose matches are no anchor
         centres = anchors[:3] + hits[:3]
         if not centres:
             return self.nothing_about(topic or "that", [])
@@ -525,16 +618,24 @@ class GroundedAnswers:
             for line in await self.segments_between(max(0.0, c.start - 15.0), c.end + 10.0):
                 if line.start not in {n.start for n in near}:
                     near.append(line)
-        reasons = [line for line in near if _REASON.search(line.text)]
-        # the reason closest to where the topic came up
-        reasons.sort(key=lambda line: min(abs(line.start - c.start) for c in centres))
+        near = _utterances(sorted(near, key=lambda line: line.start), self.loop.name_of)
+        about = " ".join(filter(None, [topic, *(a.text for a in anchors[:3])]))
+        def distance(line: Line) -> float:
+            return min(abs(line.start - c.start) for c in centres)
+
+        # a reason about the topic, or said right next to where it came up
+        reasons = [
+            line for line in near
+            if _REASON.search(line.text) and (overlap(about, line.text) or distance(line) <= REASON_REACH)
+        ]  # fmt: skip
+        reasons.sort(key=lambda line: (not overlap(about, line.text), distance(line)))
         parts = []
         if reasons:
             parts.append("The reason given: " + self.say_line(reasons[0]))
             if len(reasons) > 1 and abs(reasons[1].start - reasons[0].start) < 20:
                 parts.append("Also: " + self.say_line(reasons[1]))
         else:
-            parts.append("No reason was stated in so many words; what was said there:")
+            parts.append("No reason was stated in so many words.")
         context = [c for c in centres[:2] if not reasons or abs(c.start - reasons[0].start) > 0.5]
         if context:
             parts.append("Where it came up: " + "; ".join(self.say_line(c) for c in context))
@@ -608,6 +709,20 @@ def _topic_or_none(question: str) -> str | None:
         return None
     topic = _LEADING.sub("", match.group("topic")).strip(" ?!.,;:\"'")
     return topic if content_words(topic) else None
+
+
+def _utterances(lines: list[Line], name_of: Any, gap: float = 1.0) -> list[Line]:
+    """Join consecutive segments of one person, or a sentence cut off mid-way (perception
+    splits an utterance at pauses, and now and then gives its tail another speaker id)."""
+    out: list[Line] = []
+    for line in lines:
+        last = out[-1] if out else None
+        same = last is not None and (name_of(last.speaker) == name_of(line.speaker) or not last.text.rstrip().endswith((".", "?", "!")))
+        if last is not None and same and 0 <= line.start - last.end <= gap:
+            out[-1] = Line(last.start, line.end, last.speaker, f"{last.text} {line.text}", max(last.similarity, line.similarity))
+        else:
+            out.append(line)
+    return out
 
 
 def _central(lines: list[Line], count: int) -> list[Line]:

@@ -106,7 +106,7 @@ _SESSION = re.compile(
 )
 _WHAT_SAID = re.compile(
     r"\bwhat\b.*\b(?:said|say|saying|says|talk|talked|talking|discuss|discussed|discussing|spoken|mentioned|happen|happened|"
-    r"happening|going\s+on|decided|asked)\b|\btranscript\b|\bsummar|\brecap\b|\bwhat'?s\s+going\s+on\b|\bquote\b|\bwords\b",
+    r"happening|going\s+on|decided|asked)\b|\btranscript\b|\bsummar|\brecap\b|\bwhat'?s\s+going\s+on\b|\bquote\s+(?:me|what|everything|all)\b|\bwords\b",
     re.I,
 )
 _HAPPEN = re.compile(r"\bhappen|\bgoing\s+on\b|\bsummar|\brecap\b", re.I)
@@ -119,6 +119,7 @@ _BESIDES_SPEECH = re.compile(
 )
 _HAPPEN_WITH = re.compile(r"\b(?:happen(?:ed|s|ing)?|going\s+on|news|update)\s+(?:with|about|on|to|regarding)\s+(?P<topic>.+)", re.I)
 _WHO_SAID_WORDS = re.compile(r"\bwho\s+(?:first\s+|last\s+)?(?:said|says|mentioned|used\s+the\s+words?)\s+(?!that\b|it\b|this\b)\S", re.I)
+_OPINION_WORDS = {"think", "thought", "thinks", "feel", "felt", "opinion", "view", "views", "position", "want", "wanted", "wants", "propose", "suggest", "suggested", "say", "said"}
 _MUSIC_WORDS = {"music", "song", "melody", "singing"}
 
 
@@ -215,9 +216,24 @@ class _Run(GroundedAnswers):
         if expr is not None:
             self.note("No question word I know, but a time: reading what happened then.")
             return await self.what_was_said(scope, include_sounds=True, rest=rest)
+        if named := self.speaker_named_in(rest):
+            return await self.said_by(named, rest, scope)
         if g.content_words(rest):
             return await self.grounded(rest, scope)
         return self.not_understood(f"I did not understand {q!r}.")
+
+    async def said_by(self, named: list[str], rest: str, scope: _Scope) -> Answer:
+        """"What did Carol think", "Bob on the launch": that speaker's words (on the topic)."""
+        names = {w.lower() for s in named for w in (s, self.loop.name_of(s) or s)}
+        topic = " ".join(w for w in g.content_words(rest) if w not in names and w not in _OPINION_WORDS)
+        if not topic:
+            return await self.what_was_said(scope, include_sounds=False, rest=rest)
+        who = self.loop.name_of(named[0]) or named[0]
+        hits, closest = await self.passages(topic, limit=6, speaker=named[0])
+        hits = [h for h in hits if h.speaker in named]
+        if not hits:
+            return self.nothing_about(f"{topic}' from '{who}", closest)
+        return self.finish(f"What {who} said about {topic!r}:\n" + "\n".join(self.say_line(h) for h in hits[:5]))
 
     async def meeting_plan(self, q: str, scope: _Scope, timed: bool) -> Answer | None:
         """Follow-ups and the meeting shapes (grounded.py); None when none fits."""
@@ -249,6 +265,14 @@ class _Run(GroundedAnswers):
             return await self.action_items(q, deadlines=bool(g.DEADLINES.search(q)))
         if g.OPEN_QUESTIONS.search(q):
             return await self.open_questions()
+        if match := g.ORDINAL_TOPIC.search(q):
+            return await self.nth_topic(match.group("which"))
+        if (match := g.RELATIVE.search(q)) and re.search(r"\b(?:said|say|happen\w*|talk\w*|discuss\w*|going\s+on)\b", q, re.I):
+            what = " ".join(g.content_words(match.group("what")))
+            if what and (answer := await self.relative(match.group("when"), what)) is not None:
+                return answer
+        if g.SUMMARY.search(q) and (topic := g._topic_or_none(q)) and not timed:
+            return await self.topic_summary(topic)
         if g.DISAGREE.search(q):
             return await self.disagreements(q)
         if g.TOPICS.search(q) and not timed:

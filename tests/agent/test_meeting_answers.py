@@ -138,3 +138,40 @@ async def test_questions_to_the_assistant_are_not_evidence() -> None:
         assert bob and int(bob.group(1)) == 10  # 4 + 3.5 + 3 s, not the 3 s question
         between = await session.ask("what was said between 0:38 and 0:45?")
         assert "Assistant" not in between.answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "present", "absent"),
+    [
+        ("what happened after the doorbell?", ["hiring plan", "00:12"], ["Good morning"]),
+        ("what was said before the phone rang?", ["job description"], ["Thanks everyone"]),
+        ("summarize the discussion about the budget", ["budget is tight"], ["job description"]),
+        ("what did Carol think?", ["afford", "job description"], ["Good morning"]),
+        ("what are Carol's tasks?", ["job description"], ["Good morning"]),
+        ("what are Bob's tasks?", ["No action items of Bob"], []),
+        ("how much will the engineers cost?", ["engineer"], ["Good morning everyone"]),
+        ("what's still undecided?", [], ["I did not understand"]),
+    ],
+)
+async def test_more_meeting_shapes(question: str, present: list[str], absent: list[str]) -> None:
+    result = await _ask(question)
+    text = result.answer.answer
+    assert result.answer.understood
+    assert all(p.lower() in text.lower() for p in present), text
+    assert not any(a.lower() in text.lower() for a in absent), text
+
+
+async def test_why_quotes_a_reason_split_over_two_segments_only_when_it_fits() -> None:
+    s = EventScript().name("S1", "Bob").name("S2", "Alice").name("S4", "Bob")
+    s.say("S2", "Let's push the launch to July.", at=1.0, duration=2.0)
+    s.say("S1", "I disagree because the ads are already", at=4.0, duration=2.0)
+    s.say("S4", "booked for the first of June.", at=6.2, duration=1.5)
+    s.say("S2", "Fine, the launch stays on the first of June.", at=9.0, duration=2.5)
+    s.say("S2", "That is too expensive anyway.", at=30.0, duration=2.0)
+    s.say("S1", "We move the servers in August.", at=45.0, duration=2.0)
+    async with ScriptedSession(s) as session:
+        first = await ask(session.memory, session.session_id, "what did they decide about the launch?", session.reasoner, conversation="new")
+        why = await ask(session.memory, session.session_id, "why?", session.reasoner, conversation=first.conversation)
+        assert "ads are already booked for the first of June" in why.answer, why.answer
+        servers = await ask(session.memory, session.session_id, "why are the servers moved in August?", session.reasoner)
+        assert "No reason was stated" in servers.answer and "too expensive" not in servers.answer
