@@ -276,9 +276,11 @@ async def ask_question(memory: Any, session_id: str, text: str, after: str | Non
             conversation = first.conversation
         else:  # this version keeps no conversation: the question is asked alone
             await ask(memory, session_id, after, reasoner)
-    kwargs = {"conversation": conversation} if follow and conversation else {}
     started = time.perf_counter()
-    answer = await ask(memory, session_id, text, reasoner, **kwargs)
+    if follow and conversation:
+        answer = await ask(memory, session_id, text, reasoner, conversation=conversation)
+    else:
+        answer = await ask(memory, session_id, text, reasoner)
     return answer, time.perf_counter() - started
 
 

@@ -23,7 +23,9 @@ from agent.answer import Answer, Citation
 from tools.clock import format_clock
 
 if TYPE_CHECKING:
-    from agent.reasoners.rules import _Run, _Scope
+    from agent.reasoners.rules import _Scope
+    from agent.tool_loop import ToolLoop
+    from tools.registry import ToolResult
 
 # Words that carry no topic: question words, auxiliaries, pronouns, meeting words.
 _STOP_WORDS = """
@@ -151,11 +153,37 @@ def overlap(a: str, b: str) -> int:
 
 
 class GroundedAnswers:
-    """The ``rules`` reasoner's answers from minutes and passages (mixed into its run)."""
+    """The ``rules`` reasoner's answers from minutes and passages (the base of its run,
+    which provides the tool loop, the notes, the citations and the way to finish)."""
+
+    loop: ToolLoop
+    citations: list[Citation]
+    last_strong: bool = True  # the last passage search found the words or a clear meaning
+    _minutes: Any = None  # the session's minutes, read once per question
+    _minutes_loaded: bool = False
+
+    @property
+    def duration(self) -> float:
+        raise NotImplementedError
+
+    def note(self, step: str) -> None:
+        raise NotImplementedError
+
+    async def call(self, name: str, **arguments: Any) -> ToolResult:
+        raise NotImplementedError
+
+    def finish(self, text: str, understood: bool = True) -> Answer:
+        raise NotImplementedError
+
+    def learn_names(self) -> None:
+        raise NotImplementedError
+
+    def speaker_named_in(self, text: str) -> list[str]:
+        raise NotImplementedError
 
     # -- reading the tools ----------------------------------------------------------------
 
-    async def passages(self: _Run, query: str, limit: int = 5, *, speaker: str | None = None) -> tuple[list[Line], list[Line]]:
+    async def passages(self, query: str, limit: int = 5, *, speaker: str | None = None) -> tuple[list[Line], list[Line]]:
         """(relevant passages, closest when none is relevant) for ``query``, best first;
         one search per query and question."""
         memo: dict[tuple[str, int, str | None], tuple[list[Line], list[Line], bool]] = self.__dict__.setdefault("_passages", {})
@@ -164,10 +192,10 @@ class GroundedAnswers:
             hits, closest, self.last_strong = memo[key]
             return list(hits), list(closest)
         hits, closest = await self._search_passages(query, limit, speaker)
-        memo[key] = (hits, closest, getattr(self, "last_strong", True))
+        memo[key] = (hits, closest, self.last_strong)
         return list(hits), list(closest)
 
-    async def _search_passages(self: _Run, query: str, limit: int, speaker: str | None) -> tuple[list[Line], list[Line]]:
+    async def _search_passages(self, query: str, limit: int, speaker: str | None) -> tuple[list[Line], list[Line]]:
         self.last_strong = True
         if "search_passages" in self.loop.registry:
             args: dict[str, Any] = {"query": query, "limit": limit}
@@ -191,14 +219,14 @@ class GroundedAnswers:
             hits = [h for h in hits if h.speaker == speaker]
         return [h for h in hits if not self.addressed(h)], []
 
-    def line_of(self: _Run, item: Any) -> Line:
+    def line_of(self, item: Any) -> Line:
         return Line(
             float(item.start), float(item.end), getattr(item, "speaker", None), str(getattr(item, "text", "")).strip(),
             float(getattr(item, "similarity", 0.0) or 0.0),
         )
 
-    async def load_minutes(self: _Run) -> Any | None:
-        if getattr(self, "_minutes_loaded", False):
+    async def load_minutes(self) -> Any | None:
+        if self._minutes_loaded:
             return self._minutes
         self._minutes_loaded = True
         self._minutes = None
@@ -208,20 +236,20 @@ class GroundedAnswers:
                 self._minutes = result.value
         return self._minutes
 
-    async def segments_between(self: _Run, start: float, end: float) -> list[Line]:
+    async def segments_between(self, start: float, end: float) -> list[Line]:
         result = await self.call("transcript_between", start=start, end=end)
         if not result.ok:
             return []
         return [line for line in (self.line_of(s) for s in result.value) if not self.addressed(line)]
 
-    def addressed(self: _Run, line: Line) -> bool:
+    def addressed(self, line: Line) -> bool:
         """True for what was said to the assistant itself (not evidence about the session)."""
         spans = self.loop.ctx.extras.get("addressed_spans") or ()
         return any(start - 0.5 <= line.start <= end + 0.5 for start, end in spans)
 
     # -- writing --------------------------------------------------------------------------
 
-    def say_line(self: _Run, line: Line, *, full: bool = True) -> str:
+    def say_line(self, line: Line, *, full: bool = True) -> str:
         """``[mm:ss] Name: text`` and a citation of it."""
         self.learn_names()
         who = self.loop.name_of(line.speaker)
@@ -229,7 +257,7 @@ class GroundedAnswers:
         text = line.text if full else _short(line.text)
         return f"[{format_clock(line.start)}] {who + ': ' if who else ''}{text}"
 
-    def cite_item(self: _Run, item: Any) -> str:
+    def cite_item(self, item: Any) -> str:
         """Cite a minutes item's moments; returns "(Name, mm:ss)"."""
         self.learn_names()
         cites = list(getattr(item, "citations", []) or [])
@@ -245,7 +273,7 @@ class GroundedAnswers:
         who = self.loop.name_of(getattr(item, "speaker", None))
         return f"({who + ' ' if who else ''}at {format_clock(float(item.start))})"
 
-    def item_text(self: _Run, item: Any) -> str:
+    def item_text(self, item: Any) -> str:
         text = str(item.text).strip().rstrip(".")
         extra = []
         owner = getattr(item, "owner", None)
@@ -261,7 +289,7 @@ class GroundedAnswers:
 
     # -- which minutes items fit a topic ---------------------------------------------------
 
-    async def items_about(self: _Run, items: list[Any], topic: str | None) -> list[Any]:
+    async def items_about(self, items: list[Any], topic: str | None) -> list[Any]:
         if not topic or not items:
             return list(items)
         hits, _ = await self.passages(topic, limit=5)
@@ -274,7 +302,7 @@ class GroundedAnswers:
 
     # -- the answers ----------------------------------------------------------------------
 
-    async def grounded(self: _Run, question: str, scope: _Scope | None = None, *, heading: str | None = None) -> Answer:
+    async def grounded(self, question: str, scope: _Scope | None = None, *, heading: str | None = None) -> Answer:
         """No special shape: quote the passages that fit the question best."""
         query = topic_in(question) or question
         self.note(f"No specialised plan fits; searching what was said for {query!r}.")
@@ -288,7 +316,7 @@ class GroundedAnswers:
         head = heading or f"What was said about {query!r}:"
         return self.finish(head + "\n" + "\n".join(lines))
 
-    def nothing_about(self: _Run, topic: str, closest: list[Line]) -> Answer:
+    def nothing_about(self, topic: str, closest: list[Line]) -> Answer:
         text = f"Nothing about {topic!r} was said in this session."
         if closest:
             text += " The closest was " + self.say_line(closest[0], full=False) + "."
@@ -297,7 +325,7 @@ class GroundedAnswers:
         self.note("Search found nothing relevant; said so, with what came closest.")
         return self.finish(text)
 
-    async def decisions(self: _Run, question: str) -> Answer:
+    async def decisions(self, question: str) -> Answer:
         topic = _topic_or_none(question)
         minutes = await self.load_minutes()
         items = list(getattr(minutes, "decisions", []) or []) if minutes is not None else []
@@ -340,14 +368,14 @@ class GroundedAnswers:
             return await self.grounded(topic, heading=f"No decision{about} is recorded in the minutes; what was said about it:")
         return await self.grounded("decided agreed decision", heading="No decision is recorded in the minutes; the closest passages:")
 
-    async def next_meeting(self: _Run) -> Answer:
+    async def next_meeting(self) -> Answer:
         minutes = await self.load_minutes()
         item = getattr(minutes, "next_meeting", None) if minutes is not None else None
         if item is not None:
             return self.finish(f"Next meeting: {self.item_text(item)} {self.cite_item(item)}.")
         return await self.grounded("next meeting meet again", heading="What was said about meeting again:")
 
-    async def action_items(self: _Run, question: str, *, deadlines: bool) -> Answer:
+    async def action_items(self, question: str, *, deadlines: bool) -> Answer:
         self.learn_names()
         minutes = await self.load_minutes()
         items = list(getattr(minutes, "actions", []) or []) if minutes is not None else []
@@ -397,7 +425,7 @@ class GroundedAnswers:
             lines.append(f"({more} more: ask for the action items of a topic or a time range.)")
         return self.finish(f"{word}:\n" + "\n".join(lines))
 
-    async def open_questions(self: _Run) -> Answer:
+    async def open_questions(self) -> Answer:
         minutes = await self.load_minutes()
         items = [i for i in (getattr(minutes, "questions", []) or []) if getattr(i, "resolved", None) is not True] if minutes else []
         if not items:
@@ -415,7 +443,7 @@ class GroundedAnswers:
             lines.append(line)
         return self.finish("Open questions:\n" + "\n".join(lines))
 
-    async def disagreements(self: _Run, question: str) -> Answer:
+    async def disagreements(self, question: str) -> Answer:
         minutes = await self.load_minutes()
         items = list(getattr(minutes, "disagreements", []) or []) if minutes is not None else []
         topic = _topic_or_none(question)
@@ -429,7 +457,7 @@ class GroundedAnswers:
             return self.finish("Objections raised:\n" + "\n".join(self.say_line(line) for line in found[:4]))
         return self.finish("No disagreement was recorded: nobody objected in this session.")
 
-    async def topic_span(self: _Run, topic: str) -> tuple[float, float] | None:
+    async def topic_span(self, topic: str) -> tuple[float, float] | None:
         """The stretch of the meeting about ``topic``: the minutes' topic holding its best
         passage (or half a minute around it), at most five minutes."""
         hits, _ = await self.passages(topic, limit=3)
@@ -443,7 +471,7 @@ class GroundedAnswers:
                 return max(start, at - TOPIC_REACH), min(end, at + TOPIC_REACH)
         return max(0.0, at - 30.0), at + 30.0
 
-    async def marked_lines(self: _Run, topic: str | None, marker: re.Pattern[str]) -> list[Line]:
+    async def marked_lines(self, topic: str | None, marker: re.Pattern[str]) -> list[Line]:
         """Segments matching ``marker`` (objection, proposal, commitment), about ``topic``.
 
         A long session is not read whole: around the topic's passages, or its last stretch."""
@@ -462,7 +490,7 @@ class GroundedAnswers:
             marked = [m for m in marked if overlap(topic, m.text) or any(abs(h.start - m.start) <= 12.0 for h in hits[:3])]
         return marked
 
-    async def main_topics(self: _Run) -> Answer:
+    async def main_topics(self) -> Answer:
         topics = []
         if "topics" in self.loop.registry:
             result = await self.call("topics")
@@ -488,7 +516,7 @@ class GroundedAnswers:
                 text += "\nMost of the talk was about:\n" + "\n".join(self.say_line(c) for c in central)
         return self.finish(text)
 
-    async def summary(self: _Run, scope: _Scope | None) -> Answer:
+    async def summary(self, scope: _Scope | None) -> Answer:
         """Extractive: the minutes (decisions, actions, next meeting) and the central passages."""
         whole = scope is None or scope.phrase is None
         start, end = (0.0, self.duration + 1.0) if whole else (scope.start, scope.end)  # type: ignore[union-attr]
@@ -533,7 +561,7 @@ class GroundedAnswers:
         )  # fmt: skip
         return self.finish(f"Summary of {where}:\n" + "\n".join(out) + tail)
 
-    async def topic_summary(self: _Run, topic: str) -> Answer:
+    async def topic_summary(self, topic: str) -> Answer:
         """What was said about ``topic``, with the minutes items that fall where it came up."""
         hits, closest = await self.passages(topic, limit=8)
         if not hits:
@@ -557,7 +585,7 @@ class GroundedAnswers:
             text += f"\n({more} more passage{'s' if more != 1 else ''}: ask \"when was {topic} mentioned\" for all.)"
         return self.finish(text)
 
-    async def nth_topic(self: _Run, which: str) -> Answer:
+    async def nth_topic(self, which: str) -> Answer:
         topics = []
         if "topics" in self.loop.registry:
             result = await self.call("topics")
@@ -574,7 +602,7 @@ class GroundedAnswers:
             text += "\n" + "\n".join(self.say_line(c) for c in central)
         return self.finish(text)
 
-    async def relative(self: _Run, when: str, what: str) -> Answer | None:
+    async def relative(self, when: str, what: str) -> Answer | None:
         """What was said after / before a sound or a moment something came up; None if
         ``what`` is neither."""
         anchor: tuple[float, float] | None = None
@@ -604,7 +632,7 @@ class GroundedAnswers:
         head = f"In the 30 s {'before' if before else 'after'} {label}:"
         return self.finish(head + "\n" + "\n".join(self.say_line(line) for line in lines[:8]))
 
-    async def why(self: _Run, topic: str | None, anchors: list[Line]) -> Answer:
+    async def why(self, topic: str | None, anchors: list[Line]) -> Answer:
         """A reason near where the topic came up (or near the previous answer's moments)."""
         hits: list[Line] = []
         if topic:
@@ -641,7 +669,7 @@ class GroundedAnswers:
             parts.append("Where it came up: " + "; ".join(self.say_line(c) for c in context))
         return self.finish("\n".join(parts))
 
-    async def who_did(self: _Run, kind: str, topic: str | None) -> Answer:
+    async def who_did(self, kind: str, topic: str | None) -> Answer:
         """Who volunteered / proposed / objected (about ``topic``)."""
         self.learn_names()
         minutes = await self.load_minutes()
@@ -682,14 +710,14 @@ class GroundedAnswers:
             text += "\nAlso: " + self.say_line(second[0])
         return self.finish(text)
 
-    async def who_said_that(self: _Run, anchors: list[Line]) -> Answer:
+    async def who_said_that(self, anchors: list[Line]) -> Answer:
         if not anchors:
             return self.finish("I do not know what \"that\" refers to; ask about the words themselves.")
         first = anchors[0]
         who = self.loop.name_of(first.speaker) or "An unknown speaker"
         return self.finish(f"{who} said it: " + self.say_line(first))
 
-    async def follow_up(self: _Run, question: str, topic: str | None, anchors: list[Line]) -> Answer:
+    async def follow_up(self, question: str, topic: str | None, anchors: list[Line]) -> Answer:
         """A follow-up no other shape fits: the previous answer's moments that fit the question,
         then the passages for the question with the previous topic."""
         query = " ".join(filter(None, [" ".join(content_words(question)), topic])) or question

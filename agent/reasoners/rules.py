@@ -431,13 +431,13 @@ class _Run(GroundedAnswers):
             if scope.phrase is None:
                 return self.nothing_about(topic, closest)
             return self.finish(f"Nobody mentioned {topic!r}{where}.")
-        if not about and not getattr(self, "last_strong", True) and not any(g.overlap(topic, h.text) for h in hits):
+        if not about and not self.last_strong and not any(g.overlap(topic, h.text) for h in hits):
             self.note("Only loose matches in meaning: not enough to say it came up.")
             return self.nothing_about(topic, hits)
         shown = hits[: self.reasoner.max_quotes]
         if about:
             lines = [self.say_line(s) for s in shown]
-            loose = not getattr(self, "last_strong", True) and not any(g.overlap(topic, s.text) for s in shown)
+            loose = not self.last_strong and not any(g.overlap(topic, s.text) for s in shown)
             head = f"Only loosely related things were said about {topic!r}{where}" if loose else f"What was said about {topic!r}{where}"
             return self.finish(f"{head}:\n" + "\n".join(lines))
         times = ", ".join(self.hit_phrase(s) for s in shown)
@@ -542,16 +542,16 @@ class _Run(GroundedAnswers):
             talk: Counter[str] = Counter()
             for seg in (s for s in result.value if not self.addressed(self.line_of(s))):
                 talk[self.loop.name_of(seg.speaker) or "an unknown speaker"] += seg.end - seg.start
-            ranking = [(name, seconds) for name, seconds in talk.most_common()]
+            ranking: list[tuple[str, float]] = [(name, seconds) for name, seconds in talk.most_common()]
             self.note("Added up each speaker's transcript time in that stretch.")
         else:
             overview = await self.load_speakers()
             ranking = [(s.name, s.talk_seconds) for s in overview.speakers]
             self.cite_speakers(overview)
-        merged: Counter[str] = Counter()
+        merged: dict[str, float] = {}
         for name, seconds in ranking:  # one person recorded under two ids counts once
-            merged[name] += seconds
-        ranking = merged.most_common()
+            merged[name] = merged.get(name, 0.0) + seconds
+        ranking = sorted(merged.items(), key=lambda item: -item[1])
         if not ranking:
             return self.finish(f"Nobody spoke {scope.describe()}.")
         if least:
