@@ -43,6 +43,11 @@ CAPABILITIES = (
     'the mood or how someone sounded ("what was the mood at the end")',
     "how long the session is",
     'listening again to a stretch ("listen again to minute 2: is anyone laughing?")',
+    'the meeting: decisions, the plan, action items and deadlines, the next meeting, open questions, '
+    'disagreements, the main topics ("what did they decide about the launch?", "what are the action items?")',
+    'who volunteered, proposed or objected; what one person said ("what did S2 say about the budget?")',
+    'summaries of the session, a subject or a stretch ("summarize the last five minutes"), and why something happened',
+    'anything said about a subject, also in other words ("what was said about the costs?"), and follow-ups ("why?")',
 )
 
 # A whole-session transcript is read only for sessions up to this long; longer ones get
