@@ -89,22 +89,29 @@ FOLLOW_UP_WORDS = re.compile(r"\b(?:it|that|this|those|these|they|them|then|ther
 _REASON = re.compile(r"\bbecause\b|\bsince\b|\bso\s+(?:that\s+)?\w+\s+(?:know|can|could|will|would)\b|\bdue\s+to\b|\btoo\s+\w+|\breason\b|\bas\s+a\s+result\b|\bcaused?\b|\bso\s+that\b", re.I)
 _PROPOSAL = re.compile(r"\bi\s+suggest\b|\bwe\s+(?:want|need)\s+to\b|\bwe\s+should\b|\bi\s+think\s+we\s+should\b|\bhow\s+about\b|\bwhy\s+don'?t\s+we\b|\blet'?s\b|\bi\s+propose\b|\bwe\s+could\b|\bi\s+recommend\b|\bmaybe\s+we\b", re.I)
 _COMMIT = re.compile(r"\bi\s+will\b|\bi'll\b|\bi\s+can\b|\bi'm\s+going\s+to\b|\bi\s+am\s+going\s+to\b|\bi\s+volunteer\b|\bleave\s+it\s+(?:to|with)\s+me\b", re.I)
-_DECISION = re.compile(r"\bdecid\w*|\bdecision\b|\bagree\w*|\blet'?s\s+(?:do|try|keep|go|move)\b|\bokay,?\s+let'?s\b|\bwe\s+will\b|\bstays?\b|\bsettled\b", re.I)
+_DECISION = re.compile(
+    r"\bdecid\w*|\bdecision\b|\bagree\w*|\bokay,?\s+let'?s\b|\bwe\s+will\b|\bsettled\b|\bstays?\s+(?:on|at|in|the\s+same)\b|"
+    # "let's raise the price", not "let's go over the roadmap" / "let's start" / "let's move on"
+    r"\blet'?s\s+(?!go\s+over\b|start\b|begin\b|talk\b|move\s+on\b|discuss\b|look\s+at\b|meet\b|get\s+started\b)\w+",
+    re.I,
+)
 _REQUEST = re.compile(r"\bplease\b|\bcan\s+you\b|\bcould\s+you\b|\baction\s+item\b", re.I)
 _DEADLINE = re.compile(
-    r"\b(?:by|before|until|due|no\s+later\s+than)\s+(?:the\s+)?(?:end\s+of\s+(?:the\s+)?\w+|next\s+\w+|monday|tuesday|wednesday|thursday|friday|"
+    r"\b(?:by|before|until|due|no\s+later\s+than)\s+(?:the\s+)?(?:\w+\s+of\s+)?(?:end\s+of\s+(?:the\s+)?\w+|next\s+\w+|monday|tuesday|wednesday|thursday|friday|"
     r"saturday|sunday|tomorrow|tonight|january|february|march|april|may|june|july|august|september|october|november|december)\b|"
     r"\b(?:my|next)\s+(?:monday|tuesday|wednesday|thursday|friday)\b",
     re.I,
 )
 _QUESTION = re.compile(r"\?\s*$|\bopen\s+question\b|\bdecide\s+(?:that\s+)?later\b|\bnot\s+decided\b", re.I)
-_OBJECTION = re.compile(r"\bdisagree\b|\bnot\s+sure\b|\btoo\s+(?:expensive|long|late|early|risky|much)\b|\bi\s+don'?t\s+think\b|\bi\s+would\s+rather\b|\bno\s+way\b|\bagainst\b|\bobject\b|\bbad\s+idea\b", re.I)
+_OBJECTION = re.compile(r"\bdisagree\b|\bnot\s+sure\b|\b(?:i\s+am|i'm)\s+(?:worried|concerned|afraid|not\s+convinced)\b|\brisky\b|\btoo\s+(?:expensive|long|late|early|risky|much)\b|\bi\s+don'?t\s+think\b|\bi\s+would\s+rather\b|\bno\s+way\b|\bagainst\b|\bobject\b|\bbad\s+idea\b", re.I)
 
 PASSAGES_SHOWN = 3
 # Longer sessions are never read whole for one answer (a day is 15 000 segments).
 LONG_SESSION = 30 * 60.0
 LATEST = 10 * 60.0
 TOPIC_REACH = 5 * 60.0
+# A follow-up "who will do it?" looks this far past the moments of the last answer.
+FOLLOW_REACH = 15.0
 # A reason not in the topic's words counts only when said this close to where it came up.
 REASON_REACH = 8.0
 SUMMARY_LINES = 8
@@ -312,6 +319,14 @@ class GroundedAnswers:
         if not hits:
             return self.nothing_about(query, closest)
         shown = sorted(hits[:PASSAGES_SHOWN], key=lambda h: h.start)
+        wanted = _answer_type(question)
+        if wanted is not None and not any(wanted.search(h.text) for h in shown):
+            # "how much ...": the amount is often said next to the subject, not in its words
+            near = [n for h in shown[:2] for n in await self.segments_between(max(0.0, h.start - 15.0), h.end + 15.0)]
+            typed = sorted((n for n in near if wanted.search(n.text)), key=lambda n: min(abs(n.start - h.start) for h in shown[:2]))
+            if typed:
+                self.note("The question asks for an amount or a time: adding the nearest passage that states one.")
+                shown = sorted([typed[0], *[h for h in shown if h.start != typed[0].start]][:PASSAGES_SHOWN], key=lambda h: h.start)
         lines = [self.say_line(h) for h in shown]
         head = heading or f"What was said about {query!r}:"
         return self.finish(head + "\n" + "\n".join(lines))
@@ -383,7 +398,7 @@ class GroundedAnswers:
         if topic and not ACTIONS.search(topic) and not DEADLINES.search(topic):
             items = await self.items_about(items, topic)
         if deadlines:
-            items = [i for i in items if getattr(i, "deadline", None)] or items
+            items = [i for i in items if getattr(i, "deadline", None) or _DEADLINE.search(str(i.text))] or items
         owners = self.speaker_named_in(question)
         if owners:
             names = {o.lower() for o in owners} | {str(self.loop.name_of(o)).lower() for o in owners}
@@ -475,7 +490,8 @@ class GroundedAnswers:
         """Segments matching ``marker`` (objection, proposal, commitment), about ``topic``.
 
         A long session is not read whole: around the topic's passages, or its last stretch."""
-        hits = (await self.passages(topic, limit=8))[0] if topic else []
+        found = (await self.passages(topic, limit=8))[0] if topic else []
+        hits = [h for h in found if topic and overlap(topic, h.text)] or found[:1]  # loose matches anchor nothing
         if self.duration <= LONG_SESSION:
             lines = await self.segments_between(0.0, max(self.duration, 0.0) + 1.0) if self.duration else []
         elif hits:
@@ -532,13 +548,15 @@ class GroundedAnswers:
         if minutes is not None:
             topics = list(getattr(minutes, "topics", []) or [])
             if topics:
+                out.append("Topics:")
                 for t in topics[:6]:
                     cites = list(getattr(t, "citations", []) or [])[:1]
+                    said = ""
                     for c in cites:
-                        self.citations.append(
-                            Citation(start=float(c.start), end=float(c.end), kind="transcript", text=str(c.text), speaker=self.loop.name_of(c.speaker))
-                        )
-                out.append("Topics: " + "; ".join(f"{t.title} (from {format_clock(float(t.start))})" for t in topics[:6]) + ".")
+                        who = self.loop.name_of(c.speaker)
+                        self.citations.append(Citation(start=float(c.start), end=float(c.end), kind="transcript", text=str(c.text), speaker=who))
+                        said = f': {who + " said " if who else ""}"{_short(str(c.text))}"'
+                    out.append(f"- {t.title} (from {format_clock(float(t.start))}){said}")
             for label, items in (("Decided", getattr(minutes, "decisions", [])), ("To do", getattr(minutes, "actions", []))):
                 for i in list(items or [])[:5]:
                     out.append(f"{label}: {self.item_text(i)} {self.cite_item(i)}.")
@@ -669,9 +687,18 @@ class GroundedAnswers:
             parts.append("Where it came up: " + "; ".join(self.say_line(c) for c in context))
         return self.finish("\n".join(parts))
 
-    async def who_did(self, kind: str, topic: str | None) -> Answer:
-        """Who volunteered / proposed / objected (about ``topic``)."""
+    async def who_did(self, kind: str, topic: str | None, anchors: list[Line] | None = None) -> Answer:
+        """Who volunteered / proposed / objected (about ``topic``, or right after the moments
+        of the last answer for a follow-up)."""
         self.learn_names()
+        if kind == "volunteered" and anchors:
+            after = []
+            for a in anchors[:3]:
+                after += [x for x in await self.segments_between(a.start, a.end + FOLLOW_REACH) if _COMMIT.search(x.text) and x not in after]
+            if after:
+                first = min(after, key=lambda x: x.start)
+                who = self.loop.name_of(first.speaker) or "An unknown speaker"
+                return self.finish(f"{who} took it on: " + self.say_line(first))
         minutes = await self.load_minutes()
         if kind == "volunteered" and minutes is not None:
             items = await self.items_about(list(getattr(minutes, "actions", []) or []), topic)
@@ -729,6 +756,31 @@ class GroundedAnswers:
         if not lines:
             return self.nothing_about(query, closest)
         return self.finish("Following on from the last answer, what was said:\n" + "\n".join(lines))
+
+
+_QUANTITY = re.compile(
+    r"\d|\$|€|£|\b(?:percent|dollars?|euros?|pounds?|hundred|thousand|million|billion|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|fifteen|twenty|thirty|forty|fifty|half|double|twice)\b",
+    re.I,
+)
+_MONEY = re.compile(r"[$€£]|\b(?:dollars?|euros?|pounds?|cents?|bucks)\b|\d[\d,.]*\s*(?:k|thousand|million)\b", re.I)
+_MONEY_WORDS = re.compile(r"\b(?:pay|pays|paid|cost|costs|price|prices|spend|spent|money|budget|expensive|cheap|charge|fee|fees)\b", re.I)
+_TIME = re.compile(
+    r"\d|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|tonight|yesterday|week|weeks|month|months|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december|morning|afternoon|evening|"
+    r"next|end\s+of|quarter)\b",
+    re.I,
+)
+
+
+def _answer_type(question: str) -> re.Pattern[str] | None:
+    """What kind of words answer the question: an amount, a time, or anything."""
+    q = question.strip().lower()
+    if re.match(r"(?:and\s+)?(?:how\s+(?:much|many|expensive|big|long)|what\s+(?:is|was|will\s+be)\s+the\s+(?:price|cost|amount|number))\b", q):
+        return _MONEY if _MONEY_WORDS.search(q) else _QUANTITY
+    if re.match(r"(?:and\s+)?(?:when|by\s+when|what\s+(?:day|date|time))\b", q):
+        return _TIME
+    return None
 
 
 def _topic_or_none(question: str) -> str | None:

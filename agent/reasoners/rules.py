@@ -252,6 +252,11 @@ class _Run(GroundedAnswers):
                 self.note(f"A follow-up: 'why' about {prev_topic!r}, near the last answer's moments.")
                 return await self.why(" ".join([*own, prev_topic or ""]).strip() or None, anchors)
             if g.FOLLOW_UP_WORDS.search(q) or len(own) <= 1:
+                for pattern, kind in ((g.WHO_PROPOSED, "proposed"), (g.WHO_OBJECTED, "objected"), (g.WHO_VOLUNTEERED, "volunteered")):
+                    if match := pattern.search(q):
+                        self.note(f"A follow-up: who {kind}, about {prev_topic!r}.")
+                        words = [w for w in g.content_words(q[match.end():]) if not g.FOLLOW_UP_WORDS.fullmatch(w)]
+                        return await self.who_did(kind, " ".join([*words, prev_topic or ""]).strip() or None, anchors)
                 if re.match(r"^\s*when\b", q, re.I) and prev_topic:
                     self.note(f"A follow-up: 'it' is {prev_topic!r}.")
                     return await self.when_mentioned(prev_topic, scope, about=True)
@@ -436,6 +441,12 @@ class _Run(GroundedAnswers):
             if scope.phrase is None:
                 return self.nothing_about(topic, closest)
             return self.finish(f"Nobody mentioned {topic!r}{where}.")
+        words = {g._stem(w) for w in g.content_words(topic)}
+        if not about and len(words) >= 2 and hits and not any(g.overlap(topic, h.text) >= 2 for h in hits) and any(
+            g.overlap(topic, h.text) for h in hits
+        ):
+            self.note("Only part of the subject's words came up: that is not a mention of it.")
+            return self.nothing_about(topic, [h for h in hits if g.overlap(topic, h.text)])
         if not about and not self.last_strong and not any(g.overlap(topic, h.text) for h in hits):
             self.note("Only loose matches in meaning: not enough to say it came up.")
             return self.nothing_about(topic, hits)
