@@ -175,3 +175,45 @@ async def test_why_quotes_a_reason_split_over_two_segments_only_when_it_fits() -
         assert "ads are already booked for the first of June" in why.answer, why.answer
         servers = await ask(session.memory, session.session_id, "why are the servers moved in August?", session.reasoner)
         assert "No reason was stated" in servers.answer and "too expensive" not in servers.answer
+
+
+def _roadmap() -> EventScript:
+    s = EventScript().name("S1", "Dan").name("S2", "Eve").name("S3", "Sam")
+    s.say("S1", "Good. What about the pricing change?", at=11.0, duration=2.5)
+    s.say("S2", "We want to raise the basic plan from $10 to $12.", at=14.1, duration=3.4)
+    s.say("S3", "I am worried that customers will leave if we raise prices.", at=18.3, duration=3.2)
+    s.say("S1", "Let's raise the price, but only for new customers.", at=27.1, duration=3.0)
+    s.say("S3", "Maybe we can use a chatbot for the simple tickets.", at=77.5, duration=3.0)
+    s.say("S1", "I like that idea. Please look into chatbot vendors.", at=81.1, duration=4.0)
+    s.say("S2", "Sure, I will send a short list next Monday.", at=86.0, duration=2.6)
+    s.say("S3", "Yes, I will have the logs ready by the first of May.", at=100.0, duration=3.0)
+    s.say("S2", "We hired a second support team in Asia.", at=110.0, duration=2.5)
+    return s
+
+
+@pytest.mark.parametrize(
+    ("question", "present", "absent", "at"),
+    [
+        ("what did they decide about the pricing?", ["new customers"], [], 27.1),
+        ("how much more will customers pay?", ["$12"], [], 14.1),
+        ("did anyone disagree?", ["worried"], [], 18.3),
+        ("were any deadlines set?", ["first of May", "Monday"], [], 100.0),
+        ("did anyone talk about hiring interns?", ["Nothing about 'hiring interns'"], ["came up"], None),
+    ],
+)
+async def test_roadmap_shapes(question: str, present: list[str], absent: list[str], at: float | None) -> None:
+    async with ScriptedSession(_roadmap(), record=False) as session:
+        result = await session.ask(question)
+    text = result.answer.answer
+    assert all(p.lower() in text.lower() for p in present), text
+    assert not any(a.lower() in text.lower() for a in absent), text
+    if at is not None:
+        assert _cited(result, at), result.answer.citations
+
+
+async def test_who_takes_on_the_task_of_a_follow_up() -> None:
+    async with ScriptedSession(_roadmap()) as session:
+        first = await ask(session.memory, session.session_id, "who suggested the chatbot?", session.reasoner, conversation="new")
+        assert "Sam" in first.answer
+        who = await ask(session.memory, session.session_id, "who will look into it?", session.reasoner, conversation=first.conversation)
+        assert who.answer.startswith("Eve took it on") and any(abs(c.start - 86.0) < 1 for c in who.citations)
