@@ -136,7 +136,7 @@ class TextEmbedder:
 
         Vectorised over the batch: each distinct word's vector once, then one sparse
         (texts x words) product sums them per text."""
-        from scipy.sparse import csr_matrix
+        from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
 
         out = np.zeros((len(word_lists), self.dim), np.float32)
         index: dict[str, int] = {}

@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine
@@ -147,7 +149,7 @@ class VectorCache:
         return fresh
 
     @staticmethod
-    def _build(base: SessionVectors | None, rows: list) -> SessionVectors:  # type: ignore[type-arg]
+    def _build(base: SessionVectors | None, rows: Sequence[Any]) -> SessionVectors:
         dim = default_embedder().dim
         if base is None:
             base = _empty(dim)
@@ -157,7 +159,7 @@ class VectorCache:
         own = from_blobs([bytes(r[1]) for r in rows], dim)
         starts = np.array([r[2] for r in rows], np.float64)
         ends = np.array([r[3] for r in rows], np.float64)
-        speakers = np.array([r[4] for r in rows], object)
+        speakers: np.ndarray = np.array([r[4] for r in rows], dtype=object)
         pks = np.concatenate([base.pks, pks])
         starts = np.concatenate([base.starts, starts])
         ends = np.concatenate([base.ends, ends])
@@ -165,7 +167,8 @@ class VectorCache:
         own = np.concatenate([base.own, own])
         order = np.lexsort((pks, starts))
         if not np.array_equal(order, np.arange(len(order))):
-            pks, starts, ends, speakers, own = (a[order] for a in (pks, starts, ends, speakers, own))
+            pks, starts, ends = pks[order], starts[order], ends[order]
+            speakers, own = speakers[order], own[order]
         return SessionVectors(
             pks, starts, ends, speakers, own, _mix(own), len(pks), int(pks.max(initial=0)),
             {pk: i for i, pk in enumerate(pks.tolist())},

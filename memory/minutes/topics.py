@@ -120,10 +120,10 @@ def segment_topics(
         keywords = ranked[:keyword_count]
         centre = vectors[a:b].sum(axis=0)
         central = sorted(range(a, b), key=lambda i: -float(vectors[i] @ centre))[:2]
-        speakers: Counter[str] = Counter()
+        talk: dict[str, float] = {}
         for i in range(a, b):
-            if segments[i].speaker:
-                speakers[segments[i].speaker] += segments[i].end - segments[i].start
+            if who := segments[i].speaker:
+                talk[who] = talk.get(who, 0.0) + segments[i].end - segments[i].start
         topics.append(
             Topic(
                 index=index,
@@ -131,7 +131,7 @@ def segment_topics(
                 keywords=keywords,
                 start=segments[a].start,
                 end=segments[b - 1].end,
-                speakers=[s for s, _ in speakers.most_common()],
+                speakers=sorted(talk, key=lambda who: (-talk[who], who)),
                 citations=[_cite(segments[i]) for i in sorted(central)],
             )
         )
