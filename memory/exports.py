@@ -139,6 +139,12 @@ def _minutes_lines(minutes: Minutes, names: Mapping[str, str]) -> list[str]:
     return lines[:-1] if lines[-1] == "" else lines
 
 
+def minutes_markdown(minutes: Minutes, names: Mapping[str, str]) -> str:
+    """The minutes alone, as the Markdown export shows them."""
+    text = "\n".join(_minutes_lines(minutes, names)).lstrip("\n")
+    return text.replace("### ", "## ").replace("## Minutes", "# Minutes", 1) + "\n"
+
+
 def to_markdown(
     info: SessionInfo,
     events: Sequence[Event],

@@ -94,3 +94,22 @@ def test_export_to_an_unwritable_place(
     url, session_id = recorded
     assert main(["export", session_id, "--db", url, "-o", "/no/such/dir/out.md"]) == 2
     assert "cannot write /no/such/dir/out.md" in capsys.readouterr().err
+
+
+def test_minutes_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.memory.planning_meeting import planning_meeting_events
+
+    url = f"sqlite:///{tmp_path / 'minutes.db'}"
+    with open_memory(url) as memory:
+        session = memory.create_session("Planning")
+        memory.ingest(session.id, planning_meeting_events())
+        memory.rename_speaker(session.id, "S3", "Carol")
+    assert main(["minutes", "Planning", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Minutes") and "## Decisions" in out and "## Action items" in out
+    assert "(owner: Carol; due: by Friday)" in out and "## Next meeting" in out
+    assert main(["minutes", "Planning", "--db", url, "--json", "--refresh"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["method"] == "rules" and payload["decisions"] and payload["open_questions"]
+    assert main(["minutes", "Nope", "--db", url]) == 2
+    assert "no session 'Nope'" in capsys.readouterr().err
