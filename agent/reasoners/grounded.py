@@ -265,7 +265,7 @@ class GroundedAnswers:
         return f"[{format_clock(line.start)}] {who + ': ' if who else ''}{text}"
 
     def cite_item(self, item: Any) -> str:
-        """Cite a minutes item's moments; returns "(Name, mm:ss)"."""
+        """Cite a minutes item's moments; returns "(Name at mm:ss)"."""
         self.learn_names()
         cites = list(getattr(item, "citations", []) or [])
         if not cites:
