@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from memory import Memory, SessionInfo
-from memory.minutes import refresh_minutes
+from memory.minutes import minutes_after_recording
 from perception.backend import SAMPLE_RATE, PerceptionBackend
 from perception.engine import Perceiver
 from perception.events import Event, SpeakerTurn, TranscriptSegment
@@ -263,7 +263,7 @@ class Recorder:
                 run.checkpoint_now()  # keep what was heard before the damage
             raise
         run.finish()
-        refresh_minutes(self.memory, session.id)  # the minutes of what is now stored
+        minutes_after_recording(self.memory, session.id)  # the minutes of what is now stored
         final = self.memory.find_session(session.id) or session
         return RecordingResult(final, resume_at, run.produced, run.stored)
 

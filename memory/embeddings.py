@@ -119,17 +119,18 @@ class TextEmbedder:
     def _word_rows(self, words: Sequence[str]) -> list[tuple[np.ndarray, int]]:
         """(sum of token vectors, token count) per distinct word; unseen words are
         tokenized in one batch and remembered."""
-        known = self._words
-        missing = [w for w in words if w not in known]
-        if missing:
-            encoded = self._tokenizer.encode_batch(missing, add_special_tokens=False)
-            with self._lock:
-                if len(known) + len(missing) > _WORD_CACHE_SIZE:
-                    known.clear()
+        with self._lock:  # one batch at a time: a clear() must not race a lookup
+            known = self._words
+            missing = [w for w in words if w not in known]
+            if len(known) + len(missing) > _WORD_CACHE_SIZE:
+                known.clear()
+                missing = list(words)
+            if missing:
+                encoded = self._tokenizer.encode_batch(missing, add_special_tokens=False)
                 for word, enc in zip(missing, encoded, strict=True):
                     ids = [i for i in enc.ids if i < len(self._vectors)]
                     known[word] = (self._vectors[ids].sum(axis=0), len(ids))
-        return [known[w] for w in words]
+            return [known[w] for w in words]
 
     def embed_words(self, word_lists: Sequence[Sequence[str]]) -> np.ndarray:
         """One unit vector per list of content words; all zeros for an empty list.

@@ -125,7 +125,8 @@ class VectorCache:
         check the next time anything new arrives."""
         if session_id not in self._backfilled:
             self._backfill(session_id)
-            self._backfilled.add(session_id)
+            with self._lock:
+                self._backfilled.add(session_id)
         max_pk = int(conn.execute(_LATEST, {"sid": session_id}).scalar() or 0)
         with self._lock:
             cached = self._sessions.get(session_id)

@@ -7,7 +7,14 @@ disagreements (and how they were settled) and the next meeting.
 write minutes of the same types through ``Memory.store_minutes``.
 """
 
-from memory.minutes.build import METHOD, build_minutes, derive_minutes, minutes_for, refresh_minutes
+from memory.minutes.build import (
+    METHOD,
+    build_minutes,
+    derive_minutes,
+    minutes_after_recording,
+    minutes_for,
+    refresh_minutes,
+)
 from memory.minutes.records import ITEM_KINDS, Citation, ItemKind, Minutes, MinutesItem, Topic
 
 __all__ = [
@@ -20,6 +27,7 @@ __all__ = [
     "Topic",
     "build_minutes",
     "derive_minutes",
+    "minutes_after_recording",
     "minutes_for",
     "refresh_minutes",
 ]

@@ -75,6 +75,17 @@ def refresh_minutes(memory: Memory, session_id: str) -> Minutes:
     return minutes
 
 
+def minutes_after_recording(memory: Memory, session_id: str) -> Minutes | None:
+    """``refresh_minutes`` for the end of a recording: what was recorded is stored already,
+    so a failure here is logged and the recording still succeeds (``moss-agent minutes
+    SESSION --refresh`` tries again)."""
+    try:
+        return refresh_minutes(memory, session_id)
+    except Exception:
+        log.warning("could not build the minutes of session %s", session_id, exc_info=True)
+        return None
+
+
 def minutes_for(memory: Memory, session_id: str) -> Minutes:
     """The session's minutes: the stored ones when they cover the whole transcript, else
     freshly derived (and stored)."""

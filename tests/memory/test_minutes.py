@@ -139,3 +139,17 @@ def test_labelled_and_named_action_items() -> None:
     ]
     actions = derive_minutes("s", said).actions
     assert [(a.owner, a.deadline, a.start) for a in actions] == [("Alice", "by Friday", 0.0), (None, "on Monday", 4.0)]
+
+
+def test_a_failure_to_build_minutes_does_not_fail_the_recording(
+    memory: Memory, meeting: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from memory.minutes import build, minutes_after_recording
+
+    def broken(*_: object) -> Minutes:
+        raise RuntimeError("rules exploded")
+
+    monkeypatch.setattr(build, "derive_minutes", broken)
+    assert minutes_after_recording(memory, meeting) is None
+    assert "could not build the minutes" in caplog.text
+    assert memory.minutes(meeting) is None  # nothing half-written
