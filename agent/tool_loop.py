@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agent.answer import Citation, ToolCallRecord, dedupe_citations
-from perception.events import BaseEvent
+from perception.events import BaseEvent, TranscriptSegment
 from tools.context import ToolContext
 from tools.registry import ToolRegistry, ToolResult
 from tools.relisten import Relistened
@@ -35,6 +35,8 @@ class ToolLoop:
         self, name: str, arguments: Mapping[str, Any] | str | None = None, *, call_id: str | None = None
     ) -> ToolResult:
         result = await self.registry.call(name, arguments, self.ctx, call_id=call_id)
+        if result.ok and self.ctx.extras.get("addressed_spans"):
+            result.value = without_addressed(result.value, self.ctx.extras["addressed_spans"])
         log.debug("tool %s(%s) -> %s", name, result.arguments, result.summary())
         self.results.append(result)
         self.records.append(
@@ -86,6 +88,21 @@ class ToolLoop:
         return (named or found)[:limit]
 
 
+def without_addressed(value: Any, spans: list[tuple[float, float]]) -> Any:
+    """A transcript or passage result without what was said to the assistant itself (its
+    questions are no evidence about the session, for any reasoner)."""
+
+    def heard(item: Any) -> bool:
+        return any(start - 0.5 <= float(item.start) <= end + 0.5 for start, end in spans)
+
+    if isinstance(value, list) and value and all(isinstance(v, TranscriptSegment) for v in value):
+        return [v for v in value if not heard(v)]
+    if isinstance(value, BaseModel) and isinstance(getattr(value, "passages", None), list):
+        update = {f: [p for p in getattr(value, f) if not heard(p)] for f in ("passages", "closest") if hasattr(value, f)}
+        return value.model_copy(update=update)
+    return value
+
+
 _CLOCK_IN_TEXT = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\d:])")
 _SECONDS_IN_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b")
 
@@ -128,4 +145,4 @@ def _said_in(value: Any, loop: ToolLoop) -> list[Citation]:
     return []
 
 
-__all__ = ["ToolLoop", "citations_in", "mentioned_times"]
+__all__ = ["ToolLoop", "citations_in", "mentioned_times", "without_addressed"]

@@ -160,3 +160,20 @@ async def test_a_follow_up_sends_the_earlier_turns() -> None:
             await ask_session(session.memory, session.session_id, "why?", reasoner, conversation=first.conversation)
     roles = [(m["role"], m["content"]) for m in server.requests[1]["messages"][1:]]
     assert roles == [("user", "How is the budget?"), ("assistant", "The budget is tight (00:05)."), ("user", "why?")]
+
+
+async def test_questions_to_the_assistant_never_reach_the_model() -> None:
+    from agent.answer import Answer
+    from agent.ask import record_turn
+
+    script = meeting_script()
+    script.say("S1", "Assistant, when did we talk about the budget?", at=40.0, duration=3.0)
+    replies = [message(None, [tool_call("search_passages", {"query": "budget"})]), message("At 00:00 and 00:05.")]
+    async with FakeOpenAIServer(replies) as server:
+        reasoner = OpenAIReasoner(base_url=server.base_url)
+        async with ScriptedSession(script, reasoner=reasoner) as session:
+            record_turn(session.memory, session.session_id, "Assistant, when did we talk about the budget?", Answer(answer="x"), session_time=40.0)
+            result = await session.ask("When was the budget mentioned?")
+    sent = json.loads(server.requests[1]["messages"][-1]["content"])
+    assert sent["passages"] and all(round(p["start"]) != 40 for p in sent["passages"])  # 40 s holds "budget" too
+    assert all(round(c.start) != 40 for c in result.answer.citations)
