@@ -4,7 +4,9 @@ The hour is the planning meeting of the tests (three speakers, four topics, deci
 action items, questions) repeated at a day-long recording's pace of speech (1,250
 segments an hour), so the rules see as much text as a busy real hour. Reports CPU
 seconds of ``build_minutes`` (read the transcript, embed, segment topics, run the rules)
-and ``refresh_minutes`` (also store them), and the p50 of reading stored minutes.
+and ``refresh_minutes`` (also store them), the p50 of reading stored minutes, and the CPU
+of ``minutes_for`` keeping them current while recording (one more minute of speech:
+only the last topic onwards is derived again).
 
     .venv/bin/python benchmarks/minutes_cpu.py               # SQLite
     .venv/bin/python benchmarks/minutes_cpu.py --segments 2500
@@ -55,7 +57,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     events = one_hour(args.segments)
+    last_minute = [e for e in events if e.start >= 3540.0]
     with tempfile.TemporaryDirectory(prefix="moss-minutes-") as folder, open_memory(f"sqlite:///{folder}/m.db") as memory:
+        live = memory.create_session("live hour")
+        memory.ingest(live.id, [e.model_copy(deep=True) for e in events if e.start < 3540.0])
+        minutes_for(memory, live.id)
+        memory.ingest(live.id, [e.model_copy(deep=True) for e in last_minute])
+        c0 = time.process_time()
+        minutes_for(memory, live.id)
+        extend_cpu = time.process_time() - c0
         session = memory.create_session("one hour")
         memory.ingest(session.id, events)
         build_minutes(memory, session.id)  # warm: word vectors loaded, caches filled
@@ -79,6 +89,7 @@ def main() -> None:
     print(f"| build_minutes, CPU s (median of {args.repeats}) | {statistics.median(build_cpu):.3f} |")
     print(f"| refresh_minutes (build + store), CPU s | {statistics.median(refresh_cpu):.3f} |")
     print(f"| minutes_for (stored, current) p50 ms | {statistics.median(read_wall) * 1000:.2f} |")
+    print(f"| minutes_for after one more minute of speech (extend), CPU s | {extend_cpu:.3f} |")
 
 
 if __name__ == "__main__":

@@ -86,10 +86,61 @@ def minutes_after_recording(memory: Memory, session_id: str) -> Minutes | None:
         return None
 
 
+def extend_minutes(memory: Memory, stored: Minutes) -> Minutes:
+    """``stored`` rule-written minutes brought up to the end of the transcript by deriving
+    again only from the start of their last topic (which may have gone on, or ended and
+    been followed by others); what lies before it is kept as it was. The cost follows the
+    new speech, not the session's length, so minutes stay current while recording."""
+    if not stored.topics:
+        return build_minutes(memory, stored.session_id)
+    cut = stored.topics[-1].start
+    tail = [
+        s
+        for s in memory.transcript_between(stored.session_id, cut, float("inf"))
+        if s.start >= cut
+    ]
+    fresh = derive_minutes(stored.session_id, tail)
+    offset = len(stored.topics) - 1
+    topics = [
+        *stored.topics[:-1],
+        *(dataclasses.replace(t, index=t.index + offset) for t in fresh.topics),
+    ]
+
+    def merged(before: list[MinutesItem], after: list[MinutesItem]) -> list[MinutesItem]:
+        kept = [item for item in before if item.start < cut]
+        moved = [
+            dataclasses.replace(item, topic=None if item.topic is None else item.topic + offset)
+            for item in after
+        ]
+        return kept + moved
+
+    upcoming = fresh.next_meeting
+    if upcoming is not None:
+        upcoming = merged([], [upcoming])[0]
+    elif stored.next_meeting is not None and stored.next_meeting.start < cut:
+        upcoming = stored.next_meeting
+    return Minutes(
+        session_id=stored.session_id,
+        topics=topics,
+        decisions=merged(stored.decisions, fresh.decisions),
+        actions=merged(stored.actions, fresh.actions),
+        questions=merged(stored.questions, fresh.questions),
+        disagreements=merged(stored.disagreements, fresh.disagreements),
+        next_meeting=upcoming,
+        method=METHOD,
+        through=max(stored.through, fresh.through),
+    )
+
+
 def minutes_for(memory: Memory, session_id: str) -> Minutes:
-    """The session's minutes: the stored ones when they cover the whole transcript, else
-    freshly derived (and stored)."""
+    """The session's minutes: the stored ones when they cover the whole transcript; else
+    rule-written ones are extended over the new speech (``extend_minutes``), and a model's
+    are replaced by a full derivation; either way stored."""
     stored = memory.minutes(session_id)
     if stored is not None and stored.through >= memory.last_transcript_end(session_id):
         return stored
-    return refresh_minutes(memory, session_id)
+    if stored is None or stored.method != METHOD:
+        return refresh_minutes(memory, session_id)
+    extended = extend_minutes(memory, stored)
+    memory.store_minutes(session_id, extended)
+    return extended

@@ -153,3 +153,27 @@ def test_a_failure_to_build_minutes_does_not_fail_the_recording(
     assert minutes_after_recording(memory, meeting) is None
     assert "could not build the minutes" in caplog.text
     assert memory.minutes(meeting) is None  # nothing half-written
+
+
+def test_minutes_follow_a_live_recording(memory: Memory) -> None:
+    session = memory.create_session("live")
+    events = planning_meeting_events()  # a segment and a speaker turn per line
+    half = 2 * 36  # up to the hiring decision
+    memory.ingest(session.id, events[:half])
+    early = minutes_for(memory, session.id)
+    assert early.through == pytest.approx(layout()[35][1])
+    memory.ingest(session.id, events[half:])
+    later = minutes_for(memory, session.id)
+    assert later.through == pytest.approx(layout()[-1][1])
+    assert memory.minutes(session.id) == later
+    # What came before the last topic of the early minutes is kept as it was.
+    cut = early.topics[-1].start
+    assert later.topics[: len(early.topics) - 1] == early.topics[:-1]
+    assert [d for d in later.decisions if d.start < cut] == [d for d in early.decisions if d.start < cut]
+    # The new speech is in: the office move, its open questions, the next meeting.
+    assert any("office move" in t.title.lower() for t in later.topics)
+    assert {line_of(q.start) for q in later.open_questions} >= set(TRUTH["open_questions"])
+    assert later.next_meeting is not None and line_of(later.next_meeting.start) == TRUTH["next_meeting"]
+    assert [t.index for t in later.topics] == list(range(len(later.topics)))
+    full = build_minutes(memory, session.id)
+    assert len(later.actions) == len(full.actions)
