@@ -105,6 +105,14 @@ _DEADLINE = re.compile(
 _QUESTION = re.compile(r"\?\s*$|\bopen\s+question\b|\bdecide\s+(?:that\s+)?later\b|\bnot\s+decided\b", re.I)
 _OBJECTION = re.compile(r"\bdisagree\b|\bnot\s+sure\b|\b(?:i\s+am|i'm)\s+(?:worried|concerned|afraid|not\s+convinced)\b|\brisky\b|\btoo\s+(?:expensive|long|late|early|risky|much)\b|\bi\s+don'?t\s+think\b|\bi\s+would\s+rather\b|\bno\s+way\b|\bagainst\b|\bobject\b|\bbad\s+idea\b", re.I)
 
+# Words that open an agenda item: "the first topic is", "next item", "let's talk about".
+AGENDA = re.compile(
+    r"\b(?:first|second|third|fourth|next|last|final|biggest|main|other|another)\s+(?:item|topic|point|thing|issue|question)\b|"
+    r"\bone\s+more\s+thing\b|\blet'?s\s+(?:talk\s+about|start\s+with|move\s+on\s+to|go\s+over|discuss|turn\s+to)\b|"
+    r"\bmoving\s+on\s+to\b|\bon\s+the\s+agenda\b|\btoday\s+we\s+(?:need|want|have)\s+to\b",
+    re.I,
+)
+AGENDA_LINES = 8
 PASSAGES_SHOWN = 3
 # Longer sessions are never read whole for one answer (a day is 15 000 segments).
 LONG_SESSION = 30 * 60.0
@@ -524,13 +532,23 @@ class GroundedAnswers:
             example = f': "{_short(str(cites[0].text))}"' if cites else ""
             lines.append(f"- {t.title} ({format_clock(float(t.start))}-{format_clock(float(t.end))}){example}")
         text = f"{len(topics)} topic{'s' if len(topics) != 1 else ''}:\n" + "\n".join(lines)
-        if len(topics) < 3:  # one coarse topic says little: add the most central things said
+        agenda = await self.agenda()
+        if len(agenda) >= 2:  # the meeting named its items itself
+            text += "\nThe items raised, in order:\n" + "\n".join(self.say_line(a) for a in agenda)
+        elif len(topics) < 3:  # one coarse topic says little: add the most central things said
             lines_all = await self.segments_between(0.0, self.duration + 1.0)
             cited = {round(c.start, 1) for c in self.citations}
             central = [c for c in _central(lines_all, 5) if round(c.start, 1) not in cited]
             if central:
                 text += "\nMost of the talk was about:\n" + "\n".join(self.say_line(c) for c in central)
         return self.finish(text)
+
+    async def agenda(self) -> list[Line]:
+        """The lines that opened an agenda item, in order (not read for long sessions)."""
+        if self.duration > LONG_SESSION or self.duration <= 0:
+            return []
+        lines = _utterances(await self.segments_between(0.0, self.duration + 1.0), self.loop.name_of)
+        return [line for line in lines if AGENDA.search(line.text)][:AGENDA_LINES]
 
     async def summary(self, scope: _Scope | None) -> Answer:
         """Extractive: the minutes (decisions, actions, next meeting) and the central passages."""
@@ -544,6 +562,9 @@ class GroundedAnswers:
         if not lines_all:
             return self.finish(f"Nothing was said in {where}.")
         out: list[str] = []
+        agenda = [a for a in await self.agenda() if start <= a.start <= end] if whole else []
+        if agenda:
+            out.append("Items raised:\n" + "\n".join(self.say_line(a) for a in agenda))
         minutes = await self.load_minutes() if whole else None
         if minutes is not None:
             topics = list(getattr(minutes, "topics", []) or [])

@@ -217,3 +217,20 @@ async def test_who_takes_on_the_task_of_a_follow_up() -> None:
         assert "Sam" in first.answer
         who = await ask(session.memory, session.session_id, "who will look into it?", session.reasoner, conversation=first.conversation)
         assert who.answer.startswith("Eve took it on") and any(abs(c.start - 86.0) < 1 for c in who.citations)
+
+
+async def test_summary_and_topics_list_the_items_the_meeting_named() -> None:
+    s = EventScript().name("S1", "Dan").name("S2", "Eve")
+    s.say("S1", "Let's go over the roadmap for the next quarter.", at=0.5, duration=2.5)
+    s.say("S2", "The biggest item is the redesign of the mobile app.", at=4.0, duration=2.8)
+    s.say("S1", "Mockups are ready in April.", at=7.5, duration=2.0)
+    s.say("S2", "Next item is the security audit.", at=33.0, duration=2.0)
+    s.say("S1", "The auditors arrive in May.", at=36.0, duration=2.0)
+    s.say("S2", "Last point: the website is slow on phones.", at=60.0, duration=2.5)
+    async with ScriptedSession(s, record=False) as session:
+        summary = (await session.ask("summarize the meeting")).answer
+        topics = (await session.ask("what were the main topics?")).answer
+    for answer in (summary, topics):
+        for item in ("redesign of the mobile app", "security audit", "website is slow"):
+            assert item in answer.answer, answer.answer
+        assert any(abs(c.start - 33.0) < 0.5 for c in answer.citations)
