@@ -2,8 +2,10 @@
 
 ``open_memory(url)`` gives a ``Memory`` repository whose queries read like the questions
 asked of a recording: ``transcript_at``, ``transcript_between``, ``events_between``,
-``last_minutes``, ``search_text``, ``speakers_with_talk_time``, exports and the audio
-archive. SQLite (default) and PostgreSQL, migrated with the packaged Alembic scripts.
+``last_minutes``, ``search_text``, ``search_passages`` (full-text and semantic, fused),
+``speakers_with_talk_time``, ``minutes``, exports and the audio archive. SQLite (default)
+and PostgreSQL, migrated with the packaged Alembic scripts. Minutes are derived in
+``memory.minutes``.
 """
 
 from memory.errors import MemoryStoreError
