@@ -109,7 +109,7 @@ _SECONDS_IN_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b")
 
 def mentioned_times(text: str) -> list[float]:
     """Stream times written in ``text`` as mm:ss, h:mm:ss or "12.5 s"."""
-    times = []
+    times: list[float] = []
     for m in _CLOCK_IN_TEXT.finditer(text):
         a, b, c = m.groups()
         times.append(int(a) * 3600 + int(b) * 60 + int(c) if c else int(a) * 60 + int(b))

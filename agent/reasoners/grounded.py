@@ -585,8 +585,8 @@ class GroundedAnswers:
             if nxt is not None:
                 out.append(f"Next meeting: {self.item_text(nxt)} {self.cite_item(nxt)}.")
         if len(lines_all) <= SUMMARY_LINES and not out:
-            said = [self.say_line(line) for line in lines_all]
-            return self.finish(f"In {where} ({len(lines_all)} segment{'s' if len(lines_all) != 1 else ''}):\n" + "\n".join(said))
+            quoted = [self.say_line(line) for line in lines_all]
+            return self.finish(f"In {where} ({len(lines_all)} segment{'s' if len(lines_all) != 1 else ''}):\n" + "\n".join(quoted))
         central = _central(lines_all, SUMMARY_LINES if not out else 4)
         cited = {round(c.start, 1) for c in self.citations}
         central = [c for c in central if round(c.start, 1) not in cited]
