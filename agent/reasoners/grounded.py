@@ -83,6 +83,11 @@ WHO_VOLUNTEERED = re.compile(
 WHO_PROPOSED = re.compile(r"\bwho\s+(?:first\s+)?(?:propos\w*|suggest\w*|came\s+up\s+with|recommend\w*|brought\s+up\s+the\s+idea|had\s+the\s+idea|pitched)\b", re.I)
 WHO_OBJECTED = re.compile(r"\bwho\s+(?:objected|disagreed|pushed\s+back|was\s+against|opposed|argued|was\s+not\s+sure|had\s+doubts)\b", re.I)
 WHO_SAID_THAT = re.compile(r"^\s*who\s+(?:said|says|mentioned|suggested|proposed)\s+(?:that|it|this)\s*\??\s*$", re.I)
+WHO_SAID_WORDS = re.compile(r"\bwho\s+(?:first\s+|last\s+)?(?:said|says|mentioned|used\s+the\s+words?)\s+(?!that\b|it\b|this\b)\S", re.I)
+OPINION_WORDS = frozenset({
+    "think", "thought", "thinks", "feel", "felt", "opinion", "view", "views", "position",
+    "want", "wanted", "wants", "propose", "suggest", "suggested", "say", "said",
+})  # fmt: skip
 FOLLOW_UP_WORDS = re.compile(r"\b(?:it|that|this|those|these|they|them|then|there|he|she|him|her)\b", re.I)
 
 # Sentences that give a reason, propose, commit or object (for why / who questions).
@@ -195,6 +200,103 @@ class GroundedAnswers:
 
     def speaker_named_in(self, text: str) -> list[str]:
         raise NotImplementedError
+
+    async def when_mentioned(self, topic: str, scope: _Scope, *, about: bool = False) -> Answer:
+        raise NotImplementedError
+
+    async def what_was_said(self, scope: _Scope, *, include_sounds: bool, rest: str) -> Answer:
+        raise NotImplementedError
+
+    # -- the plan for meeting questions and follow-ups ------------------------------------
+
+    async def said_by(self, named: list[str], rest: str, scope: _Scope) -> Answer:
+        """"What did Carol think", "Bob on the launch": that speaker's words (on the topic)."""
+        names = {w.lower() for s in named for w in (s, self.loop.name_of(s) or s)}
+        topic = " ".join(w for w in content_words(rest) if w not in names and w not in OPINION_WORDS)
+        if not topic:
+            return await self.what_was_said(scope, include_sounds=False, rest=rest)
+        who = self.loop.name_of(named[0]) or named[0]
+        hits, closest = await self.passages(topic, limit=6, speaker=named[0])
+        hits = [h for h in hits if h.speaker in named]
+        if not hits:
+            return self.nothing_about(f"{topic}' from '{who}", closest)
+        return self.finish(f"What {who} said about {topic!r}:\n" + "\n".join(self.say_line(h) for h in hits[:5]))
+
+    async def meeting_plan(self, q: str, scope: _Scope, timed: bool) -> Answer | None:
+        """Follow-ups and the meeting shapes (grounded.py); None when none fits."""
+        previous = self.loop.ctx.extras.get("previous_turns") or []
+        anchors, prev_topic = self.previous_context(previous)
+        if previous:
+            if WHO_SAID_THAT.search(q):
+                return await self.who_said_that(anchors)
+            own = [w for w in content_words(q) if not FOLLOW_UP_WORDS.fullmatch(w)]
+            if WHY.search(q) and len(own) <= 3:
+                self.note(f"A follow-up: 'why' about {prev_topic!r}, near the last answer's moments.")
+                return await self.why(" ".join([*own, prev_topic or ""]).strip() or None, anchors)
+            if FOLLOW_UP_WORDS.search(q) or len(own) <= 1:
+                for pattern, kind in ((WHO_PROPOSED, "proposed"), (WHO_OBJECTED, "objected"), (WHO_VOLUNTEERED, "volunteered")):
+                    if match := pattern.search(q):
+                        self.note(f"A follow-up: who {kind}, about {prev_topic!r}.")
+                        words = [w for w in content_words(q[match.end():]) if not FOLLOW_UP_WORDS.fullmatch(w)]
+                        return await self.who_did(kind, " ".join([*words, prev_topic or ""]).strip() or None, anchors)
+                if re.match(r"^\s*when\b", q, re.I) and prev_topic:
+                    self.note(f"A follow-up: 'it' is {prev_topic!r}.")
+                    return await self.when_mentioned(prev_topic, scope, about=True)
+                if len(own) <= 2 and not self.speaker_named_in(q):
+                    self.note(f"A follow-up to {previous[-1].get('question')!r}.")
+                    return await self.follow_up(q, prev_topic, anchors)
+        if WHO_SAID_WORDS.search(q):
+            return None  # "who said 'action item'": the words themselves, not the minutes
+        if NEXT_MEETING.search(q):
+            return await self.next_meeting()
+        for pattern, kind in ((WHO_PROPOSED, "proposed"), (WHO_OBJECTED, "objected"), (WHO_VOLUNTEERED, "volunteered")):
+            if match := pattern.search(q):
+                topic = " ".join(content_words(q[match.end():])) or None
+                return await self.who_did(kind, topic)
+        if ACTIONS.search(q) or DEADLINES.search(q):
+            return await self.action_items(q, deadlines=bool(DEADLINES.search(q)))
+        if OPEN_QUESTIONS.search(q):
+            return await self.open_questions()
+        if match := ORDINAL_TOPIC.search(q):
+            return await self.nth_topic(match.group("which"))
+        if (match := RELATIVE.search(q)) and re.search(r"\b(?:said|say|happen\w*|talk\w*|discuss\w*|going\s+on)\b", q, re.I):
+            what = " ".join(content_words(match.group("what")))
+            if what and (answer := await self.relative(match.group("when"), what)) is not None:
+                return answer
+        if SUMMARY.search(q) and (topic := _topic_or_none(q)) and not timed:
+            return await self.topic_summary(topic)
+        if DISAGREE.search(q):
+            return await self.disagreements(q)
+        if TOPICS.search(q) and not timed:
+            return await self.main_topics()
+        if DECIDE.search(q) or PLAN.search(q):
+            return await self.decisions(q)
+        if WHY.search(q):
+            return await self.why(topic_in(re.sub(r"\bwhy\b", "", q, flags=re.I)), [])
+        return None
+
+    def previous_context(self, previous: list[dict[str, Any]]) -> tuple[list[Line], str | None]:
+        """The last turn's cited moments and its topic, for "it", "that", "why?"."""
+        if not previous:
+            return [], None
+        last = previous[-1]
+        anchors = [
+            Line(float(c["start"]), float(c["end"]), c.get("speaker"), str(c.get("text") or ""))
+            for c in last.get("citations") or []
+            if c.get("kind") == "transcript" and c.get("text")
+        ]
+        topic = None
+        for turn in reversed(previous):
+            question = str(turn.get("question") or "")
+            for pattern in (WHO_PROPOSED, WHO_OBJECTED, WHO_VOLUNTEERED):
+                if m := pattern.search(question):
+                    question = question[m.end():]
+            words = [w for w in content_words(question) if not FOLLOW_UP_WORDS.fullmatch(w)]
+            words = [w for w in words if not re.fullmatch(r"decid\w*|agree\w*|plan|happen\w*|said|when|why|who", w)]
+            if words:
+                topic = " ".join(words)
+                break
+        return anchors, topic
 
     # -- reading the tools ----------------------------------------------------------------
 

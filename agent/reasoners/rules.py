@@ -123,8 +123,6 @@ _BESIDES_SPEECH = re.compile(
     re.I,
 )
 _HAPPEN_WITH = re.compile(r"\b(?:happen(?:ed|s|ing)?|going\s+on|news|update)\s+(?:with|about|on|to|regarding)\s+(?P<topic>.+)", re.I)
-_WHO_SAID_WORDS = re.compile(r"\bwho\s+(?:first\s+|last\s+)?(?:said|says|mentioned|used\s+the\s+words?)\s+(?!that\b|it\b|this\b)\S", re.I)
-_OPINION_WORDS = {"think", "thought", "thinks", "feel", "felt", "opinion", "view", "views", "position", "want", "wanted", "wants", "propose", "suggest", "suggested", "say", "said"}
 _MUSIC_WORDS = {"music", "song", "melody", "singing"}
 
 
@@ -226,95 +224,6 @@ class _Run(GroundedAnswers):
         if g.content_words(rest):
             return await self.grounded(rest, scope)
         return self.not_understood(f"I did not understand {q!r}.")
-
-    async def said_by(self, named: list[str], rest: str, scope: _Scope) -> Answer:
-        """"What did Carol think", "Bob on the launch": that speaker's words (on the topic)."""
-        names = {w.lower() for s in named for w in (s, self.loop.name_of(s) or s)}
-        topic = " ".join(w for w in g.content_words(rest) if w not in names and w not in _OPINION_WORDS)
-        if not topic:
-            return await self.what_was_said(scope, include_sounds=False, rest=rest)
-        who = self.loop.name_of(named[0]) or named[0]
-        hits, closest = await self.passages(topic, limit=6, speaker=named[0])
-        hits = [h for h in hits if h.speaker in named]
-        if not hits:
-            return self.nothing_about(f"{topic}' from '{who}", closest)
-        return self.finish(f"What {who} said about {topic!r}:\n" + "\n".join(self.say_line(h) for h in hits[:5]))
-
-    async def meeting_plan(self, q: str, scope: _Scope, timed: bool) -> Answer | None:
-        """Follow-ups and the meeting shapes (grounded.py); None when none fits."""
-        previous = self.loop.ctx.extras.get("previous_turns") or []
-        anchors, prev_topic = self.previous_context(previous)
-        if previous:
-            if g.WHO_SAID_THAT.search(q):
-                return await self.who_said_that(anchors)
-            own = [w for w in g.content_words(q) if not g.FOLLOW_UP_WORDS.fullmatch(w)]
-            if g.WHY.search(q) and len(own) <= 3:
-                self.note(f"A follow-up: 'why' about {prev_topic!r}, near the last answer's moments.")
-                return await self.why(" ".join([*own, prev_topic or ""]).strip() or None, anchors)
-            if g.FOLLOW_UP_WORDS.search(q) or len(own) <= 1:
-                for pattern, kind in ((g.WHO_PROPOSED, "proposed"), (g.WHO_OBJECTED, "objected"), (g.WHO_VOLUNTEERED, "volunteered")):
-                    if match := pattern.search(q):
-                        self.note(f"A follow-up: who {kind}, about {prev_topic!r}.")
-                        words = [w for w in g.content_words(q[match.end():]) if not g.FOLLOW_UP_WORDS.fullmatch(w)]
-                        return await self.who_did(kind, " ".join([*words, prev_topic or ""]).strip() or None, anchors)
-                if re.match(r"^\s*when\b", q, re.I) and prev_topic:
-                    self.note(f"A follow-up: 'it' is {prev_topic!r}.")
-                    return await self.when_mentioned(prev_topic, scope, about=True)
-                if len(own) <= 2 and not self.speaker_named_in(q):
-                    self.note(f"A follow-up to {previous[-1].get('question')!r}.")
-                    return await self.follow_up(q, prev_topic, anchors)
-        if _WHO_SAID_WORDS.search(q):
-            return None  # "who said 'action item'": the words themselves, not the minutes
-        if g.NEXT_MEETING.search(q):
-            return await self.next_meeting()
-        for pattern, kind in ((g.WHO_PROPOSED, "proposed"), (g.WHO_OBJECTED, "objected"), (g.WHO_VOLUNTEERED, "volunteered")):
-            if match := pattern.search(q):
-                topic = " ".join(g.content_words(q[match.end():])) or None
-                return await self.who_did(kind, topic)
-        if g.ACTIONS.search(q) or g.DEADLINES.search(q):
-            return await self.action_items(q, deadlines=bool(g.DEADLINES.search(q)))
-        if g.OPEN_QUESTIONS.search(q):
-            return await self.open_questions()
-        if match := g.ORDINAL_TOPIC.search(q):
-            return await self.nth_topic(match.group("which"))
-        if (match := g.RELATIVE.search(q)) and re.search(r"\b(?:said|say|happen\w*|talk\w*|discuss\w*|going\s+on)\b", q, re.I):
-            what = " ".join(g.content_words(match.group("what")))
-            if what and (answer := await self.relative(match.group("when"), what)) is not None:
-                return answer
-        if g.SUMMARY.search(q) and (topic := g._topic_or_none(q)) and not timed:
-            return await self.topic_summary(topic)
-        if g.DISAGREE.search(q):
-            return await self.disagreements(q)
-        if g.TOPICS.search(q) and not timed:
-            return await self.main_topics()
-        if g.DECIDE.search(q) or g.PLAN.search(q):
-            return await self.decisions(q)
-        if g.WHY.search(q):
-            return await self.why(g.topic_in(re.sub(r"\bwhy\b", "", q, flags=re.I)), [])
-        return None
-
-    def previous_context(self, previous: list[dict[str, Any]]) -> tuple[list[Line], str | None]:
-        """The last turn's cited moments and its topic, for "it", "that", "why?"."""
-        if not previous:
-            return [], None
-        last = previous[-1]
-        anchors = [
-            Line(float(c["start"]), float(c["end"]), c.get("speaker"), str(c.get("text") or ""))
-            for c in last.get("citations") or []
-            if c.get("kind") == "transcript" and c.get("text")
-        ]
-        topic = None
-        for turn in reversed(previous):
-            question = str(turn.get("question") or "")
-            for pattern in (g.WHO_PROPOSED, g.WHO_OBJECTED, g.WHO_VOLUNTEERED):
-                if m := pattern.search(question):
-                    question = question[m.end():]
-            words = [w for w in g.content_words(question) if not g.FOLLOW_UP_WORDS.fullmatch(w)]
-            words = [w for w in words if not re.fullmatch(r"decid\w*|agree\w*|plan|happen\w*|said|when|why|who", w)]
-            if words:
-                topic = " ".join(words)
-                break
-        return anchors, topic
 
     def note(self, step: str) -> None:
         self.reasoning.append(step)
