@@ -38,6 +38,15 @@ QUESTIONS = (
     "Was there a doorbell?",
     "When did the phone ring?",
     "What was the mood at the end?",
+    # meeting questions: minutes and hybrid (full-text + semantic) passage search
+    "What did they decide about the launch date?",
+    "What are the action items?",
+    "When is the next meeting?",
+    "Who volunteered to write the job description?",
+    "What was said about the costs?",
+    "Did anyone disagree?",
+    "Summarize the last five minutes",
+    "Why?",
 )
 LINES = (
     "Let's go through the budget for the next quarter.",

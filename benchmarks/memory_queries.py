@@ -1,8 +1,10 @@
 """Memory benchmark: 24 h of synthetic events on SQLite and PostgreSQL, side by side.
 
-Measures batched ingestion (events/s), p50/p99 latency of ``transcript_at``,
-``transcript_between`` (60 s ranges) and ``search_text``, and database size per hour of
-audio (events only, and the FLAC audio archive of real espeak-ng speech).
+Measures batched ingestion (events/s, segments embedded and their vectors stored on the
+way), p50/p99 latency of ``transcript_at``, ``transcript_between`` (60 s ranges),
+``search_text`` and hybrid ``search_passages`` (full-text + semantic, the session's vectors
+cached after the first search, whose time is reported apart), and database size per hour
+of audio (events only, and the FLAC audio archive of real espeak-ng speech).
 
     .venv/bin/python benchmarks/memory_queries.py            # 24 h, both databases
     .venv/bin/python benchmarks/memory_queries.py --hours 1  # quicker
@@ -137,6 +139,9 @@ def run(name: str, url: str, events: list[Event], hours: float, repeats: int) ->
             with memory.engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
         end = hours * 3600
+        t0 = time.perf_counter()
+        memory.search_passages(session.id, "budget costs")
+        results["search_passages first call (reads the vectors) ms"] = (time.perf_counter() - t0) * 1000
         vocab = sorted(
             {w for e in events[:3000] if isinstance(e, TranscriptSegment) for w in e.text.split()}
         )
@@ -153,6 +158,16 @@ def run(name: str, url: str, events: list[Event], hours: float, repeats: int) ->
             ),
             "search_text (two words)": lambda: memory.search_text(
                 session.id, f"{rng.choice(vocab[:2000])} {rng.choice(vocab[:2000])}"
+            ),
+            "search_passages (topic word)": lambda: memory.search_passages(
+                session.id, rng.choice(("what about the budget?", "any news on hiring?"))
+            ),
+            "search_passages (paraphrase, no keyword)": lambda: memory.search_passages(
+                session.id, rng.choice(("what about the costs?", "anything on recruiting?"))
+            ),
+            "search_passages (speaker + 1 h range)": lambda: memory.search_passages(
+                session.id, "budget", speakers=["S2"], start=(t := rng.uniform(0, end - 3600)),
+                end=t + 3600,
             ),
             "speakers_with_talk_time": lambda: memory.speakers_with_talk_time(session.id),
             "events_between (sounds, 10 min)": lambda: memory.events_between(
@@ -202,6 +217,12 @@ def main() -> None:
         f"events (generated in {time.perf_counter() - t0:.1f} s)",
         flush=True,
     )
+    # Loaded once per process (the recorder's first batch pays it): timed apart from ingest.
+    from memory.embeddings import default_embedder
+
+    c0 = time.process_time()
+    default_embedder().embed(["warm up"])
+    print(f"word vectors loaded in {time.process_time() - c0:.2f} s CPU (once per process)")
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="moss-bench-")))
         sqlite_url = f"sqlite:///{folder / 'bench.db'}"

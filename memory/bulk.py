@@ -26,14 +26,14 @@ def _placeholder(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def insert_events(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[str]:
+def insert_events(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[tuple[str, int]]:
     """Insert event rows (in ``EVENT_COLUMNS`` order, ``details`` and ``words`` as JSON
     text, see ``memory.rows.event_row``), skipping ones already stored; returns the
-    ``event_id`` of the new ones."""
+    ``(event_id, row id)`` of the new ones."""
     mark = _placeholder(conn)
     one_row = "(" + ", ".join([mark] * len(EVENT_COLUMNS)) + ")"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    inserted: list[str] = []
+    inserted: list[tuple[str, int]] = []
     try:
         for lo in range(0, len(rows), EVENTS_PER_STATEMENT):
             chunk = rows[lo : lo + EVENTS_PER_STATEMENT]
@@ -43,10 +43,26 @@ def insert_events(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[str
             cursor.execute(
                 f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
                 + ", ".join([one_row] * len(chunk))
-                + " ON CONFLICT (session_id, event_id) DO NOTHING RETURNING event_id",
+                + " ON CONFLICT (session_id, event_id) DO NOTHING RETURNING event_id, id",
                 params,
             )
-            inserted += [str(eid) for (eid,) in cursor.fetchall()]
+            inserted += [(str(eid), int(pk)) for eid, pk in cursor.fetchall()]
     finally:
         cursor.close()
     return inserted
+
+
+def insert_vectors(conn: Connection, session_id: str, vectors: Sequence[tuple[int, bytes]]) -> None:
+    """Store ``(event row id, vector bytes)`` pairs of one session (segment_vectors)."""
+    if not vectors:
+        return
+    mark = _placeholder(conn)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(
+            f"INSERT INTO segment_vectors (event_pk, session_id, vector) VALUES ({mark}, {mark}, {mark}) "
+            "ON CONFLICT (event_pk) DO NOTHING",
+            [(pk, session_id, blob) for pk, blob in vectors],
+        )
+    finally:
+        cursor.close()

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from itertools import groupby
 from typing import Any
 
+from memory.minutes.records import Minutes, MinutesItem
 from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime
 from perception.events import Event, MusicEvent, SoundEvent, TranscriptSegment
 from perception.formats import VTT_HEADER, format_clock, srt_cue, vtt_cue
@@ -70,11 +71,60 @@ def _sound_line(event: SoundEvent | MusicEvent) -> str:
     return f"- {span} *{event.label}*{detail}"
 
 
+def _cited(item: MinutesItem, names: Mapping[str, str]) -> str:
+    who = _name(item.speaker, names)
+    return f"[{format_clock(item.start)}" + (f", {who}]" if who else "]")
+
+
+def _minutes_lines(minutes: Minutes, names: Mapping[str, str]) -> list[str]:
+    """The minutes section: topics, decisions, action items, questions, disagreements."""
+    lines = ["", "## Minutes", ""]
+    if minutes.topics:
+        lines += ["### Topics", ""]
+        for topic in minutes.topics:
+            keywords = f" ({', '.join(topic.keywords[:4])})" if topic.keywords else ""
+            lines.append(f"{topic.index + 1}. {format_clock(topic.start)}–{format_clock(topic.end)} **{topic.title}**{keywords}")
+        lines.append("")
+    sections: list[tuple[str, list[MinutesItem]]] = [
+        ("Decisions", minutes.decisions),
+        ("Action items", minutes.actions),
+        ("Open questions", minutes.open_questions),
+        ("Disagreements", minutes.disagreements),
+    ]
+    for heading, items in sections:
+        lines += [f"### {heading}", ""]
+        if not items:
+            lines += ["None recorded.", ""]
+            continue
+        for item in items:
+            extra = []
+            if item.owner:
+                extra.append(f"owner: {_name(item.owner, names)}")
+            if item.deadline:
+                extra.append(f"due: {item.deadline}")
+            if item.kind == "disagreement":
+                extra.append(f"settled: {item.resolution}" if item.resolution else "not settled")
+            tail = f" ({'; '.join(extra)})" if extra else ""
+            lines.append(f"- {_cited(item, names)} {item.text}{tail}")
+        lines.append("")
+    if minutes.next_meeting is not None:
+        upcoming = minutes.next_meeting
+        lines += ["### Next meeting", "", f"- {_cited(upcoming, names)} {upcoming.text}", ""]
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+def minutes_markdown(minutes: Minutes, names: Mapping[str, str]) -> str:
+    """The minutes alone, as the Markdown export shows them."""
+    text = "\n".join(_minutes_lines(minutes, names)).lstrip("\n")
+    return text.replace("### ", "## ").replace("## Minutes", "# Minutes", 1) + "\n"
+
+
 def to_markdown(
     info: SessionInfo,
     events: Sequence[Event],
     names: Mapping[str, str],
     talk: Sequence[SpeakerTalkTime],
+    minutes: Minutes | None = None,
 ) -> str:
     lines = [f"# {info.title}", ""]
     lines.append(f"- Started: {info.started_at.strftime('%Y-%m-%d %H:%M UTC')}")
@@ -94,6 +144,8 @@ def to_markdown(
             )
     else:
         lines.append("No speakers identified.")
+    if minutes is not None:
+        lines += _minutes_lines(minutes, names)
     sounds = [e for e in events if isinstance(e, SoundEvent | MusicEvent)]
     timeline = sorted([*_segments(events), *sounds], key=lambda e: (e.start, e.end))
     lines += ["", "## Transcript", ""]

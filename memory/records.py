@@ -70,3 +70,50 @@ class AgentTurnRecord:
     session_time: float | None = None
     created_at: datetime | None = None
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class PassageHit:
+    """A transcript segment found by hybrid (full-text + semantic) search.
+
+    ``score`` is the fused rank score (higher is better, comparable within one search
+    only); ``similarity`` the cosine of content-word embeddings (-1..1); ``keyword_rank``
+    the 1-based rank in full-text search, ``None`` when full-text search did not find it.
+    """
+
+    segment: TranscriptSegment
+    score: float
+    similarity: float
+    keyword_rank: int | None
+    snippet: str
+
+    @property
+    def start(self) -> float:
+        return self.segment.start
+
+    @property
+    def end(self) -> float:
+        return self.segment.end
+
+    @property
+    def speaker(self) -> str | None:
+        return self.segment.speaker
+
+
+@dataclass(frozen=True)
+class PassageSearch:
+    """What hybrid search found for one query.
+
+    ``hits`` are the relevant passages, best first; empty when nothing relevant was said,
+    and then ``closest`` holds what came closest (under the relevance floor). ``strong``
+    tells a keyword match or a clear semantic match from a weak semantic one.
+    """
+
+    query: str
+    hits: list[PassageHit]
+    closest: list[PassageHit] = field(default_factory=list)
+    strong: bool = False
+
+    @property
+    def relevant(self) -> bool:
+        return bool(self.hits)

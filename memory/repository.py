@@ -32,16 +32,36 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from memory import audio_archive, bulk, exports, fulltext, timeline
+from memory import audio_archive, bulk, exports, fulltext, passages, semantic, timeline
 from memory.database import describe, make_engine, resolve_url, upgrade
+from memory.embeddings import default_embedder
 from memory.errors import MemoryStoreError, unknown_session
-from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime, TextHit
-from memory.rows import ROW_END, ROW_KIND, ROW_SPEAKER, ROW_START, event_id_of, event_row
+from memory.minutes import records as minutes_records
+from memory.minutes.records import Minutes
+from memory.records import (
+    AgentTurnRecord,
+    PassageSearch,
+    SessionInfo,
+    SpeakerTalkTime,
+    TextHit,
+)
+from memory.rows import (
+    ROW_END,
+    ROW_KIND,
+    ROW_SPEAKER,
+    ROW_START,
+    ROW_TEXT,
+    event_id_of,
+    event_row,
+)
 from memory.schema import (
     AgentTurnRow,
     AudioChunkRow,
     EventRow,
     KindSpanRow,
+    MinutesItemRow,
+    MinutesRow,
+    SegmentVectorRow,
     SessionRow,
     SpeakerRow,
     TalkTimeRow,
@@ -92,6 +112,7 @@ class Memory:
         # autocommit: no BEGIN and ROLLBACK round trips around them on PostgreSQL.
         self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._vectors = semantic.VectorCache(engine)
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -213,10 +234,12 @@ class Memory:
         with self.engine.begin() as conn:
             timeline.require_session(conn, session_id)
             for table in (
+                SegmentVectorRow, MinutesItemRow, MinutesRow,
                 EventRow, SpeakerRow, KindSpanRow, TalkTimeRow, AgentTurnRow, AudioChunkRow
             ):  # fmt: skip
                 conn.execute(delete(table).where(table.session_id == session_id))
             conn.execute(delete(SessionRow).where(SessionRow.id == session_id))
+        self._vectors.forget(session_id)
 
     def set_duration(self, session_id: str, seconds: float) -> None:
         """Set the length of the session's audio (ingestion extends it to the last event)."""
@@ -278,8 +301,17 @@ class Memory:
             unique.setdefault(event_id_of(event), event)
         rows = {event_id: event_row(event, event_id) for event_id, event in unique.items()}
         with self.engine.begin() as conn:
-            inserted = bulk.insert_events(conn, list(rows.values()))
+            inserted_ids = bulk.insert_events(conn, list(rows.values()))
+            inserted = [eid for eid, _ in inserted_ids]
             new_rows = [rows[eid] for eid in inserted]
+            # Segments are embedded in the same transaction: a stored segment has its vector.
+            said = [
+                (pk, rows[eid][ROW_TEXT])
+                for eid, pk in inserted_ids
+                if rows[eid][ROW_KIND] == "transcript" and rows[eid][ROW_TEXT]
+            ]
+            if said:
+                semantic.embed_new_segments(default_embedder(), conn, session_id, said)
             # Speakers of events stored earlier were noted with them.
             speakers = {row[ROW_SPEAKER] for row in new_rows}
             for eid in inserted:
@@ -484,6 +516,64 @@ class Memory:
                 )
             return result
 
+    def search_passages(
+        self,
+        session_id: str,
+        query: str,
+        limit: int = 5,
+        *,
+        speakers: Sequence[str] | None = None,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> PassageSearch:
+        """Transcript passages about ``query``: full-text and semantic search fused, best
+        first, optionally only of ``speakers`` (ids or display names) and overlapping
+        [start, end]. ``result.relevant`` is false when nothing relevant was said; then
+        ``result.closest`` holds what came closest (see memory/passages.py)."""
+        if "\x00" in session_id:
+            raise unknown_session(session_id)
+        ids = self._speaker_ids(session_id, speakers) if speakers is not None else None
+        with self._reads.connect() as conn:
+            return passages.search(
+                conn, self._vectors, session_id, query, limit, speakers=ids, start=start, end=end
+            )
+
+    def _speaker_ids(self, session_id: str, speakers: Sequence[str]) -> set[str]:
+        ids = set()
+        for name in speakers:
+            found = self.resolve_speaker(session_id, name)
+            if found is None:
+                known = ", ".join(sorted(self.speaker_names(session_id))) or "none"
+                raise MemoryStoreError(
+                    f"no speaker {name!r} in session {session_id!r}; known speakers: {known}"
+                )
+            ids.add(found)
+        return ids
+
+    def resolve_speaker(self, session_id: str, name: str) -> str | None:
+        """The speaker id meant by ``name``: an id (``S2``, any case) or a display name
+        (``Alice``, any case); ``None`` if the session has no such speaker."""
+        wanted = name.strip().casefold()
+        names = self.speaker_names(session_id)
+        for speaker in sorted(names):
+            if speaker.casefold() == wanted:
+                return speaker
+        for speaker, display in sorted(names.items()):
+            if display.casefold() == wanted:
+                return speaker
+        return None
+
+    def transcript_by_speaker(
+        self,
+        session_id: str,
+        speakers: Sequence[str],
+        start: float = 0.0,
+        end: float = float("inf"),
+    ) -> list[TranscriptSegment]:
+        """What ``speakers`` (ids or display names) said in [start, end], in order."""
+        ids = self._speaker_ids(session_id, speakers)
+        return [s for s in self.transcript_between(session_id, start, end) if s.speaker in ids]
+
     def speaker_names(self, session_id: str) -> dict[str, str]:
         """Speaker id -> display name (the id itself when nobody named the speaker)."""
         with Session(self.engine) as db:
@@ -570,6 +660,59 @@ class Memory:
             if row_kind == kind
         ]
 
+    # -- minutes -------------------------------------------------------------------------
+
+    def store_minutes(self, session_id: str, minutes: Minutes) -> None:
+        """Store ``minutes`` as the session's minutes (replacing any stored before)."""
+        rows = minutes_records.to_rows(minutes)
+        with self.engine.begin() as conn:
+            timeline.require_session(conn, session_id)
+            conn.execute(delete(MinutesItemRow).where(MinutesItemRow.session_id == session_id))
+            conn.execute(delete(MinutesRow).where(MinutesRow.session_id == session_id))
+            conn.execute(
+                insert(MinutesRow).values(
+                    session_id=session_id,
+                    method=minutes.method,
+                    through=float(minutes.through),
+                    built_at=datetime.now(UTC),
+                )
+            )
+            if rows:
+                conn.execute(insert(MinutesItemRow), [{**row, "session_id": session_id} for row in rows])
+
+    def minutes(self, session_id: str) -> Minutes | None:
+        """The session's stored minutes; ``None`` if none were ever built."""
+        with self._reads.connect() as conn:
+            head = conn.execute(
+                select(MinutesRow.method, MinutesRow.through).where(MinutesRow.session_id == session_id)
+            ).first()
+            if head is None:
+                timeline.require_session(conn, session_id)
+                return None
+            rows = conn.execute(
+                select(
+                    MinutesItemRow.kind,
+                    MinutesItemRow.start_time,
+                    MinutesItemRow.end_time,
+                    MinutesItemRow.text,
+                    MinutesItemRow.speaker,
+                    MinutesItemRow.details,
+                )
+                .where(MinutesItemRow.session_id == session_id)
+                .order_by(MinutesItemRow.start_time, MinutesItemRow.id)
+            ).all()
+        return minutes_records.from_rows(session_id, head.method, float(head.through), [tuple(r) for r in rows])
+
+    def last_transcript_end(self, session_id: str) -> float:
+        """End of the session's last transcript segment (0 when nothing was said)."""
+        with self._reads.connect() as conn:
+            last = conn.execute(
+                select(func.max(EventRow.end_time)).where(
+                    EventRow.session_id == session_id, EventRow.kind == str(EventKind.TRANSCRIPT)
+                )
+            ).scalar()
+        return float(last or 0.0)
+
     # -- agent turns ---------------------------------------------------------------------
 
     def record_agent_turn(self, session_id: str, turn: AgentTurnRecord) -> int:
@@ -629,9 +772,12 @@ class Memory:
         if fmt == "vtt":
             return exports.to_vtt(events, names)
         if fmt == "md":
+            from memory.minutes import minutes_for  # derivation imports this module
+
             return exports.to_markdown(
-                info, events, names, self.speakers_with_talk_time(session_id)
-            )
+                info, events, names, self.speakers_with_talk_time(session_id),
+                minutes_for(self, session_id),
+            )  # fmt: skip
         if fmt == "json":
             return exports.to_json(info, events, names, self.agent_turns(session_id))
         raise MemoryStoreError(f"unknown export format {fmt!r}; use json, srt, vtt or md")

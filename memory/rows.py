@@ -43,8 +43,8 @@ _DETAILS = EVENT_COLUMNS.index("details")
 _WORDS = EVENT_COLUMNS.index("words")
 _EMBEDDING = EVENT_COLUMNS.index("speaker_embedding")
 _TEXT_COLUMNS = tuple(EVENT_COLUMNS.index(c) for c in ("text", "label", "speaker"))
-ROW_KIND, ROW_START, ROW_END, ROW_SPEAKER = (
-    EVENT_COLUMNS.index(c) for c in ("kind", "start_time", "end_time", "speaker")
+ROW_KIND, ROW_START, ROW_END, ROW_SPEAKER, ROW_TEXT = (
+    EVENT_COLUMNS.index(c) for c in ("kind", "start_time", "end_time", "speaker", "text")
 )
 
 

@@ -175,3 +175,56 @@ class AudioChunkRow(Base):
     __table_args__ = (
         UniqueConstraint("session_id", "start_time", name="uq_audio_chunks_session_start"),
     )
+
+
+class SegmentVectorRow(Base):
+    """The content-word embedding of one transcript segment (memory/embeddings.py).
+
+    Computed once, when the segment is stored, so semantic search over a day of audio
+    reads vectors instead of re-embedding text. ``vector`` is ``DIM`` float16 values.
+    """
+
+    __tablename__ = "segment_vectors"
+
+    event_pk: Mapped[int] = mapped_column(
+        RowId, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sessions.id", ondelete="CASCADE")
+    )
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_segment_vectors_session_event", "session_id", "event_pk"),)
+
+
+class MinutesRow(Base):
+    """Which minutes a session has: who wrote them and how far into the audio they reach."""
+
+    __tablename__ = "minutes"
+
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    method: Mapped[str] = mapped_column(String(200))
+    through: Mapped[float] = mapped_column(Double)
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class MinutesItemRow(Base):
+    """One derived, cited item of a session's minutes: a topic, decision, action item,
+    open question, disagreement or the next meeting (memory/minutes/records.py)."""
+
+    __tablename__ = "minutes_items"
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sessions.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    start_time: Mapped[float] = mapped_column(Double)
+    end_time: Mapped[float] = mapped_column(Double)
+    text: Mapped[str] = mapped_column(Text)
+    speaker: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (Index("ix_minutes_items_session_kind_start", "session_id", "kind", "start_time"),)

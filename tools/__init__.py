@@ -10,11 +10,18 @@ from tools.actions import Alert, Note, note, publish, schedule_reminder
 from tools.audio_scene import sound_events_between, voice_traits_between
 from tools.clock import format_clock, format_span
 from tools.context import Publisher, ToolContext, ToolInputError, ToolUnavailableError
+from tools.minutes import minutes, topics
+from tools.passages import Passage, PassageResult, search_passages
 from tools.registry import Tool, ToolRegistry, ToolResult, tool_from_function
 from tools.relisten import Relistened, relisten
 from tools.reminders import Reminder, ReminderScheduler
 from tools.session import SessionOverview, SpeakersOverview, SpeakerSummary, session_info, speakers
-from tools.transcript import search_transcript, transcript_at, transcript_between
+from tools.transcript import (
+    search_transcript,
+    speaker_transcript,
+    transcript_at,
+    transcript_between,
+)
 
 # Tools that only read; safe to give any model. Actions change the world outside memory.
 READ_TOOLS = (
@@ -22,6 +29,10 @@ READ_TOOLS = (
     transcript_at,
     transcript_between,
     search_transcript,
+    search_passages,
+    speaker_transcript,
+    minutes,
+    topics,
     speakers,
     sound_events_between,
     voice_traits_between,
@@ -49,6 +60,8 @@ __all__ = [
     "ACTION_TOOLS",
     "LISTEN_TOOLS",
     "Note",
+    "Passage",
+    "PassageResult",
     "READ_TOOLS",
     "Alert",
     "Publisher",

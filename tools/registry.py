@@ -321,7 +321,10 @@ def _describe_validation(exc: ValidationError) -> str:
 
 
 def to_model_payload(value: Any) -> Any:
-    """JSON-able data for a model: events lose ids and provenance, times keep 2 decimals."""
+    """JSON-able data for a model: events lose ids and provenance, times keep 2 decimals;
+    a value with a ``compact()`` method (e.g. minutes) is given as what that returns."""
+    if callable(getattr(value, "compact", None)) and not isinstance(value, type):
+        return to_model_payload(value.compact())
     if isinstance(value, BaseEvent):
         return _compact_event(value)
     if isinstance(value, BaseModel):
@@ -353,7 +356,7 @@ def summarize(value: Any) -> str:
         return "nothing"
     if isinstance(value, str):
         return value if len(value) <= 160 else value[:157] + "..."
-    if isinstance(value, BaseModel) and hasattr(value, "summary_line"):
+    if hasattr(value, "summary_line") and not isinstance(value, type):
         return str(value.summary_line())
     if isinstance(value, list | tuple):
         if not value:

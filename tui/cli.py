@@ -52,8 +52,13 @@ def _tui_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
 
-    async def asker(question: str, session_id: str):
-        return await ask(memory, session_id, question, reasoner)
+    conversations: dict[str, str] = {}  # one conversation per session browsed: follow-ups work
+
+    async def asker(question: str, session_id: str):  # type: ignore[no-untyped-def]
+        answer = await ask(memory, session_id, question, reasoner, conversation=conversations.get(session_id, "new"))
+        if answer.conversation:
+            conversations[session_id] = answer.conversation
+        return answer
 
     live = None
     bus = EventBus()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     ask.add_argument("--max-steps", type=int, default=6, help="tool-call rounds before the model must answer (default 6)")
     ask.add_argument("--backend", help="perception backend for re-listening to archived audio (lite, moss, remote)")
     ask.add_argument("--no-record", action="store_true", help="do not store the question and answer in memory")
+    follow = ask.add_mutually_exclusive_group()
+    follow.add_argument(
+        "--follow-up", action="store_true",
+        help='continue the conversation of the last question asked about this session ("why was it moved?")',
+    )  # fmt: skip
+    follow.add_argument(
+        "--conversation", metavar="ID",
+        help="continue conversation ID (printed with each answer), or start one with that id",
+    )  # fmt: skip
     ask.set_defaults(func=run_ask)
 
 
@@ -55,6 +65,8 @@ def run_ask(args: argparse.Namespace) -> int:
 
     if not args.question.strip():
         raise UsageError("the question is empty")
+    if args.conversation is not None and not re.fullmatch(r"[0-9a-f]{6,32}", args.conversation):
+        raise UsageError("--conversation takes the id printed with an earlier answer (6-32 hex digits)")
     if args.max_steps < 1:
         raise UsageError("--max-steps must be at least 1")
     try:
@@ -84,7 +96,11 @@ def run_ask(args: argparse.Namespace) -> int:
 
         async def run() -> Answer:
             async with reasoner:
-                return await ask(memory, info.id, args.question, reasoner, backend=backend, record=not args.no_record)
+                conversation = "latest" if args.follow_up else args.conversation
+                return await ask(
+                    memory, info.id, args.question, reasoner, backend=backend, record=not args.no_record,
+                    conversation=conversation or "new",
+                )  # fmt: skip
 
         try:
             answer = asyncio.run(run())
@@ -114,6 +130,8 @@ def readable(answer: Answer) -> str:
     from tools.clock import format_span
 
     lines = [answer.answer.rstrip(), ""]
+    if answer.conversation:
+        lines += [f"Conversation {answer.conversation} (ask --follow-up to continue it).", ""]
     if answer.citations:
         lines.append("Sources:")
         for c in answer.citations:

@@ -349,6 +349,7 @@ DEMO_QUESTIONS = (
     "What was said at 0:05?",
     "When did someone mention the budget?",
     "Who spoke the most?",
+    "What are the action items?",
 )
 
 
@@ -421,15 +422,15 @@ def _ask(memory: Memory, session_id: str, question: str) -> Answer:
     return asyncio.run(run())
 
 
-def _questions_for(memory: Memory, session_id: str) -> tuple[str, str, str]:
-    """The same three kinds of question, fitted to someone's own recording."""
+def _questions_for(memory: Memory, session_id: str) -> tuple[str, ...]:
+    """The same kinds of question, fitted to someone's own recording."""
     from tools.clock import format_clock
 
     session = memory.find_session(session_id)
     duration = session.duration if session else 0.0
     at = format_clock(min(duration / 3, 12 * 60) if duration else 0.0)
     topic = _frequent_word(memory, session_id) or "the plan"
-    return (f"What was said at {at}?", f"When did someone mention {topic}?", "Who spoke the most?")
+    return (f"What was said at {at}?", f"When did someone mention {topic}?", "Who spoke the most?", "What was decided?")
 
 
 _STOP_WORDS = frozenset(

@@ -1,5 +1,5 @@
 """Sub-commands of the memory package (see agent/cli/__init__.py): db upgrade, sessions, export,
-speakers."""
+speakers, minutes."""
 
 from __future__ import annotations
 
@@ -61,6 +61,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     )
     speakers.add_argument("--db", help=DB_HELP)
     speakers.set_defaults(func=_speakers)
+
+    minutes = sub.add_parser(
+        "minutes", help="a session's minutes: topics, decisions, action items, open questions"
+    )
+    minutes.add_argument("session", help="session id or title")
+    minutes.add_argument("--json", action="store_true", help="as JSON (one line per item)")
+    minutes.add_argument("--refresh", action="store_true", help="derive them again first")
+    minutes.add_argument("--db", help=DB_HELP)
+    minutes.set_defaults(func=_minutes)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -208,4 +217,21 @@ def _speakers(args: argparse.Namespace) -> int:
     for speaker, name in sorted(names.items()):
         if speaker not in talked:
             print(f"{speaker:<10} {name:<20} {format_duration(0):>9} {0:>6}")
+    return 0
+
+
+def _minutes(args: argparse.Namespace) -> int:
+    import json
+
+    from memory.exports import minutes_markdown
+    from memory.minutes import minutes_for, refresh_minutes
+
+    with _open(args.db) as memory:
+        session = _session(memory, args.session)
+        found = (refresh_minutes if args.refresh else minutes_for)(memory, session.id)
+        names = memory.speaker_names(session.id)
+    if args.json:
+        print(json.dumps(found.compact(), ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(minutes_markdown(found, names))
     return 0

@@ -70,6 +70,7 @@ class Answer(BaseModel):
     reasoner: str = ""
     model: str | None = None
     understood: bool = True  # False when the reasoner could not make sense of the question
+    conversation: str | None = None  # the conversation this turn belongs to (follow-ups)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``ask --json`` object."""

@@ -1,4 +1,8 @@
-"""Asking one question about one session: build the tool context, run a reasoner, record it."""
+"""Asking one question about one session: build the tool context, run a reasoner, record it.
+
+``conversation`` makes it a follow-up: ``"new"`` starts a conversation, an id continues
+one (the reasoner sees its earlier turns), ``"latest"`` continues the session's last turn.
+"""
 
 from __future__ import annotations
 
@@ -28,10 +32,29 @@ async def ask(
     reminders: ReminderScheduler | None = None,
     record: bool = True,
     session_time: float | None = None,
+    conversation: str | None = None,
 ) -> Answer:
     """Answer ``question`` about ``session_id`` and (by default) store the turn in memory."""
+    from agent.reasoning.conversation import (
+        addressed_spans,
+        latest_conversation,
+        new_conversation_id,
+        previous_turns,
+    )
+
     ctx = ToolContext(memory=memory, session_id=session_id, backend=backend, bus=bus, reminders=reminders)
+    ctx.extras["addressed_spans"] = addressed_spans(memory, session_id)
+    if conversation is not None:
+        seed: int | None = None
+        if conversation == "latest":
+            conversation, seed = latest_conversation(memory, session_id)
+            conversation = conversation or new_conversation_id()
+        elif conversation == "new":
+            conversation = new_conversation_id()
+        ctx.extras["previous_turns"] = previous_turns(memory, session_id, conversation, seed_turn=seed)
     answer = await reasoner.answer(question, ctx)
+    if conversation is not None:
+        answer.conversation = conversation
     if record:
         record_turn(memory, session_id, question, answer, session_time=session_time)
     return answer
@@ -41,9 +64,12 @@ def record_turn(
     memory: Memory, session_id: str, question: str, answer: Answer, session_time: float | None = None
 ) -> int:
     """Store the question, answer, reasoning, tool calls and citations as one agent turn."""
+    from agent.reasoning.conversation import conversation_step
     from memory import AgentTurnRecord
 
     data = answer.to_json_dict()
+    if answer.conversation:
+        data["reasoning"] = [*data["reasoning"], conversation_step(answer.conversation)]
     turn = AgentTurnRecord(
         question=question,
         answer=answer.answer,

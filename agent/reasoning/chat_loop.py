@@ -33,6 +33,17 @@ If the tools find nothing, say so.
 
 Session: {title} (id {session_id}), {duration} long, {events} events recorded."""
 
+# Said about the tools a registry holds, so the model picks the right one.
+TOOL_HINTS = {
+    "search_passages": "For a subject (also when other words were used: costs/budget, launch/release), "
+    "call `search_passages`; quote what it finds with its time and speaker. If it says nothing relevant "
+    "was said, say so and give what came closest.",
+    "minutes": "For decisions, agreements, plans, action items, owners, deadlines, open questions, "
+    "disagreements and the next meeting, call `minutes` and cite the items' times.",
+    "topics": "For the main topics or a summary, call `topics` (and `minutes`).",
+    "speaker_transcript": 'For "what did S2 / Alice say", call `speaker_transcript` with that speaker.',
+}
+
 FINAL_PROMPT = (
     "You have used all your tool calls. Answer the question now from the tool results above, "
     "without calling tools; say what you could not find."
@@ -66,10 +77,11 @@ class ChatToolReasoner(Reasoner):
         model = await self._model_name()
         loop = ToolLoop(self.registry, ctx)
         reasoning: list[str] = []
-        messages: list[dict[str, Any]] = [
-            {"role": "system", "content": self._system(ctx)},
-            {"role": "user", "content": question},
-        ]
+        messages: list[dict[str, Any]] = [{"role": "system", "content": self._system(ctx)}]
+        for turn in ctx.extras.get("previous_turns") or []:  # a follow-up: "why was it moved?"
+            messages.append({"role": "user", "content": str(turn.get("question", ""))})
+            messages.append({"role": "assistant", "content": str(turn.get("answer", ""))})
+        messages.append({"role": "user", "content": question})
         tools = self.registry.openai_tools()
         text = ""
         for step in range(1, self.max_steps + 1):
@@ -114,12 +126,14 @@ class ChatToolReasoner(Reasoner):
 
     def _system(self, ctx: ToolContext) -> str:
         info = ctx.memory.find_session(ctx.session_id)
-        return self.system_prompt.format(
+        prompt = self.system_prompt.format(
             title=info.title if info else ctx.session_id,
             session_id=ctx.session_id,
             duration=format_clock(info.duration) if info else "unknown",
             events=info.event_count if info else "unknown",
         )
+        hints = [hint for name, hint in TOOL_HINTS.items() if name in self.registry]
+        return prompt + ("\n" + "\n".join(hints) if hints else "")
 
     # -- reading replies -------------------------------------------------------------------
 
@@ -190,4 +204,4 @@ def _short(arguments: dict[str, Any]) -> str:
 
 
 
-__all__ = ["DEFAULT_MAX_STEPS", "FINAL_PROMPT", "SYSTEM_PROMPT", "ChatToolReasoner"]
+__all__ = ["DEFAULT_MAX_STEPS", "FINAL_PROMPT", "SYSTEM_PROMPT", "TOOL_HINTS", "ChatToolReasoner"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
 from agent.reasoning.answer import Citation, ToolCallRecord, dedupe_citations
-from perception.events import BaseEvent
+from perception.events import BaseEvent, TranscriptSegment
 from tools.context import ToolContext
 from tools.registry import ToolRegistry, ToolResult
 from tools.relisten import Relistened
@@ -32,6 +35,8 @@ class ToolLoop:
         self, name: str, arguments: Mapping[str, Any] | str | None = None, *, call_id: str | None = None
     ) -> ToolResult:
         result = await self.registry.call(name, arguments, self.ctx, call_id=call_id)
+        if result.ok and self.ctx.extras.get("addressed_spans"):
+            result.value = without_addressed(result.value, self.ctx.extras["addressed_spans"])
         log.debug("tool %s(%s) -> %s", name, result.arguments, result.summary())
         self.results.append(result)
         self.records.append(
@@ -83,6 +88,21 @@ class ToolLoop:
         return (named or found)[:limit]
 
 
+def without_addressed(value: Any, spans: list[tuple[float, float]]) -> Any:
+    """A transcript or passage result without what was said to the assistant itself (its
+    questions are no evidence about the session, for any reasoner)."""
+
+    def heard(item: Any) -> bool:
+        return any(start - 0.5 <= float(item.start) <= end + 0.5 for start, end in spans)
+
+    if isinstance(value, list) and value and all(isinstance(v, TranscriptSegment) for v in value):
+        return [v for v in value if not heard(v)]
+    if isinstance(value, BaseModel) and isinstance(getattr(value, "passages", None), list):
+        update = {f: [p for p in getattr(value, f) if not heard(p)] for f in ("passages", "closest") if hasattr(value, f)}
+        return value.model_copy(update=update)
+    return value
+
+
 _CLOCK_IN_TEXT = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\d:])")
 _SECONDS_IN_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b")
 
@@ -104,7 +124,25 @@ def citations_in(value: Any, loop: ToolLoop) -> list[Citation]:
         return [Citation(start=value.start, end=value.end, kind="relisten", text=value.answer)]
     if isinstance(value, list | tuple):
         return [c for item in value for c in citations_in(item, loop)]
+    if isinstance(value, BaseModel) or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+        return _said_in(value, loop)
     return []
 
 
-__all__ = ["ToolLoop", "citations_in", "mentioned_times"]
+def _said_in(value: Any, loop: ToolLoop) -> list[Citation]:
+    """Passages, minutes items and topics: what was said at a time (their own citations
+    when they carry some, else themselves)."""
+    names = type(value).model_fields if isinstance(value, BaseModel) else [f.name for f in dataclasses.fields(value)]
+    fields = [getattr(value, n) for n in names if n != "closest"]  # what came closest is no evidence
+    inner = [f for f in fields if isinstance(f, list | tuple | BaseModel) or (dataclasses.is_dataclass(f) and not isinstance(f, type))]
+    own = [c for item in inner for c in citations_in(item, loop)]
+    if own:
+        return own
+    text, start, end = getattr(value, "text", None), getattr(value, "start", None), getattr(value, "end", None)
+    if isinstance(text, str) and isinstance(start, int | float) and isinstance(end, int | float):
+        speaker = loop.name_of(getattr(value, "speaker", None))
+        return [Citation(start=float(start), end=float(end), kind="transcript", text=text.strip(), speaker=speaker)]
+    return []
+
+
+__all__ = ["ToolLoop", "citations_in", "mentioned_times", "without_addressed"]

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from memory import Memory, SessionInfo
+from memory.minutes import minutes_after_recording
 from perception.backend import SAMPLE_RATE, PerceptionBackend
 from perception.engine import Perceiver
 from perception.events import Event, SpeakerTurn, TranscriptSegment
@@ -264,6 +265,7 @@ class Recorder:
             raise
         run.finish()
         self.memory.recluster_speakers(session.id)  # ids regrouped over the whole session
+        minutes_after_recording(self.memory, session.id)  # the minutes of what is now stored
         final = self.memory.find_session(session.id) or session
         return RecordingResult(final, resume_at, run.produced, run.stored)
 

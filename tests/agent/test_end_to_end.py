@@ -22,7 +22,7 @@ async def heard(lite_backend, meeting_wav: Path) -> AsyncIterator[ScriptedSessio
 async def test_questions_about_a_perceived_meeting(heard: ScriptedSession, meeting_scene: Scene) -> None:
     budget = await heard.ask("When did someone mention the budget?")
     budget.expect.no_tool_errors()
-    budget.expect.contains_tool_call("search_transcript", {"query": "budget"})
+    budget.expect.contains_tool_call("search_passages", {"query": "budget"})
     first_line = meeting_scene.utterances[0]
     budget.expect.contains_citation(at=(first_line.start + first_line.end) / 2, kind="transcript", text="budget", tolerance=1.5)
     budget.expect.answer_matches(r'"budget" came up [23] times')

@@ -25,7 +25,7 @@ def recorded(tmp_path: Path) -> tuple[str, str]:
 def test_db_upgrade_creates_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     assert main(["db", "upgrade", "--db", url]) == 0
-    assert "schema at revision 0005_speaker_embeddings" in capsys.readouterr().out
+    assert "schema at revision 0007_minutes" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", url]) == 0  # again: nothing to do, no error
 
 
@@ -155,3 +155,20 @@ def test_export_help_lists_the_formats(capsys: pytest.CaptureFixture[str]) -> No
         main(["export", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "md: minutes" in out and "srt or vtt: subtitles" in out and "json: every event" in out
+def test_minutes_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.memory.planning_meeting import planning_meeting_events
+
+    url = f"sqlite:///{tmp_path / 'minutes.db'}"
+    with open_memory(url) as memory:
+        session = memory.create_session("Planning")
+        memory.ingest(session.id, planning_meeting_events())
+        memory.rename_speaker(session.id, "S3", "Carol")
+    assert main(["minutes", "Planning", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Minutes") and "## Decisions" in out and "## Action items" in out
+    assert "(owner: Carol; due: by Friday)" in out and "## Next meeting" in out
+    assert main(["minutes", "Planning", "--db", url, "--json", "--refresh"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["method"] == "rules" and payload["decisions"] and payload["open_questions"]
+    assert main(["minutes", "Nope", "--db", url]) == 2
+    assert "no session 'Nope'" in capsys.readouterr().err

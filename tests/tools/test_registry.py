@@ -178,6 +178,7 @@ def test_builtin_registry_has_every_builtin_and_valid_schemas() -> None:
     assert set(reg.names()) == {
         "session_info", "transcript_at", "transcript_between", "search_transcript", "speakers",
         "sound_events_between", "voice_traits_between", "relisten", "publish", "schedule_reminder", "note",
+        "search_passages", "speaker_transcript", "minutes", "topics",
     }  # fmt: skip
     for tool in reg:
         spec = tool.openai_spec()["function"]

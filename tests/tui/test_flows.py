@@ -160,3 +160,13 @@ async def test_live_event_of_a_new_session_is_adopted_when_nothing_is_open(tmp_p
         assert app.view is not None and app.view.id == session.id
         assert "Hello there." in _rows(app)[0]
     memory.close()
+
+
+async def test_reasoning_title_counts_in_the_singular(memory: Memory) -> None:
+    from agent.reasoning.answer import Answer, ToolCallRecord
+
+    app = MossTUI(memory, session=SESSION_ID)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_answer(Answer(answer="x", reasoning=["one step"], tool_calls=[ToolCallRecord(name="session_info")]))
+        await pilot.pause()
+        assert app.query_one("#reasoning", Collapsible).title == "Reasoning · 1 step · 1 tool call"

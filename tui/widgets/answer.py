@@ -75,7 +75,7 @@ class AnswerPanel(Vertical):
         citations.display = bool(self.citations)
         steps = list(getattr(answer, "reasoning", []) or [])
         calls = list(getattr(answer, "tool_calls", []) or [])
-        reasoning.title = f"Reasoning · {len(steps)} steps · {len(calls)} tool calls"
+        reasoning.title = f"Reasoning · {_count(len(steps), 'step')} · {_count(len(calls), 'tool call')}"
         reasoning.collapsed = True
         reasoning.display = bool(steps or calls)
         self.query_one("#trace", Static).update(trace(steps, calls))
@@ -132,3 +132,8 @@ def trace(steps: list[Any], calls: list[Any]) -> Text:
 
 
 __all__ = ["CITATIONS_HINT", "AnswerPanel", "trace"]
+
+
+def _count(n: int, noun: str) -> str:
+    """ "1 tool call", "2 tool calls"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -229,15 +229,19 @@ class VoiceAssistant:
 
     async def _on_answer(self, record: CallRecord, answer: SpokenAnswer) -> None:
         from agent.reasoning.ask import record_turn
+        from agent.reasoning.conversation import question_spans
 
         record.answers.append(answer)
         await record.send(answer.to_message())
+        # A question said aloud was said to the assistant, not in the meeting: later answers
+        # leave its transcript out of search, time ranges and speaker statistics.
+        asked_at = record.stt.last_final_start
+        heard = await asyncio.to_thread(question_spans, self.memory, record.session_id, answer.question, asked_at)
+        record.llm.context.extras.setdefault("addressed_spans", []).extend(heard)
         raw = answer.raw
         if raw is not None and hasattr(raw, "to_json_dict"):
-            await asyncio.to_thread(
-                record_turn, self.memory, record.session_id, answer.question, raw,
-                record.stt.perceiver.seconds_received,
-            )
+            when = asked_at if heard else record.stt.perceiver.seconds_received
+            await asyncio.to_thread(record_turn, self.memory, record.session_id, answer.question, raw, when)
 
 
 def _event_dict(event: Event) -> dict[str, Any]:

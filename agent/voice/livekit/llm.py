@@ -61,6 +61,9 @@ def question_in(turn: str) -> str | None:
     return None
 
 
+NOT_PLACED = "Sorry, I could not place that question; ask me what was said, decided or heard."
+
+
 class Reasoner(Protocol):
     async def answer(self, question: str, ctx: ToolContext) -> Any: ...
 
@@ -139,6 +142,10 @@ class ReasonerLLM(llm.LLM):
     async def _ask(self, question: str) -> SpokenAnswer:
         if self.before_answer is not None:
             await self.before_answer()
+        # the call's earlier answers, for follow-ups ("why was it moved?")
+        self.context.extras["previous_turns"] = [
+            {"question": a.question, "answer": a.text, "citations": a.citations} for a in self.answers[-4:]
+        ]
         try:
             raw = await self.reasoner.answer(question, self.context)
         except Exception as exc:  # a failed question must not end the call
@@ -220,6 +227,8 @@ def spoken_answer(question: str, raw: Any) -> SpokenAnswer:
     reasoning = [str(step) for step in (get("reasoning", None) or [])]
     calls = [_tool_call_dict(c) for c in (get("tool_calls", None) or [])]
     citations = [_plain(c) for c in (get("citations", None) or [])]
+    if get("understood", True) is False:  # one short sentence, never the reasoner's help list
+        text = NOT_PLACED
     return SpokenAnswer(
         question=question,
         text=text or "I have no answer to that.",

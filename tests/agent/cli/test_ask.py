@@ -31,9 +31,10 @@ def test_json_output(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert set(out) >= {"answer", "reasoning", "tool_calls", "citations"}
     assert "at 00:00 by Bob" in out["answer"]
     assert isinstance(out["reasoning"], list) and out["reasoning"]
-    assert [c["name"] for c in out["tool_calls"]] == ["session_info", "search_transcript"]
-    assert out["tool_calls"][1]["arguments"] == {"query": "budget", "limit": 50}
-    assert out["tool_calls"][1]["result_summary"].startswith("2 transcript events")
+    assert [c["name"] for c in out["tool_calls"]] == ["session_info", "search_passages"]
+    assert out["tool_calls"][1]["arguments"] == {"query": "budget", "limit": 10}
+    assert out["tool_calls"][1]["result_summary"].endswith("passages about 'budget'")
+    assert out["conversation"]
     first = out["citations"][0]
     assert first == {"start": 0.5, "end": 4.5, "kind": "transcript", "speaker": "Bob", "label": None,
                      "text": "Good morning everyone. Let's start with the budget for the next quarter."}  # fmt: skip
@@ -89,3 +90,23 @@ def test_the_reasoner_choices_match_the_factory() -> None:
     for name in registry.REASONER_NAMES:  # every name leads to a class
         module_name, _, class_name = registry.REASONERS[name].partition(":")
         assert hasattr(__import__(module_name, fromlist=[class_name]), class_name)
+
+
+def test_follow_up_continues_the_last_conversation(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "standup", "who will write the job description?", "--db", db, "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert "Carol" in first["answer"] and first["conversation"]
+    assert main(["ask", "standup", "who said that?", "--db", db, "--json", "--follow-up"]) == 0
+    follow = json.loads(capsys.readouterr().out)
+    assert follow["conversation"] == first["conversation"] and "Carol" in follow["answer"]
+    assert main(["ask", "standup", "when was it due?", "--db", db, "--conversation", first["conversation"]]) == 0
+    out = capsys.readouterr().out
+    assert "Friday" in out and f"Conversation {first['conversation']}" in out
+    with open_memory(db) as memory:
+        turns = memory.agent_turns("standup-1")
+    assert [t.question for t in turns][-3:] == ["who will write the job description?", "who said that?", "when was it due?"]
+
+
+def test_a_bad_conversation_id_is_a_usage_error(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "standup", "why?", "--db", db, "--conversation", "not an id!"]) == 2
+    assert "--conversation takes the id" in capsys.readouterr().err

@@ -104,3 +104,11 @@ async def test_a_checkpoint_without_tokenizer(tmp_path: Path) -> None:
     async with ScriptedSession(meeting_script(), reasoner=reasoner) as session:
         with pytest.raises(ReasonerUnavailableError, match="has no tokenizer"):
             await session.ask("Who spoke?")
+
+
+def test_the_qwen_tool_prompt_carries_the_meeting_tools() -> None:
+    from tools import builtin_registry
+
+    prompt = builtin_registry().qwen_tools_prompt()
+    for name in ("search_passages", "minutes", "topics", "speaker_transcript"):
+        assert f'"name": "{name}"' in prompt or f'"name":"{name}"' in prompt, name

@@ -128,3 +128,52 @@ async def test_server_errors_and_garbage_are_clear_errors() -> None:
     async with FakeOpenAIServer([{"choices": []}]) as server:
         with pytest.raises(ReasonerError, match=r"has no choices\[0\]\.message"):
             await ask(server, "Who spoke?")
+
+
+async def test_meeting_tools_are_offered_and_their_results_cited() -> None:
+    replies = [
+        message(None, [tool_call("search_passages", {"query": "recruiting"})]),
+        message(None, [tool_call("minutes", {}, call_id="call_2")]),
+        message("Alice wants to hire two engineers before March (00:16)."),
+    ]
+    async with FakeOpenAIServer(replies) as server:
+        result = await ask(server, "What was said about recruiting?")
+    result.expect.next_tool_call(name="search_passages", arguments={"query": "recruiting"})
+    result.expect.next_tool_call(name="minutes")
+    result.expect.no_tool_errors()
+    result.expect.contains_citation(at=16.6, speaker="Alice")
+    first = server.requests[0]
+    tools = {t["function"]["name"]: t["function"] for t in first["tools"]}
+    assert {"search_passages", "minutes", "topics", "speaker_transcript"} <= set(tools)
+    assert "speaker" in tools["search_passages"]["parameters"]["properties"]
+    assert "search_passages" in first["messages"][0]["content"] and "minutes" in first["messages"][0]["content"]
+
+
+async def test_a_follow_up_sends_the_earlier_turns() -> None:
+    from agent.reasoning.ask import ask as ask_session
+
+    replies = [message("The budget is tight (00:05)."), message("Because of the new servers (00:05).")]
+    async with FakeOpenAIServer(replies) as server:
+        reasoner = OpenAIReasoner(base_url=server.base_url)
+        async with ScriptedSession(meeting_script(), reasoner=reasoner) as session:
+            first = await ask_session(session.memory, session.session_id, "How is the budget?", reasoner, conversation="new")
+            await ask_session(session.memory, session.session_id, "why?", reasoner, conversation=first.conversation)
+    roles = [(m["role"], m["content"]) for m in server.requests[1]["messages"][1:]]
+    assert roles == [("user", "How is the budget?"), ("assistant", "The budget is tight (00:05)."), ("user", "why?")]
+
+
+async def test_questions_to_the_assistant_never_reach_the_model() -> None:
+    from agent.reasoning.answer import Answer
+    from agent.reasoning.ask import record_turn
+
+    script = meeting_script()
+    script.say("S1", "Assistant, when did we talk about the budget?", at=40.0, duration=3.0)
+    replies = [message(None, [tool_call("search_passages", {"query": "budget"})]), message("At 00:00 and 00:05.")]
+    async with FakeOpenAIServer(replies) as server:
+        reasoner = OpenAIReasoner(base_url=server.base_url)
+        async with ScriptedSession(script, reasoner=reasoner) as session:
+            record_turn(session.memory, session.session_id, "Assistant, when did we talk about the budget?", Answer(answer="x"), session_time=40.0)
+            result = await session.ask("When was the budget mentioned?")
+    sent = json.loads(server.requests[1]["messages"][-1]["content"])
+    assert sent["passages"] and all(round(p["start"]) != 40 for p in sent["passages"])  # 40 s holds "budget" too
+    assert all(round(c.start) != 40 for c in result.answer.citations)

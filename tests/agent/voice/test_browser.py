@@ -99,7 +99,7 @@ async def test_browser_call_shows_question_and_answer_and_plays_it(endpoint, tmp
     assert answer["citations"] and answer["reasoning"]
     # the page shows the transcribed question, the answer and the tool calls behind it
     assert "who mentioned" in page.lower() and answer["text"][:20] in page
-    assert "search_transcript" in events
+    assert "search_passages" in events
     assert state["answerAudioEnergy"] > 0  # answer audio arrived on the WebRTC track
 
     # the call was recorded as a memory session, question and answer included

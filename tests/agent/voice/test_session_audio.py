@@ -104,3 +104,13 @@ async def test_spoken_question_about_an_earlier_doorbell(lite_backend, memory) -
     answer_msgs = [m for m in messages if m["type"] == "answer"]
     assert answer_msgs and answer_msgs[0]["reasoning"] and answer_msgs[0]["citations"]
     assert memory.read_audio(call.session_id, 0.5, 2.0).std() > 0.01  # audio archived for re-listening
+
+    # the question was said to the assistant: not evidence for later answers
+    from agent.reasoning.ask import ask
+
+    asked = [s for s in stored if "doorbell" in s.text.lower()]
+    assert asked and call.llm.context.extras.get("addressed_spans")
+    assert turns[0].session_time == pytest.approx(asked[0].start, abs=1.0)
+    later = await ask(memory, call.session_id, "when did someone mention a doorbell?", get_reasoner("rules"), record=False)
+    assert not any(abs(c.start - s.start) < 0.5 for c in later.citations for s in asked), later.answer
+    assert "Nothing about 'doorbell'" in later.answer

@@ -58,7 +58,7 @@ async def test_doorbell_question_calls_the_sound_tool_and_cites_the_time(call_se
 async def test_who_mentioned_searches_the_transcript(call_session) -> None:
     session, _ = call_session
     result = await session.run(user_input="Who mentioned the servers?")
-    result.expect.contains_function_call(name="search_transcript", arguments={"query": "servers", "limit": 50})
+    result.expect.contains_function_call(name="search_passages", arguments={"query": "servers", "limit": 10})
     text = result.expect[-1].is_message(role="assistant").event().item.text_content or ""
     assert "Alice" in text and "Bob" not in text
 
@@ -104,3 +104,19 @@ async def test_reasoning_never_reaches_the_spoken_text(lite_backend, memory) -> 
     assert text.strip() == "It rang at 0:09."
     assert call.answers[-1].reasoning == ["looked at sounds"]  # kept for the page and memory
     assert "SECRET" not in str(call.answers[-1].to_message()["text"])
+
+
+async def test_a_question_it_cannot_place_gets_one_short_sentence(call_session) -> None:
+    session, call = call_session
+    result = await session.run(user_input="Hello?")
+    text = result.expect[-1].is_message(role="assistant").event().item.text_content or ""
+    assert text.count(".") + text.count(";") <= 2 and "I can answer questions about" not in text
+    assert text.startswith("Sorry, I could not place that question")
+
+
+async def test_a_follow_up_in_the_call_resolves_that(call_session) -> None:
+    session, call = call_session
+    await session.run(user_input="What was said about the servers?")
+    result = await session.run(user_input="Who said that?")
+    text = result.expect[-1].is_message(role="assistant").event().item.text_content or ""
+    assert "Alice" in text
