@@ -12,8 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
 
+from memory import timeline
 from memory.errors import MemoryStoreError
+from memory.schema import AudioChunkRow
+from memory.store import Store
 
 SAMPLE_RATE = 16_000
 CHUNK_SECONDS = 30.0
@@ -87,3 +92,53 @@ def assemble(t0: float, t1: float, chunks: Sequence[tuple[float, bytes]]) -> np.
         if hi > lo:
             out[lo:hi] = audio[lo - at : hi - at]
     return out
+
+
+class AudioArchiveStore(Store):
+    """A session's audio as FLAC chunks, read back sample-exact by time range."""
+
+    def archive_audio(self, session_id: str, start: float, samples_16k: np.ndarray) -> int:
+        """Keep ``samples_16k`` (16 kHz mono) starting at ``start`` s as FLAC chunks; returns
+        the number of chunks written. Archiving the same range again replaces it."""
+        chunks = encode_chunks(start, samples_16k)
+        with self.engine.begin() as conn:
+            timeline.require_session(conn, session_id)
+            for chunk in chunks:
+                conn.execute(
+                    delete(AudioChunkRow).where(
+                        AudioChunkRow.session_id == session_id,
+                        AudioChunkRow.start_time == chunk.start,
+                    )
+                )
+            if chunks:
+                conn.execute(
+                    insert(AudioChunkRow),
+                    [
+                        {
+                            "session_id": session_id,
+                            "start_time": c.start,
+                            "end_time": c.end,
+                            "sample_rate": SAMPLE_RATE,
+                            "sample_count": c.sample_count,
+                            "codec": "flac",
+                            "data": c.data,
+                        }
+                        for c in chunks
+                    ],
+                )
+        return len(chunks)
+
+    def read_audio(self, session_id: str, t0: float, t1: float) -> np.ndarray:
+        """16 kHz mono float32 audio of [t0, t1]; parts never archived are silence."""
+        with Session(self.engine) as db:
+            timeline.require_session(db, session_id)
+            rows = db.execute(
+                select(AudioChunkRow.start_time, AudioChunkRow.data)
+                .where(
+                    AudioChunkRow.session_id == session_id,
+                    AudioChunkRow.start_time < t1,
+                    AudioChunkRow.end_time > t0,
+                )
+                .order_by(AudioChunkRow.start_time)
+            ).all()
+        return assemble(t0, t1, [(start, data) for start, data in rows])

@@ -6,12 +6,19 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from memory.errors import MemoryStoreError, unknown_session
+from memory.minutes.build import minutes_for
 from memory.minutes.records import Minutes, MinutesItem
 from memory.records import AgentTurnRecord, SessionInfo, SpeakerTalkTime
 from perception.events import Event, MusicEvent, SoundEvent, TranscriptSegment
 from perception.formats import VTT_HEADER, format_clock, srt_cue, vtt_cue
+
+if TYPE_CHECKING:
+    from memory.repository import Memory
+
+ExportFormat = Literal["json", "srt", "vtt", "md"]
 
 
 def _segments(events: Sequence[Event]) -> list[TranscriptSegment]:
@@ -163,3 +170,23 @@ def to_markdown(
     lines += ["## Sound events", ""]
     lines += [_sound_line(s) for s in sounds] or ["None detected."]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def export_session(memory: Memory, session_id: str, fmt: ExportFormat) -> str:
+    """The session as JSON, SRT or WebVTT subtitles, or Markdown minutes (derived when
+    the stored ones are missing or stale)."""
+    info = memory.find_session(session_id)
+    if info is None or info.id != session_id:
+        raise unknown_session(session_id)
+    events = memory.session_events(session_id)
+    names = memory.speaker_names(session_id)
+    if fmt == "srt":
+        return to_srt(events, names)
+    if fmt == "vtt":
+        return to_vtt(events, names)
+    if fmt == "md":
+        talk = memory.speakers_with_talk_time(session_id)
+        return to_markdown(info, events, names, talk, minutes_for(memory, session_id))
+    if fmt == "json":
+        return to_json(info, events, names, memory.agent_turns(session_id))
+    raise MemoryStoreError(f"unknown export format {fmt!r}; use json, srt, vtt or md")

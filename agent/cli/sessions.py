@@ -153,9 +153,10 @@ def _delete_session(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from agent.cli.errors import UsageError
+    from memory.exports import export_session
 
     with _open(args.db) as memory:
-        text = memory.export(_session(memory, args.session).id, args.format)
+        text = export_session(memory, _session(memory, args.session).id, args.format)
     if args.output is None:
         sys.stdout.write(text)
         return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from memory import Memory
+from memory.exports import export_session
 from memory.minutes import Minutes, build_minutes, derive_minutes, minutes_for, refresh_minutes
 from memory.minutes.records import Citation, MinutesItem
 from perception.events import TranscriptSegment
@@ -115,7 +116,7 @@ def test_minutes_are_stored_and_read_back(memory: Memory, meeting: str, minutes:
 
 def test_export_markdown_shows_the_minutes(memory: Memory, meeting: str) -> None:
     memory.rename_speaker(meeting, "S3", "Carol")
-    text = memory.export(meeting, "md")
+    text = export_session(memory, meeting, "md")
     assert "## Minutes" in text and "### Decisions" in text and "### Action items" in text
     assert "owner: Carol; due: by Friday" in text
     assert "### Next meeting" in text and "next Tuesday at ten" in text
@@ -126,7 +127,7 @@ def test_minutes_of_an_empty_session(memory: Memory) -> None:
     session = memory.create_session("silence")
     built = build_minutes(memory, session.id)
     assert built.topics == [] and built.items() == [] and built.through == 0.0
-    assert "## Minutes" in memory.export(session.id, "md")
+    assert "## Minutes" in export_session(memory, session.id, "md")
 
 
 

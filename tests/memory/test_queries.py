@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text as sql_text
 
 from memory import AgentTurnRecord, Memory, MemoryStoreError
+from memory.exports import export_session
 from perception.events import EventKind, SoundEvent, TranscriptSegment, Word
 from tests.memory.scenes import meeting_events
 
@@ -90,7 +91,7 @@ def test_ingest_extends_duration_and_registers_speakers(memory: Memory, meeting:
     assert memory.find_session(meeting).duration == 120.0
     memory.set_duration(meeting, 50.0)  # shorter than the events: they are all still kept
     assert len(memory.session_events(meeting)) == len(meeting_events())
-    assert "One more thing" in memory.export(meeting, "srt")
+    assert "One more thing" in export_session(memory, meeting, "srt")
 
 
 def test_transcript_at_gives_context_before_and_after(memory: Memory, meeting: str) -> None:
@@ -276,7 +277,7 @@ def test_unknown_session_is_an_error_not_an_empty_answer(memory: Memory) -> None
         lambda: memory.search_text("missing", "x"),
         lambda: memory.speakers_with_talk_time("missing"),
         lambda: memory.delete_session("missing"),
-        lambda: memory.export("missing", "md"),
+        lambda: export_session(memory, "missing", "md"),
         lambda: memory.record_agent_turn("missing", AgentTurnRecord(question="q", answer="a")),
     ):
         with pytest.raises(MemoryStoreError, match="no session 'missing'"):
@@ -311,15 +312,15 @@ def test_export_formats_use_display_names(memory: Memory, meeting: str) -> None:
     memory.rename_speaker(meeting, "S1", "Alice")
     memory.rename_speaker(meeting, "S2", "Bob")
 
-    srt = memory.export(meeting, "srt")
+    srt = export_session(memory, meeting, "srt")
     assert srt.startswith("1\n00:00:00,000 --> 00:00:04,000\nAlice: Good morning everyone")
     assert "7\n00:01:10,000 --> 00:01:16,000\nBob: One more thing" in srt
 
-    vtt = memory.export(meeting, "vtt")
+    vtt = export_session(memory, meeting, "vtt")
     assert vtt.startswith("WEBVTT\n")
     assert "00:00:04.500 --> 00:00:09.000\n<v Bob>Thanks. First item" in vtt
 
-    md = memory.export(meeting, "md")
+    md = export_session(memory, meeting, "md")
     assert md.startswith("# Weekly sync\n")
     assert "| Alice | 00:13 | 42% | 3 |" in md
     assert "### 00:00" in md and "### 01:00" in md
@@ -327,12 +328,12 @@ def test_export_formats_use_display_names(memory: Memory, meeting: str) -> None:
     assert "- [00:09] *(doorbell)*" in md
     assert "- 00:40–01:00 *music*: soft piano" in md
 
-    document = json.loads(memory.export(meeting, "json"))
+    document = json.loads(export_session(memory, meeting, "json"))
     assert document["session"]["id"] == meeting
     assert document["speakers"] == {"S1": "Alice", "S2": "Bob", "S3": "S3"}
     assert len(document["events"]) == len(meeting_events())
     with pytest.raises(MemoryStoreError, match="unknown export format"):
-        memory.export(meeting, "docx")  # type: ignore[arg-type]
+        export_session(memory, meeting, "docx")  # type: ignore[arg-type]
 
 
 def test_vtt_escapes_cue_text(memory: Memory) -> None:
@@ -341,6 +342,6 @@ def test_vtt_escapes_cue_text(memory: Memory) -> None:
         session.id,
         [TranscriptSegment(start=0, end=1, text="a --> b <i>x</i> & c", speaker="S<1>")],
     )
-    vtt = memory.export(session.id, "vtt")
+    vtt = export_session(memory, session.id, "vtt")
     assert "<v S<1" not in vtt and "<i>" not in vtt and " --> b" not in vtt
     assert "&amp; c" in vtt

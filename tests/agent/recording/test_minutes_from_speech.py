@@ -10,6 +10,7 @@ import pytest
 
 from agent.recording.recorder import Recorder
 from memory import Memory, open_memory
+from memory.exports import export_session
 from perception import synthetic
 from perception.backend import PerceptionBackend
 
@@ -56,7 +57,7 @@ def test_the_recorder_builds_minutes_of_what_was_said(recorded: tuple[Memory, st
     assert minutes.next_meeting is not None and "tuesday" in minutes.next_meeting.text.lower()
     movers = _said_at(scene, "book the movers")
     assert any(abs(q.start - movers) <= 2.0 for q in minutes.open_questions), minutes.questions
-    assert "## Minutes" in memory.export(session_id, "md")
+    assert "## Minutes" in export_session(memory, session_id, "md")
 
 
 def test_paraphrase_search_on_recorded_speech(recorded: tuple[Memory, str, synthetic.Scene]) -> None:
