@@ -137,7 +137,7 @@ class TextEmbedder:
 
         Vectorised over the batch: each distinct word's vector once, then one sparse
         (texts x words) product sums them per text."""
-        from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+        from scipy.sparse import csr_matrix
 
         out = np.zeros((len(word_lists), self.dim), np.float32)
         index: dict[str, int] = {}

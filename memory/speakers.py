@@ -103,7 +103,7 @@ class SpeakerQueries(TimelineQueries):
                     + (", ".join(known) or "none")
                 )
 
-    def recluster_speakers(self, session_id: str):  # type: ignore[no-untyped-def]
+    def recluster_speakers(self, session_id: str):
         """Regroup the session's speaker ids over the whole session from the stored voice
         embeddings (see memory/speaker_refinement.py); returns what changed."""
         from memory.speaker_refinement import recluster_session

@@ -16,7 +16,7 @@ import importlib.util
 import logging
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -125,9 +125,9 @@ class CampPlusEmbedder:
 
     def __init__(self, weights: Path | None = None) -> None:
         self._weights = weights
-        self._model = None
+        self._model: Any = None
 
-    def load(self):  # type: ignore[no-untyped-def]
+    def load(self):
         """Load the model now (it is otherwise loaded on first use)."""
         with self._lock:
             if self._model is None:
@@ -210,7 +210,7 @@ class CampPlusEmbedder:
 class VoiceFrames:
     """Frame-level CAM++ features of one stretch of speech (before pooling)."""
 
-    def __init__(self, embedder: CampPlusEmbedder, x, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, embedder: CampPlusEmbedder, x, seconds: float) -> None:
         self._embedder = embedder
         self._x = x  # (1, channels, frames), about 50 frames a second
         self.seconds = seconds

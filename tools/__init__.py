@@ -6,6 +6,9 @@ function into a tool with a JSON schema for OpenAI-style and Qwen3 function call
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from tools.actions import Alert, Note, note, publish, schedule_reminder
 from tools.audio_scene import sound_events_between, voice_traits_between
 from tools.clock import format_clock, format_span
@@ -50,7 +53,9 @@ def builtin_registry(
     registry = ToolRegistry(sync_in_thread=sync_in_thread)
     if timeout is not None:
         registry.default_timeout = timeout
-    funcs = READ_TOOLS + (LISTEN_TOOLS if listen else ()) + (ACTION_TOOLS if actions else ())
+    funcs: tuple[Callable[..., Any], ...] = (
+        READ_TOOLS + (LISTEN_TOOLS if listen else ()) + (ACTION_TOOLS if actions else ())
+    )
     for func in funcs:
         registry.register(func, timeout=120.0 if func is relisten else None)
     return registry

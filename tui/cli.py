@@ -54,7 +54,7 @@ def _tui_command(args: argparse.Namespace) -> int:
 
     conversations: dict[str, str] = {}  # one conversation per session browsed: follow-ups work
 
-    async def asker(question: str, session_id: str):  # type: ignore[no-untyped-def]
+    async def asker(question: str, session_id: str):
         answer = await ask(memory, session_id, question, reasoner, conversation=conversations.get(session_id, "new"))
         if answer.conversation:
             conversations[session_id] = answer.conversation

@@ -7,7 +7,7 @@ import json
 import os
 import re
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.reasoning.registry import REASONER_NAMES
 
@@ -77,7 +77,7 @@ def run_ask(args: argparse.Namespace) -> int:
         info = memory.find_session(args.session)
         if info is None:
             raise UsageError(f"no session {args.session!r}; `moss-agent sessions` lists them")
-        options: dict[str, object] = {}
+        options: dict[str, Any] = {}
         if args.reasoner == "openai":
             options = {"base_url": args.base_url, "model": args.model, "max_steps": args.max_steps}
         elif args.reasoner == "moss":
@@ -88,7 +88,7 @@ def run_ask(args: argparse.Namespace) -> int:
 
             # One question per process, nothing else on the event loop: the memory reads
             # run inline, which saves a thread hop per tool call (see docs/BENCHMARKS.md).
-            options = {"registry": builtin_registry(sync_in_thread=False)}
+            options["registry"] = builtin_registry(sync_in_thread=False)
         try:
             reasoner = get_reasoner(args.reasoner, **options)
         except ReasonerError as exc:

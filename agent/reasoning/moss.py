@@ -70,6 +70,7 @@ class MossReasoner(ChatToolReasoner):
                     self._model, self._processor = await asyncio.to_thread(load_moss_audio, self.checkpoint)
                 except (MossCheckpointError, OSError) as exc:
                     raise ReasonerUnavailableError(f"cannot load the MOSS-Audio checkpoint {self.checkpoint}: {exc}") from exc
+            assert self._model is not None and self._processor is not None
             if not self._processor.has_tokenizer:
                 raise ReasonerUnavailableError(
                     "the MOSS-Audio checkpoint has no tokenizer, so it cannot read questions as text; "

@@ -283,9 +283,10 @@ class LiteBackend(PerceptionBackend):
             if seg.speaker_embedding is not None:  # embedded while looking for a change of voice
                 vec = np.asarray(seg.speaker_embedding)
             else:
-                vec = self._encoder.embed(_clip(audio, seg.start, seg.end))
-                if vec is None:
+                embedded = self._encoder.embed(_clip(audio, seg.start, seg.end))
+                if embedded is None:
                     continue
+                vec = embedded
                 seg.speaker_embedding = _stored(vec)
             vectors[i] = vec
             may_open = seg.duration >= MIN_OPEN_SECONDS
