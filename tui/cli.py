@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from agent.cli.options import add_db_option, add_reasoner_option
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     """Add ``tui``."""
@@ -15,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
             "timeline by minute and a question box with citations and the reasoning trace."
         ),
     )
-    tui.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite path of the memory")
+    add_db_option(tui)
     tui.add_argument("--session", metavar="NAME", help="session to open first (title or id)")
     tui.add_argument(
         "--mqtt", metavar="HOST:PORT", help="follow live events published on this MQTT broker"
@@ -23,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     tui.add_argument(
         "--record", metavar="FILE", help="record FILE with the lite backend while watching it live"
     )
-    tui.add_argument("--reasoner", default="rules", help="reasoner for questions (default: rules)")
+    add_reasoner_option(tui)
     tui.set_defaults(func=_tui_command)
 
 
@@ -31,18 +33,15 @@ def _tui_command(args: argparse.Namespace) -> int:
     import asyncio
     from pathlib import Path
 
-    from agent.reasoning.ask import ask
     from agent.bus.in_process import EventBus
     from agent.cli.errors import UsageError
+    from agent.reasoning.ask import ask
     from agent.reasoning.registry import get_reasoner
-    from memory import MemoryStoreError, open_memory
+    from memory import open_memory
     from tui.app import MossTUI
     from tui.live import bus_events, bus_publisher, record_beside
 
-    try:
-        memory = open_memory(args.db)
-    except MemoryStoreError as exc:
-        raise UsageError(str(exc)) from exc
+    memory = open_memory(args.db)
     if args.session and memory.find_session(args.session) is None:
         raise UsageError(f"no session called {args.session!r}; see `moss-agent sessions`")
     if args.record and not Path(args.record).is_file():

@@ -9,7 +9,7 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any
 
-from agent.reasoning.registry import REASONER_NAMES
+from agent.cli.options import add_backend_option, add_db_option, add_reasoner_option
 
 if TYPE_CHECKING:
     from agent.reasoning.answer import Answer
@@ -27,9 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     )
     ask.add_argument("session", metavar="SESSION", help="session id, id prefix or title")
     ask.add_argument("question", metavar="QUESTION", help='e.g. "who spoke most?" or "what was said at minute 12?"')
-    ask.add_argument("--db", help="SQLAlchemy URL or SQLite file (default: $MOSS_AGENTS_DB or the user data dir)")
-    ask.add_argument(
-        "--reasoner", choices=REASONER_NAMES, default="rules",
+    add_db_option(ask)
+    add_reasoner_option(
+        ask,
         help="rules: deterministic, CPU (default); openai: an OpenAI-compatible server; moss: the local MOSS-Audio model",
     )  # fmt: skip
     ask.add_argument("--json", action="store_true", help="print one JSON object (answer, reasoning, tool_calls, citations)")
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     ask.add_argument("--model", help="model name for --reasoner openai (default: the server's first model)")
     ask.add_argument("--checkpoint", help="MOSS-Audio checkpoint directory for --reasoner moss")
     ask.add_argument("--max-steps", type=int, default=6, help="tool-call rounds before the model must answer (default 6)")
-    ask.add_argument("--backend", help="perception backend for re-listening to archived audio (lite, moss, remote)")
+    add_backend_option(ask, help="perception backend for re-listening to archived audio", default=None)
     ask.add_argument("--no-record", action="store_true", help="do not store the question and answer in memory")
     follow = ask.add_mutually_exclusive_group()
     follow.add_argument(
@@ -61,7 +61,7 @@ def run_ask(args: argparse.Namespace) -> int:
     from agent.reasoning.ask import ask
     from agent.reasoning.reasoner import ReasonerError
     from agent.reasoning.registry import get_reasoner
-    from memory import MemoryStoreError, open_memory
+    from memory import open_memory
 
     if not args.question.strip():
         raise UsageError("the question is empty")
@@ -69,10 +69,7 @@ def run_ask(args: argparse.Namespace) -> int:
         raise UsageError("--conversation takes the id printed with an earlier answer (6-32 hex digits)")
     if args.max_steps < 1:
         raise UsageError("--max-steps must be at least 1")
-    try:
-        memory = open_memory(args.db)
-    except MemoryStoreError as exc:
-        raise UsageError(str(exc)) from exc
+    memory = open_memory(args.db)
     with memory:
         info = memory.find_session(args.session)
         if info is None:
@@ -89,10 +86,7 @@ def run_ask(args: argparse.Namespace) -> int:
             # One question per process, nothing else on the event loop: the memory reads
             # run inline, which saves a thread hop per tool call (see docs/BENCHMARKS.md).
             options["registry"] = builtin_registry(sync_in_thread=False)
-        try:
-            reasoner = get_reasoner(args.reasoner, **options)
-        except ReasonerError as exc:
-            raise UsageError(str(exc)) from exc
+        reasoner = get_reasoner(args.reasoner, **options)
 
         async def run() -> Answer:
             async with reasoner:

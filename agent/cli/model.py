@@ -64,15 +64,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from agent.cli.errors import UsageError
-    from perception.moss.configuration import MossConfigError
     from perception.moss.info import describe_checkpoint
-    from perception.moss.loading import MossCheckpointError
 
-    try:
-        info = describe_checkpoint(args.checkpoint)
-    except (MossConfigError, MossCheckpointError) as exc:
-        raise UsageError(str(exc)) from exc
+    info = describe_checkpoint(args.checkpoint)
     print(f"checkpoint   {args.checkpoint}")
     print(
         f"files        {info.n_files} safetensors file(s), stored as {', '.join(info.stored_dtypes)}"

@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from agent.cli.options import add_backend_option, add_db_option
+
 if TYPE_CHECKING:
     import numpy as np
     from rich.console import Console
@@ -23,7 +25,6 @@ if TYPE_CHECKING:
     from perception.events import Event
     from tools.reminders import Reminder
 
-BACKENDS = ("lite", "moss", "remote")
 SinkT = TypeVar("SinkT", bound="contextlib.AbstractContextManager[Any]")
 
 
@@ -40,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     )
     record.add_argument("file", metavar="FILE|-", help="audio file, or - for stdin")
     record.add_argument("--session", metavar="NAME", help="session title (default: the file name)")
-    record.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite path of the memory")
-    record.add_argument("--backend", choices=BACKENDS, default="lite", help="perception backend")
+    add_db_option(record)
+    add_backend_option(record)
     record.add_argument(
         "--archive-audio", action="store_true", help="also keep the audio (FLAC) for re-listening"
     )
@@ -75,8 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         ),
     )
     demo.add_argument("file", nargs="?", metavar="FILE", help="your own audio file")
-    demo.add_argument("--db", metavar="URL", help="memory to use (default: a fresh SQLite file)")
-    demo.add_argument("--backend", choices=BACKENDS, default="lite", help="perception backend")
+    add_db_option(demo, help="memory to use (default: a fresh SQLite file)")
+    add_backend_option(demo)
     demo.set_defaults(func=_demo_command)
 
 
@@ -84,13 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
 
 
 def _open_memory(url: str | None) -> Memory:
-    from agent.cli.errors import UsageError
-    from memory import MemoryStoreError, open_memory
+    from memory import open_memory
 
-    try:
-        return open_memory(url)
-    except MemoryStoreError as exc:
-        raise UsageError(str(exc)) from exc
+    return open_memory(url)
 
 
 def _make_recorder(
@@ -176,13 +173,9 @@ def _summary(result: RecordingResult, memory: Memory) -> str:
 
 def _check_audio(path: Path) -> None:
     """Fail fast, before loading models or touching memory, on audio that cannot be read."""
-    from agent.cli.errors import UsageError
-    from perception.audio import AudioDecodeError, decode_file
+    from perception.audio import decode_file
 
-    try:
-        next(decode_file(path, chunk_seconds=1.0))
-    except AudioDecodeError as exc:
-        raise UsageError(str(exc)) from exc
+    next(decode_file(path, chunk_seconds=1.0))
 
 
 # --- record -------------------------------------------------------------------------------
@@ -231,14 +224,9 @@ def _record_command(args: argparse.Namespace) -> int:
 
 def _open_stdin() -> Iterator[np.ndarray]:
     """stdin's audio, its header and first block read before memory is opened."""
-    from agent.cli.errors import UsageError
     from agent.recording.pcm_stream import open_pcm_stream
-    from perception.audio import AudioDecodeError
 
-    try:
-        return open_pcm_stream(sys.stdin.buffer)
-    except AudioDecodeError as exc:
-        raise UsageError(str(exc)) from exc
+    return open_pcm_stream(sys.stdin.buffer)
 
 
 def _record_source(
@@ -295,14 +283,10 @@ def _fan_out(sinks: list[EventSink]) -> EventSink | None:
 
 def _load_triggers(path: str) -> list[Trigger]:
     """The rules of ``--triggers``, checked against the tools before any model loads."""
-    from agent.cli.errors import UsageError
-    from agent.reasoning.triggers import TriggerConfigError, load_triggers
+    from agent.reasoning.triggers import load_triggers
     from tools import builtin_registry
 
-    try:
-        return load_triggers(path, registry=builtin_registry())
-    except TriggerConfigError as exc:
-        raise UsageError(str(exc)) from exc
+    return load_triggers(path, registry=builtin_registry())
 
 
 def _trigger_sink(
@@ -334,13 +318,8 @@ def _trigger_sink(
 def _connected(stack: contextlib.ExitStack, sink: SinkT) -> SinkT:
     """Enter ``sink`` (connecting to the broker if it uses one) for the rest of ``stack``;
     an unreachable broker is a one-line error."""
-    from agent.bus.mqtt import MqttUnavailableError
-    from agent.cli.errors import UsageError
 
-    try:
-        return stack.enter_context(sink)
-    except MqttUnavailableError as exc:
-        raise UsageError(str(exc)) from exc
+    return stack.enter_context(sink)
 
 
 # --- demo ---------------------------------------------------------------------------------
@@ -359,7 +338,6 @@ def _demo_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.rule import Rule
 
-    from agent.cli.errors import UsageError
 
     console = Console()
     err = Console(stderr=True)
@@ -370,14 +348,11 @@ def _demo_command(args: argparse.Namespace) -> int:
         _check_audio(audio)
         title = audio.stem
     else:
-        from perception.synthetic import SynthesisError, meeting
+        from perception.synthetic import meeting
 
         console.print(Rule("[bold]moss-agents demo"))
         console.print("Making a three-voice meeting with espeak-ng (a doorbell, a phone ringing)…")
-        try:
-            scene = meeting()
-        except SynthesisError as exc:
-            raise UsageError(str(exc)) from exc
+        scene = meeting()
         audio = work / "meeting.wav"
         scene.write(str(audio))
         title = "demo meeting"

@@ -10,8 +10,7 @@ import argparse
 import os
 import sys
 
-from agent.reasoning.registry import REASONER_NAMES
-from perception.backends import BACKENDS
+from agent.cli.options import add_backend_option, add_db_option, add_reasoner_option
 from perception.server import DEFAULT_HOST, DEFAULT_PORT
 
 
@@ -61,13 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         "--allowed-host", action="append", default=[], metavar="NAME",
         help="a Host name to answer besides localhost/127.0.0.1 (e.g. behind a local TLS proxy), repeatable",
     )  # fmt: skip
-    browser.add_argument(
-        "--voice-backend", default="lite", choices=tuple(BACKENDS), help="perception backend for calls (default: lite)"
-    )
-    browser.add_argument(
-        "--reasoner", default="rules", choices=REASONER_NAMES, help="reasoner answering questions (default: rules)"
-    )
-    browser.add_argument("--db", help="SQLAlchemy URL or SQLite file (default: $MOSS_AGENTS_DB or the user data dir)")
+    add_backend_option(browser, "--voice-backend", help="perception backend for calls (default: lite)")
+    add_reasoner_option(browser)
+    add_db_option(browser)
     browser.add_argument("--tts-voice", default="en-us", help="espeak-ng voice of the assistant (default: en-us)")
     browser.add_argument(
         "--interim-transcripts", action="store_true",
@@ -87,7 +82,6 @@ def _serve_perception(args: argparse.Namespace) -> int:
     import logging
 
     from agent.cli.errors import UsageError
-    from perception.backend import BackendUnavailableError
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"port {args.port} is not between 0 and 65535")
@@ -95,27 +89,21 @@ def _serve_perception(args: argparse.Namespace) -> int:
         raise UsageError("--max-batch must be >= 1 and --batch-wait-ms >= 0")
     if not args.idle_timeout > 0:
         raise UsageError("--idle-timeout must be more than 0 seconds")
-    from perception.server.http import ServerConfigError, check_bind
+    from perception.server.http import check_bind
 
-    try:
-        check_bind(args.host, args.api_key)
-    except ServerConfigError as exc:
-        raise UsageError(str(exc)) from exc
+    check_bind(args.host, args.api_key)
     media = None if args.no_local_files else args.allowed_local_media_path
     if media is not None and not os.path.isdir(media):
         raise UsageError(f"--allowed-local-media-path {media}: not a directory")
     from perception.backends.moss import MossBackend
     from perception.server.app import MossChatServer, serve
 
-    try:
-        backend = MossBackend(checkpoint=args.checkpoint, tokenizer=args.tokenizer, device=args.device, dtype=args.dtype)
-        server = MossChatServer(
-            backend, model_name=args.served_model_name, max_batch=args.max_batch,
-            batch_wait=args.batch_wait_ms / 1000.0, allowed_local_media_path=media,
-            api_key=args.api_key, idle_timeout=args.idle_timeout,
-        )  # fmt: skip
-    except BackendUnavailableError as exc:
-        raise UsageError(str(exc)) from exc
+    backend = MossBackend(checkpoint=args.checkpoint, tokenizer=args.tokenizer, device=args.device, dtype=args.dtype)
+    server = MossChatServer(
+        backend, model_name=args.served_model_name, max_batch=args.max_batch,
+        batch_wait=args.batch_wait_ms / 1000.0, allowed_local_media_path=media,
+        api_key=args.api_key, idle_timeout=args.idle_timeout,
+    )  # fmt: skip
 
     # One line per refused request or vanished client, like an access log of the failures.
     server_log = logging.getLogger("perception.server")
@@ -144,18 +132,15 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"port {args.port} is not between 0 and 65535")
-    from agent.voice.browser.server import ServerConfigError, VoiceServer, is_loopback
-    from agent.voice.espeak import EspeakError, check_voice
+    from agent.voice.browser.server import VoiceServer, is_loopback
+    from agent.voice.espeak import check_voice
 
     if not is_loopback(args.host) and not args.api_key:
         raise UsageError(
             f"binding {args.host} puts a microphone endpoint on the network: add --token SECRET "
             "(open the page with ?token=SECRET) or bind 127.0.0.1"
         )
-    try:
-        check_voice(args.tts_voice)
-    except EspeakError as exc:
-        raise UsageError(str(exc)) from exc
+    check_voice(args.tts_voice)
 
     from agent.bus.in_process import EventBus
     from agent.reasoning.reasoner import ReasonerError
@@ -163,14 +148,11 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
     from agent.voice.browser.endpoint import call_handler, serve_forever
     from agent.voice.browser.server_log import announce_loading
     from agent.voice.livekit.assistant import VoiceAssistant
-    from memory import MemoryStoreError, open_memory
+    from memory import open_memory
     from perception.backend import BackendUnavailableError
     from perception.backends import get_backend
 
-    try:
-        memory = open_memory(args.db)
-    except MemoryStoreError as exc:
-        raise UsageError(str(exc)) from exc
+    memory = open_memory(args.db)
     announce_loading(args.voice_backend, args.reasoner)
     try:
         backend = get_backend(args.voice_backend)
@@ -182,13 +164,10 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
         backend, memory, reasoner, bus=EventBus(), voice=args.tts_voice,
         interim_transcripts=args.interim_transcripts,
     )  # fmt: skip
-    try:
-        server = VoiceServer(
-            call_handler(assistant), host=args.host, port=args.port, token=args.api_key,
-            ice_servers=args.ice_server, allowed_hosts=args.allowed_host,
-        )  # fmt: skip
-    except ServerConfigError as exc:
-        raise UsageError(str(exc)) from exc
+    server = VoiceServer(
+        call_handler(assistant), host=args.host, port=args.port, token=args.api_key,
+        ice_servers=args.ice_server, allowed_hosts=args.allowed_host,
+    )  # fmt: skip
 
     def ready(url: str) -> None:
         suffix = "?token=..." if args.api_key else ""
@@ -196,8 +175,6 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(serve_forever(server, on_ready=ready))
-    except ServerConfigError as exc:
-        raise UsageError(str(exc)) from exc
     except KeyboardInterrupt:
         pass
     finally:

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent.cli.options import add_db_option
 from perception.formats import format_duration
 
 if TYPE_CHECKING:
     from memory import Memory, SessionInfo
 
-DB_HELP = "SQLAlchemy URL or SQLite file (default: $MOSS_AGENTS_DB or the user data dir)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     db = sub.add_parser("db", help="manage the memory database")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
     upgrade = db_sub.add_parser("upgrade", help="create or migrate the database schema")
-    upgrade.add_argument("--db", help=DB_HELP)
+    add_db_option(upgrade)
     upgrade.set_defaults(func=_db_upgrade)
     db.set_defaults(func=lambda args: _usage(db))
 
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         description="List recorded sessions. --delete removes one session with all its "
         "events, speakers, answers and archived audio.",
     )  # fmt: skip
-    sessions.add_argument("--db", help=DB_HELP)
+    add_db_option(sessions)
     sessions.add_argument(
         "--delete", metavar="SESSION", help="delete this session (id or title) and its audio archive"
     )
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         help="md: minutes (default); srt or vtt: subtitles with speaker names; json: every event",
     )  # fmt: skip
     export.add_argument("--output", "-o", type=Path, help="write to this file (default stdout)")
-    export.add_argument("--db", help=DB_HELP)
+    add_db_option(export)
     export.set_defaults(func=_export)
 
     speakers = sub.add_parser("speakers", help="show (and name) a session's speakers")
@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         help="regroup the speakers over the whole session from the stored voice embeddings "
         "(no audio needed; names given with --rename are kept)",
     )
-    speakers.add_argument("--db", help=DB_HELP)
+    add_db_option(speakers)
     speakers.set_defaults(func=_speakers)
 
     minutes = sub.add_parser(
@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     minutes.add_argument("session", help="session id or title")
     minutes.add_argument("--json", action="store_true", help="as JSON (one line per item)")
     minutes.add_argument("--refresh", action="store_true", help="derive them again first")
-    minutes.add_argument("--db", help=DB_HELP)
+    add_db_option(minutes)
     minutes.set_defaults(func=_minutes)
 
 
@@ -78,13 +78,9 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _open(url: str | None) -> Memory:
-    from agent.cli.errors import UsageError
-    from memory import MemoryStoreError, open_memory
+    from memory import open_memory
 
-    try:
-        return open_memory(url)
-    except MemoryStoreError as exc:
-        raise UsageError(str(exc)) from exc
+    return open_memory(url)
 
 
 def _session(memory: Memory, id_or_title: str) -> SessionInfo:
@@ -170,7 +166,6 @@ def _export(args: argparse.Namespace) -> int:
 
 def _speakers(args: argparse.Namespace) -> int:
     from agent.cli.errors import UsageError
-    from memory import MemoryStoreError
 
     renames = []
     for item in args.rename:
@@ -202,10 +197,7 @@ def _speakers(args: argparse.Namespace) -> int:
                       f"{len(done.speakers_after)} speakers, {done.changed} events changed",
                       file=sys.stderr)
         for speaker, name in renames:
-            try:
-                memory.rename_speaker(session.id, speaker, name)
-            except MemoryStoreError as exc:
-                raise UsageError(str(exc)) from exc
+            memory.rename_speaker(session.id, speaker, name)
         talk = memory.speakers_with_talk_time(session.id)
         names = memory.speaker_names(session.id)
     if not names:

@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from agent.cli.options import add_backend_option
 from perception.formats import VTT_HEADER, format_timestamp, srt_cue, vtt_cue
 
-BACKEND_NAMES = ("lite", "moss", "remote")
 FORMATS = ("json", "text", "srt", "vtt")
 
 
@@ -31,7 +31,7 @@ def _add_transcribe(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         description="Transcribe FILE into absolute-time events. Progress goes to stderr.",
     )
     p.add_argument("file", metavar="FILE", help="any audio file FFmpeg can read (wav, flac, mp3, m4a, ogg, opus)")
-    p.add_argument("--backend", choices=BACKEND_NAMES, default="lite", help="perception backend (default: lite)")
+    add_backend_option(p)
     p.add_argument("--format", choices=FORMATS, default="json", help="json = one event per line (default)")
     p.add_argument("--window", type=float, metavar="S", help="window length in seconds (default: the backend's)")
     p.add_argument("--hop", type=float, metavar="S", help="hop between windows in seconds")
