@@ -195,11 +195,11 @@ MEETING_SCRIPT: tuple[tuple[str, ...], ...] = (
     ("sound", "doorbell"),
     ("say", "en-us+benjamin", "Someone is at the door. Let's move on to the hiring plan."),
     ("say", "en-gb+f2", "We want to hire two engineers before March."),
-    ("say", "en-us+m7", "Action item: Alice will write the job description by Friday."),
+    ("say", "en-us+grandma", "Action item: Alice will write the job description by Friday."),
     ("sound", "phone ringing"),
     ("say", "en-gb+f2", "Thanks everyone. That's all for today."),
 )
-MEETING_SPEAKERS = {"en-us+benjamin": "Bob", "en-gb+f2": "Alice", "en-us+m7": "Carol"}
+MEETING_SPEAKERS = {"en-us+benjamin": "Bob", "en-gb+f2": "Alice", "en-us+grandma": "Carol"}
 
 
 def meeting() -> Scene:

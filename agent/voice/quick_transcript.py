@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 
 from perception.backend import SAMPLE_RATE
 from perception.events import TranscriptSegment, Word
+from perception.whisper import (
+    bundled_model_path,
+    is_not_speech,
+    join_whisper_words,
+    load_whisper,
+    word_confidence,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -28,17 +34,9 @@ class QuickTranscriber:
     """faster-whisper on a single utterance; ``transcribe`` returns a segment or None."""
 
     def __init__(self, model_path: str | Path | None = None, language: str = "en") -> None:
-        from faster_whisper import WhisperModel
-
-        if model_path is None:
-            from perception.backends.lite import bundled_model_path
-
-            model_path = bundled_model_path()
         self.language = language
-        self.model_path = Path(model_path)
-        self._model = WhisperModel(
-            str(self.model_path), device="cpu", compute_type="int8", cpu_threads=min(4, os.cpu_count() or 1)
-        )
+        self.model_path = Path(model_path) if model_path is not None else bundled_model_path()
+        self._model = load_whisper(self.model_path)  # the lite backend's copy, when it has one
 
     def transcribe(self, samples: np.ndarray, start: float) -> TranscriptSegment | None:
         """Words of ``samples`` (16 kHz float32), placed at ``start`` on the call's timeline."""
@@ -52,7 +50,7 @@ class QuickTranscriber:
         try:
             raw, _ = self._model.transcribe(
                 samples, language=self.language, beam_size=1, word_timestamps=True,
-                condition_on_previous_text=False, vad_filter=False,
+                condition_on_previous_text=False, vad_filter=False, temperature=0.0,
                 chunk_length=min(int(MAX_CLIP_SECONDS), math.ceil(seconds + 0.5)),
             )  # fmt: skip
             raw = list(raw)
@@ -60,8 +58,9 @@ class QuickTranscriber:
             logger.warning("quick transcript failed (%s); waiting for the engine's", exc)
             return None
         words: list[Word] = []
+        raw_words: list[str] = []
         for seg in raw:
-            if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
+            if is_not_speech(seg):
                 continue
             for w in seg.words or []:
                 text = w.word.strip()
@@ -69,11 +68,11 @@ class QuickTranscriber:
                     continue
                 w0 = min(max(0.0, w.start), seconds)
                 w1 = min(max(w.end, w0), seconds)
-                words.append(Word(start=start + w0, end=start + w1, text=text,
-                                  confidence=float(np.clip(w.probability, 0.0, 1.0))))
+                words.append(Word(start=start + w0, end=start + w1, text=text, confidence=word_confidence(w)))
+                raw_words.append(w.word)
         if not words:
             return None
         return TranscriptSegment(
-            start=words[0].start, end=words[-1].end, text=" ".join(w.text for w in words),
+            start=words[0].start, end=words[-1].end, text=join_whisper_words(raw_words),
             words=words, language=self.language, backend="lite-quick",
         )

