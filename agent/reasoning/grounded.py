@@ -456,7 +456,8 @@ class GroundedAnswers:
         return self.finish(head + "\n" + "\n".join(lines))
 
     def nothing_about(self, topic: str, closest: list[Line]) -> Answer:
-        text = f"Nothing about {topic!r} was said in this session."
+        # search can miss other words for the same thing: say what it found, not what was never said
+        text = f"I found nothing about {topic!r} in this session."
         if closest:
             text += " The closest was " + self.say_line(closest[0], full=False) + "."
             if len(closest) > 1:
@@ -501,7 +502,7 @@ class GroundedAnswers:
             if hits:
                 text += "\nWhat was said about it:\n" + "\n".join(self.say_line(h) for h in hits[:2])
             elif closest:
-                text += f"\nNothing was said about {topic!r} itself; the closest:\n" + "\n".join(self.say_line(c) for c in closest[:2])
+                text += f"\nI found nothing about {topic!r} itself; the closest:\n" + "\n".join(self.say_line(c) for c in closest[:2])
             return self.finish(text)
         if topic:
             return await self.grounded(topic, heading=f"No decision{about} is recorded in the minutes; what was said about it:")

@@ -97,8 +97,18 @@ def without_addressed(value: Any, spans: list[tuple[float, float]]) -> Any:
 
     if isinstance(value, list) and value and all(isinstance(v, TranscriptSegment) for v in value):
         return [v for v in value if not heard(v)]
-    if isinstance(value, BaseModel) and isinstance(getattr(value, "passages", None), list):
-        update = {f: [p for p in getattr(value, f) if not heard(p)] for f in ("passages", "closest") if hasattr(value, f)}
+    passages = getattr(value, "passages", None)
+    if isinstance(value, BaseModel) and isinstance(passages, list):
+        update: dict[str, Any] = {f: [p for p in getattr(value, f) if not heard(p)] for f in ("passages", "closest") if hasattr(value, f)}
+        if len(update["passages"]) < len(passages):
+            # "relevant" and "strong" may have rested on the question itself; meaning scores
+            # borrow from neighbours, so only the query's own words count as strong now
+            words = set(re.findall(r"[a-z]{3,}", str(getattr(value, "query", "")).lower()))
+            kept = update["passages"]
+            if hasattr(value, "relevant"):
+                update["relevant"] = bool(kept)
+            if hasattr(value, "strong"):
+                update["strong"] = any(words & set(re.findall(r"[a-z]{3,}", str(p.text).lower())) for p in kept)
         return value.model_copy(update=update)
     return value
 

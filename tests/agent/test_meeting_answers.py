@@ -102,7 +102,7 @@ async def test_summary_cites_every_line_and_is_not_cut_silently() -> None:
 async def test_never_discussed_says_so_with_what_came_closest() -> None:
     result = await _ask("what was said about the christmas party?")
     assert result.answer.understood
-    assert "Nothing about 'christmas party'" in result.answer.answer
+    assert "I found nothing about 'christmas party'" in result.answer.answer
 
 
 async def test_a_question_without_content_is_not_understood() -> None:
@@ -198,7 +198,7 @@ def _roadmap() -> EventScript:
         ("how much more will customers pay?", ["$12"], [], 14.1),
         ("did anyone disagree?", ["worried"], [], 18.3),
         ("were any deadlines set?", ["first of May", "Monday"], [], 100.0),
-        ("did anyone talk about hiring interns?", ["Nothing about 'hiring interns'"], ["came up"], None),
+        ("did anyone talk about hiring interns?", ["nothing about 'hiring interns'"], ["came up"], None),
     ],
 )
 async def test_roadmap_shapes(question: str, present: list[str], absent: list[str], at: float | None) -> None:

@@ -113,4 +113,4 @@ async def test_spoken_question_about_an_earlier_doorbell(lite_backend, memory) -
     assert turns[0].session_time == pytest.approx(asked[0].start, abs=1.0)
     later = await ask(memory, call.session_id, "when did someone mention a doorbell?", get_reasoner("rules"), record=False)
     assert not any(abs(c.start - s.start) < 0.5 for c in later.citations for s in asked), later.answer
-    assert "Nothing about 'doorbell'" in later.answer
+    assert "I found nothing about 'doorbell'" in later.answer
