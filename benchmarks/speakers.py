@@ -13,7 +13,7 @@ and over two espeak-ng meetings, and reports for each file:
   seconds of the whole pipeline (all threads of the process).
 "Live" is what the online clusterer emitted; "refined" is after whole-session
 re-clustering (perception.speaker_refinement). ``--code`` benchmarks another checkout of
-the project (e.g. the code before this benchmark existed; it then has no "refined").
+the project (e.g. the code before this benchmark existed, with ``--live-only``).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_file(backend, audio: np.ndarray, name: str):  # type: ignore[no-untyped-def]
+def run_file(backend, audio: np.ndarray, name: str, refine: bool = True):  # type: ignore[no-untyped-def]
     from perception.engine import Perceiver
     from perception.events import TranscriptSegment
 
@@ -163,11 +163,9 @@ def run_file(backend, audio: np.ndarray, name: str):  # type: ignore[no-untyped-
             setattr(backend, m, inner[m])
     live = [e for e in events if isinstance(e, TranscriptSegment)]
     refined = None
-    try:
+    if refine:
         from perception.speaker_refinement import refine_speakers
-    except ImportError:
-        refine_speakers = None
-    if refine_speakers is not None:
+
         t0 = time.thread_time()
         refined = [e for e in refine_speakers(events) if isinstance(e, TranscriptSegment)]
         spent[0] += time.thread_time() - t0
@@ -183,6 +181,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None, help="dev set folder")
     parser.add_argument("--code", type=Path, default=HERE.parent, help="project checkout to benchmark")
     parser.add_argument("--files", help="comma-separated file names (default: all)")
+    parser.add_argument("--live-only", action="store_true",
+                        help="no refinement (for code from before it existed)")
     args = parser.parse_args()
     sys.path.insert(0, str(args.code.resolve()))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -199,7 +199,7 @@ def main() -> None:
     print(head)
     print("-" * len(head))
     for name, audio, ref, true in files:
-        live, refined, spk, total, _wall = run_file(backend, audio, name)
+        live, refined, spk, total, _wall = run_file(backend, audio, name, refine=not args.live_only)
         duration = len(audio) / SR
         lv = _lines(live)
         row = f"{name:22s} {true:4d} | {len({x[2] for x in lv}):4d} {line_accuracy(ref, lv):5.2f} {der(ref, lv, duration):5.2f} | "
