@@ -23,7 +23,8 @@ SOUND_SYNONYMS: dict[str, tuple[str, ...]] = {
     "door": ("door", "doorbell", "knock"),
     "bell": ("bell", "chime", "ding"),
     "knock": ("knock", "door"),
-    "music": ("music", "song", "melody", "tonal"),
+    # not "tonal": the detector's "tonal sound (chime-like)" is a doorbell or a beep
+    "music": ("music", "song", "melody"),
     "song": ("music", "song"),
     "laugh": ("laugh",),
     "laughter": ("laugh",),
@@ -68,7 +69,8 @@ def sound_events_between(
     events = ctx.memory.events_between(ctx.session_id, start, stop, kinds=[EventKind.SOUND, EventKind.MUSIC])
     out = [e for e in events if isinstance(e, SoundEvent | MusicEvent)]
     if label:
-        out = [e for e in out if label_matches(e.label, label)]
+        wants_music = bool(set(label.lower().split()) & set(SOUND_SYNONYMS["music"]))
+        out = [e for e in out if label_matches(e.label, label) or (wants_music and isinstance(e, MusicEvent))]
     return out
 
 

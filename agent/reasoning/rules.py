@@ -126,7 +126,6 @@ _BESIDES_SPEECH = re.compile(
     re.I,
 )
 _HAPPEN_WITH = re.compile(r"\b(?:happen(?:ed|s|ing)?|going\s+on|news|update)\s+(?:with|about|on|to|regarding)\s+(?P<topic>.+)", re.I)
-_MUSIC_WORDS = {"music", "song", "melody", "singing"}
 
 
 class RulesReasoner(Reasoner):
@@ -490,9 +489,6 @@ class _Run(GroundedAnswers):
         if not result.ok:
             return self.finish(f"I could not read the sound events: {result.error}")
         events: list[SoundEvent | MusicEvent] = list(result.value)
-        if label and set(label.split()) & _MUSIC_WORDS:
-            # a detector's "tonal sound (chime-like)" is a doorbell, not music
-            events = [e for e in events if isinstance(e, MusicEvent) or "music" in e.label.lower()]
         where = "" if scope.phrase is None else f" {scope.describe()}"
         if not events:
             what = f"no {label}" if label else "no sounds besides speech"

@@ -185,3 +185,12 @@ async def test_results_are_compact_json_for_models(ctx: ToolContext) -> None:
     assert result.content() == '[{"start":9.9,"end":11.5,"kind":"sound","label":"doorbell","category":"tonal"}]'
     assert result.summary() == "1 sound event at 00:09-00:11"
     assert isinstance(result.value[0], SoundEvent)
+
+
+def test_music_is_not_a_tonal_doorbell_but_a_chime_is_a_doorbell() -> None:
+    from tools.audio_scene import label_matches
+
+    assert not label_matches("tonal sound (chime-like)", "music")
+    assert not label_matches("tonal sound (chime-like)", "any music")
+    assert label_matches("tonal sound (chime-like)", "doorbell")
+    assert label_matches("background music", "music")
