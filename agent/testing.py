@@ -57,24 +57,39 @@ class EventScript:
         self.events: list[BaseEvent] = []
         self.names: dict[str, str] = {}
 
-    def say(self, speaker: str | None, text: str, at: float, duration: float | None = None) -> EventScript:
+    def say(
+        self, speaker: str | None, text: str, at: float, duration: float | None = None
+    ) -> EventScript:
         """A transcript segment with evenly spread words (and no speaker turn)."""
         words = text.split()
         length = duration if duration is not None else max(0.5, SECONDS_PER_WORD * len(words))
         step = length / max(1, len(words))
         word_events = [
-            Word(text=w, start=at + i * step, end=at + (i + 1) * step, speaker=speaker) for i, w in enumerate(words)
+            Word(text=w, start=at + i * step, end=at + (i + 1) * step, speaker=speaker)
+            for i, w in enumerate(words)
         ]
-        self.events.append(TranscriptSegment(start=at, end=at + length, text=text, speaker=speaker, words=word_events))
+        self.events.append(
+            TranscriptSegment(
+                start=at, end=at + length, text=text, speaker=speaker, words=word_events
+            )
+        )
         return self
 
     def turn(self, speaker: str, at: float, duration: float) -> EventScript:
         self.events.append(SpeakerTurn(start=at, end=at + duration, speaker=speaker))
         return self
 
-    def sound(self, label: str, at: float, duration: float = 1.0, heuristic: bool = False) -> EventScript:
-        category = SoundCategory.TONAL if label in {"doorbell", "phone ringing"} else SoundCategory.OTHER
-        self.events.append(SoundEvent(start=at, end=at + duration, label=label, category=category, heuristic=heuristic))
+    def sound(
+        self, label: str, at: float, duration: float = 1.0, heuristic: bool = False
+    ) -> EventScript:
+        category = (
+            SoundCategory.TONAL if label in {"doorbell", "phone ringing"} else SoundCategory.OTHER
+        )
+        self.events.append(
+            SoundEvent(
+                start=at, end=at + duration, label=label, category=category, heuristic=heuristic
+            )
+        )
         return self
 
     def music(self, at: float, duration: float, description: str | None = None) -> EventScript:
@@ -82,10 +97,23 @@ class EventScript:
         return self
 
     def emotion(
-        self, speaker: str | None, emotion: str, at: float, duration: float = 2.0, heuristic: bool = False, **traits: str
+        self,
+        speaker: str | None,
+        emotion: str,
+        at: float,
+        duration: float = 2.0,
+        heuristic: bool = False,
+        **traits: str,
     ) -> EventScript:
         self.events.append(
-            VoiceTraits(start=at, end=at + duration, speaker=speaker, emotion=emotion, traits=traits, heuristic=heuristic)
+            VoiceTraits(
+                start=at,
+                end=at + duration,
+                speaker=speaker,
+                emotion=emotion,
+                traits=traits,
+                heuristic=heuristic,
+            )
         )
         return self
 
@@ -228,7 +256,9 @@ class RunResult:
     def describe(self) -> str:
         a = self.answer
         lines = [f"question: {self.question!r}", f"answer: {a.answer!r}", "tool calls:"]
-        lines += [f"  {c.name}({c.arguments}) -> {c.error or c.result_summary}" for c in a.tool_calls] or ["  (none)"]
+        lines += [
+            f"  {c.name}({c.arguments}) -> {c.error or c.result_summary}" for c in a.tool_calls
+        ] or ["  (none)"]
         lines.append("citations:")
         lines += [f"  {c.kind} {c.describe()}" for c in a.citations] or ["  (none)"]
         lines.append("reasoning:")
@@ -248,7 +278,9 @@ class RunExpectation:
 
     # -- tool calls, in order ------------------------------------------------------------
 
-    def next_tool_call(self, name: str | None = None, arguments: Mapping[str, Any] | None = None) -> ToolCallRecord:
+    def next_tool_call(
+        self, name: str | None = None, arguments: Mapping[str, Any] | None = None
+    ) -> ToolCallRecord:
         """The next tool call (after the previous ``next_tool_call``) is ``name`` with
         ``arguments`` among its arguments (numbers compared to 0.01)."""
         calls = self._result.answer.tool_calls
@@ -257,9 +289,13 @@ class RunExpectation:
         call = calls[self._cursor]
         self._cursor += 1
         if name is not None and call.name != name:
-            raise self._fail(f"expected tool call #{self._cursor} to be {name!r}, got {call.name!r}")
+            raise self._fail(
+                f"expected tool call #{self._cursor} to be {name!r}, got {call.name!r}"
+            )
         if arguments is not None and not _subset(arguments, call.arguments):
-            raise self._fail(f"tool call {call.name} had arguments {call.arguments}, expected to include {dict(arguments)}")
+            raise self._fail(
+                f"tool call {call.name} had arguments {call.arguments}, expected to include {dict(arguments)}"
+            )
         return call
 
     def skip_next_tool_call(self, count: int = 1) -> RunExpectation:
@@ -273,7 +309,9 @@ class RunExpectation:
             raise self._fail(f"expected no more tool calls, got {[c.name for c in rest]}")
         return self
 
-    def contains_tool_call(self, name: str, arguments: Mapping[str, Any] | None = None) -> ToolCallRecord:
+    def contains_tool_call(
+        self, name: str, arguments: Mapping[str, Any] | None = None
+    ) -> ToolCallRecord:
         for call in self._result.answer.tool_calls:
             if call.name == name and (arguments is None or _subset(arguments, call.arguments)):
                 return call
@@ -311,7 +349,17 @@ class RunExpectation:
             if label is not None and label.lower() not in (c.label or "").lower():
                 continue
             return c
-        wanted = {k: v for k, v in {"at": at, "kind": kind, "speaker": speaker, "text": text, "label": label}.items() if v is not None}
+        wanted = {
+            k: v
+            for k, v in {
+                "at": at,
+                "kind": kind,
+                "speaker": speaker,
+                "text": text,
+                "label": label,
+            }.items()
+            if v is not None
+        }
         where = f" ({format_clock(at)})" if at is not None else ""
         raise self._fail(f"no citation matching {wanted}{where}")
 
@@ -362,7 +410,11 @@ def _subset(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> bool:
         if key not in actual:
             return False
         have = actual[key]
-        if isinstance(want, int | float) and isinstance(have, int | float) and not isinstance(want, bool):
+        if (
+            isinstance(want, int | float)
+            and isinstance(have, int | float)
+            and not isinstance(want, bool)
+        ):
             if not math.isclose(float(want), float(have), abs_tol=0.01):
                 return False
         elif want != have:

@@ -68,11 +68,26 @@ def fill(memory_url: str, hours: float) -> tuple[str, int, float]:
         end = hours * 3600.0
         while t < end:
             speaker = f"S{i % 4 + 1}"
-            events.append(TranscriptSegment(start=t, end=t + 5.0, text=LINES[i % len(LINES)], speaker=speaker))
+            events.append(
+                TranscriptSegment(start=t, end=t + 5.0, text=LINES[i % len(LINES)], speaker=speaker)
+            )
             if i % 5 == 0:
-                events.append(VoiceTraits(start=t, end=t + 5.0, speaker=speaker, emotion=("neutral", "happy", "tense")[i % 3]))
+                events.append(
+                    VoiceTraits(
+                        start=t,
+                        end=t + 5.0,
+                        speaker=speaker,
+                        emotion=("neutral", "happy", "tense")[i % 3],
+                    )
+                )
             if i % 50 == 0:
-                events.append(SoundEvent(start=t + 5.2, end=t + 6.0, label=("doorbell", "phone ringing")[(i // 50) % 2]))
+                events.append(
+                    SoundEvent(
+                        start=t + 5.2,
+                        end=t + 6.0,
+                        label=("doorbell", "phone ringing")[(i // 50) % 2],
+                    )
+                )
             t += 6.0
             i += 1
         count = memory.ingest(session, events, batch_size=5000)
@@ -123,12 +138,15 @@ def main() -> None:
             every[mode] += runs[mode]
             cells += [f"{statistics.median(runs[mode]):.1f}", f"{_p95(runs[mode]):.1f}"]
         print(f"| {question} | {' | '.join(cells)} |")
-    cells = [f"**{f(every[m]):.1f}**" for m in ("thread", "inline") for f in (statistics.median, _p95)]
+    cells = [
+        f"**{f(every[m]):.1f}**" for m in ("thread", "inline") for f in (statistics.median, _p95)
+    ]
     print(f"| **all questions** | {' | '.join(cells)} |")
 
 
 def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
+
 
 if __name__ == "__main__":
     main()

@@ -36,7 +36,16 @@ SETS_DIR = ROOT / "benchmarks" / "question_sets"
 CACHE_DIR = ROOT / "benchmarks" / "out" / "answers-cache"
 DOCS = ROOT / "docs" / "BENCHMARKS.md"
 CITE_TOLERANCE = 2.0
-CATEGORIES = ("time", "sounds", "people", "decisions", "paraphrase", "followup", "summary", "negative")
+CATEGORIES = (
+    "time",
+    "sounds",
+    "people",
+    "decisions",
+    "paraphrase",
+    "followup",
+    "summary",
+    "negative",
+)
 
 # How an answer says the session holds nothing about the question.
 NOT_DISCUSSED = re.compile(
@@ -87,7 +96,13 @@ def load_sets(names: Sequence[str] | None = None, directory: Path = SETS_DIR) ->
             if q.category not in CATEGORIES:
                 raise ValueError(f"{path.name}: unknown category {q.category!r} for {q.q!r}")
         out.append(
-            QuestionSet(path.stem, data["title"], dict(data["speakers"]), [tuple(x) for x in data["script"]], questions)
+            QuestionSet(
+                path.stem,
+                data["title"],
+                dict(data["speakers"]),
+                [tuple(x) for x in data["script"]],
+                questions,
+            )
         )
     return out
 
@@ -130,7 +145,9 @@ def recorded_events(qset: QuestionSet, cache: Path = CACHE_DIR) -> tuple[list[An
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / f"{qset.name}-{qset.key()}.jsonl"
     if path.exists():
-        return [event_from_json(line) for line in path.read_text().splitlines() if line.strip()], truth
+        return [
+            event_from_json(line) for line in path.read_text().splitlines() if line.strip()
+        ], truth
     from agent.recording.recorder import Recorder
     from perception.backends import get_backend
 
@@ -159,7 +176,10 @@ def scripted_events(qset: QuestionSet) -> tuple[list[Any], Truth]:
         [(u.start, u.end, u.speaker, u.text) for u in scene.utterances],
         [(s.start, s.end, s.label) for s in scene.sounds],
     )
-    ids = {name: f"S{i + 1}" for i, name in enumerate(dict.fromkeys(u.speaker for u in scene.utterances))}
+    ids = {
+        name: f"S{i + 1}"
+        for i, name in enumerate(dict.fromkeys(u.speaker for u in scene.utterances))
+    }
     script = EventScript()
     for start, end, name, text in truth.utterances:
         script.say(ids[name], text, at=start, duration=end - start)
@@ -176,11 +196,25 @@ def ask_set(memory: Any, qset: QuestionSet, events: list[Any], truth: Truth) -> 
         text = _fill(question.q, ids, truth)
         answer, seconds = asyncio.run(ask_question(memory, session_id, text, question.after))
         correct, refused, false_never, missing = score(question, answer, truth, ids)
-        outcomes.append(Outcome(qset.name, question, text, answer.answer, correct, refused, false_never, missing, seconds))
+        outcomes.append(
+            Outcome(
+                qset.name,
+                question,
+                text,
+                answer.answer,
+                correct,
+                refused,
+                false_never,
+                missing,
+                seconds,
+            )
+        )
     return outcomes
 
 
-def load_meeting(memory: Any, qset: QuestionSet, events: list[Any], truth: Truth) -> tuple[str, dict[str, str]]:
+def load_meeting(
+    memory: Any, qset: QuestionSet, events: list[Any], truth: Truth
+) -> tuple[str, dict[str, str]]:
     """Store the recorded events as a session, name its speakers after the people who spoke
     (as ``moss-agent speakers --rename`` would) and build its minutes; returns the session id
     and the name -> speaker id map."""
@@ -228,7 +262,9 @@ def _fill(text: str, ids: dict[str, str], truth: Truth) -> str:
     return text.replace("{most}", truth.most_talk())
 
 
-def score(question: Question, answer: Any, truth: Truth, ids: dict[str, str]) -> tuple[bool, bool, bool, list[str]]:
+def score(
+    question: Question, answer: Any, truth: Truth, ids: dict[str, str]
+) -> tuple[bool, bool, bool, list[str]]:
     """(correct, refused, false "never mentioned", what was missing) for one answer."""
     text = answer.answer
     refused = (not answer.understood) or bool(REFUSED.search(text))
@@ -258,7 +294,9 @@ def score(question: Question, answer: Any, truth: Truth, ids: dict[str, str]) ->
     return not missing, refused, false_never, missing
 
 
-async def ask_question(memory: Any, session_id: str, text: str, after: str | None) -> tuple[Any, float]:
+async def ask_question(
+    memory: Any, session_id: str, text: str, after: str | None
+) -> tuple[Any, float]:
     """Ask through the real ``ask`` path (as ``moss-agent ask`` does); a follow-up is asked
     after its first question in one conversation. Returns the answer and its seconds."""
     import inspect
@@ -315,21 +353,29 @@ def table(outcomes: list[Outcome]) -> list[dict[str, Any]]:
 
 def render(rows: list[dict[str, Any]], before: list[dict[str, Any]] | None = None) -> str:
     old = {r["category"]: r for r in before or []}
-    head = "| category | questions | correct with citations | refused | false \"never mentioned\" |"
+    head = '| category | questions | correct with citations | refused | false "never mentioned" |'
     if old:
-        head = "| category | questions | before: correct | after: correct | before: refused | after: refused | before: false never | after: false never |"
+        head = (
+            "| category | questions | before: correct | after: correct | before: refused | after: refused "
+            "| before: false never | after: false never |"
+        )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         pct = f"{r['correct']}/{r['questions']} ({100 * r['correct'] / r['questions']:.0f}%)"
         if old:
-            o = old.get(r["category"], {"correct": 0, "questions": r["questions"], "refused": 0, "false_never": 0})
+            o = old.get(
+                r["category"],
+                {"correct": 0, "questions": r["questions"], "refused": 0, "false_never": 0},
+            )
             opct = f"{o['correct']}/{o['questions']} ({100 * o['correct'] / max(1, o['questions']):.0f}%)"
             lines.append(
                 f"| {r['category']} | {r['questions']} | {opct} | {pct} | {o['refused']} | {r['refused']} | "
                 f"{o['false_never']} | {r['false_never']} |"
             )
         else:
-            lines.append(f"| {r['category']} | {r['questions']} | {pct} | {r['refused']} | {r['false_never']} |")
+            lines.append(
+                f"| {r['category']} | {r['questions']} | {pct} | {r['refused']} | {r['false_never']} |"
+            )
     return "\n".join(lines)
 
 
@@ -351,9 +397,15 @@ def write_docs(text: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sets", nargs="*", help="question set names (default: all)")
-    parser.add_argument("--label", default="after", help="name of this run's results file (e.g. before, after)")
-    parser.add_argument("--before", help="label of an earlier run to show side by side (default: before if saved)")
-    parser.add_argument("--docs", action="store_true", help="write the table into docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--label", default="after", help="name of this run's results file (e.g. before, after)"
+    )
+    parser.add_argument(
+        "--before", help="label of an earlier run to show side by side (default: before if saved)"
+    )
+    parser.add_argument(
+        "--docs", action="store_true", help="write the table into docs/BENCHMARKS.md"
+    )
     parser.add_argument("--show-failures", action="store_true", help="print every wrong answer")
     parser.add_argument("--show-all", action="store_true", help="print every answer")
     args = parser.parse_args(argv)
@@ -367,7 +419,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     (CACHE_DIR.parent / f"answers-{args.label}.json").write_text(
         json.dumps({"rows": rows, "p50_ms": p50, "failures": [
-            {"set": o.set_name, "q": o.text, "missing": o.missing, "answer": o.answer} for o in outcomes if not o.correct
+            {"set": o.set_name, "q": o.text, "missing": o.missing, "answer": o.answer}
+            for o in outcomes if not o.correct
         ]}, indent=1)
     )  # fmt: skip
     before_label = args.before or ("before" if args.label != "before" else None)
@@ -382,7 +435,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.show_failures or args.show_all:
         for o in outcomes:
             if args.show_all or not o.correct:
-                sys.stdout.write(f"\n[{o.set_name}/{o.question.category}] {o.text}\n  missing: {', '.join(o.missing) or '-'}\n")
+                sys.stdout.write(
+                    f"\n[{o.set_name}/{o.question.category}] {o.text}\n  missing: {', '.join(o.missing) or '-'}\n"
+                )
                 sys.stdout.write("  " + o.answer.replace("\n", "\n  ")[:600] + "\n")
     if args.docs:
         n_sets = len(sets)
@@ -402,7 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         wrong = [o for o in outcomes if not o.correct]
         if wrong:
             section += "\nWrong answers of this run:\n\n" + "".join(
-                f"- {o.set_name}/{o.question.category}: \"{o.text}\" ({'; '.join(o.missing)})\n" for o in wrong
+                f'- {o.set_name}/{o.question.category}: "{o.text}" ({"; ".join(o.missing)})\n'
+                for o in wrong
             )
         write_docs(section)
     return 0

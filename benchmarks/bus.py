@@ -27,12 +27,16 @@ from perception.events import TranscriptSegment
 
 
 def event(i: int) -> TranscriptSegment:
-    return TranscriptSegment(start=i * 0.5, end=i * 0.5 + 0.4, text=f"segment {i}", speaker="S1", session_id="bench")
+    return TranscriptSegment(
+        start=i * 0.5, end=i * 0.5 + 0.4, text=f"segment {i}", speaker="S1", session_id="bench"
+    )
 
 
 def report(name: str, count: int, seconds: float, latencies_ms: list[float]) -> None:
     q = statistics.quantiles(latencies_ms, n=100)
-    print(f"| {name} | {count} | {count / seconds:,.0f} | {statistics.median(latencies_ms):.3f} | {q[98]:.3f} |")
+    print(
+        f"| {name} | {count} | {count / seconds:,.0f} | {statistics.median(latencies_ms):.3f} | {q[98]:.3f} |"
+    )
 
 
 async def in_process(count: int, queue_size: int) -> None:
@@ -91,7 +95,9 @@ async def through_mosquitto(port: int, count: int, window: int) -> None:
     consumer.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await consumer
-    label = "mosquitto, QoS 1, sequential" if window <= 1 else f"mosquitto, QoS 1, {window} in flight"
+    label = (
+        "mosquitto, QoS 1, sequential" if window <= 1 else f"mosquitto, QoS 1, {window} in flight"
+    )
     report(label, count, elapsed, latencies)
 
 
@@ -105,7 +111,9 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=32)
     args = parser.parse_args()
     logging.getLogger("mqtt").setLevel(logging.ERROR)  # aiomqtt warns on every queued publish
-    print("| path | events | events/s | p50 latency ms | p99 latency ms |\n|---|---:|---:|---:|---:|")
+    print(
+        "| path | events | events/s | p50 latency ms | p99 latency ms |\n|---|---:|---:|---:|---:|"
+    )
     asyncio.run(in_process(args.events, 1024))
     asyncio.run(in_process(args.events, 16))
     with tempfile.TemporaryDirectory() as tmp:

@@ -43,7 +43,26 @@ TOPIC_WORDS = ("budget", "hiring", "roadmap", "invoice", "deadline", "migration"
 def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
     syllables = ["ka", "lo", "mi", "ren", "sta", "tor", "vi", "pel", "dun", "sha", "ber", "qui"]
     words = {"".join(rng.choice(syllables) for _ in range(rng.randint(1, 3))) for _ in range(size)}
-    common = ["the", "a", "and", "to", "of", "we", "is", "it", "that", "this", "for", "on", "you", "with", "so", "be", "have", "are"]
+    common = [
+        "the",
+        "a",
+        "and",
+        "to",
+        "of",
+        "we",
+        "is",
+        "it",
+        "that",
+        "this",
+        "for",
+        "on",
+        "you",
+        "with",
+        "so",
+        "be",
+        "have",
+        "are",
+    ]
     return sorted(words) + common * 20
 
 
@@ -141,7 +160,9 @@ def run(name: str, url: str, events: list[Event], hours: float, repeats: int) ->
         end = hours * 3600
         t0 = time.perf_counter()
         memory.search_passages(session.id, "budget costs")
-        results["search_passages first call (reads the vectors) ms"] = (time.perf_counter() - t0) * 1000
+        results["search_passages first call (reads the vectors) ms"] = (
+            time.perf_counter() - t0
+        ) * 1000
         vocab = sorted(
             {w for e in events[:3000] if isinstance(e, TranscriptSegment) for w in e.text.split()}
         )
@@ -166,7 +187,10 @@ def run(name: str, url: str, events: list[Event], hours: float, repeats: int) ->
                 session.id, rng.choice(("what about the costs?", "anything on recruiting?"))
             ),
             "search_passages (speaker + 1 h range)": lambda: memory.search_passages(
-                session.id, "budget", speakers=["S2"], start=(t := rng.uniform(0, end - 3600)),
+                session.id,
+                "budget",
+                speakers=["S2"],
+                start=(t := rng.uniform(0, end - 3600)),
                 end=t + 3600,
             ),
             "speakers_with_talk_time": lambda: memory.speakers_with_talk_time(session.id),

@@ -52,13 +52,20 @@ def one_hour(segments: int, seconds: float = 3600.0) -> list[Event]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--segments", type=int, default=1250, help="transcript segments in the hour")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--segments", type=int, default=1250, help="transcript segments in the hour"
+    )
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     events = one_hour(args.segments)
     last_minute = [e for e in events if e.start >= 3540.0]
-    with tempfile.TemporaryDirectory(prefix="moss-minutes-") as folder, open_memory(f"sqlite:///{folder}/m.db") as memory:
+    with (
+        tempfile.TemporaryDirectory(prefix="moss-minutes-") as folder,
+        open_memory(f"sqlite:///{folder}/m.db") as memory,
+    ):
         live = memory.create_session("live hour")
         memory.ingest(live.id, [e.model_copy(deep=True) for e in events if e.start < 3540.0])
         minutes_for(memory, live.id)
@@ -86,7 +93,9 @@ def main() -> None:
     print(f"1 h: {said} segments -> {len(minutes.topics)} topics, {len(minutes.decisions)} decisions, "
           f"{len(minutes.actions)} action items, {len(minutes.questions)} questions")  # fmt: skip
     print("| metric | value |\n|---|---|")
-    print(f"| build_minutes, CPU s (median of {args.repeats}) | {statistics.median(build_cpu):.3f} |")
+    print(
+        f"| build_minutes, CPU s (median of {args.repeats}) | {statistics.median(build_cpu):.3f} |"
+    )
     print(f"| refresh_minutes (build + store), CPU s | {statistics.median(refresh_cpu):.3f} |")
     print(f"| minutes_for (stored, current) p50 ms | {statistics.median(read_wall) * 1000:.2f} |")
     print(f"| minutes_for after one more minute of speech (extend), CPU s | {extend_cpu:.3f} |")

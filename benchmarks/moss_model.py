@@ -97,7 +97,9 @@ def main() -> None:
     gen = GenerationConfig(max_new_tokens=args.tokens, stop_token_ids=(NEVER,))
 
     def run(audios: list[np.ndarray], question: list[int]) -> None:
-        results = MossAudioGenerator(model, processor).generate(audios, [question] * len(audios), gen)
+        results = MossAudioGenerator(model, processor).generate(
+            audios, [question] * len(audios), gen
+        )
         assert all(len(r.token_ids) == args.tokens for r in results)
 
     def one_task() -> tuple[float, float, float]:
@@ -126,7 +128,9 @@ def main() -> None:
     for _ in range(args.reps):
         rows["features"].append(timed(lambda: processor.features(audio30)))
         with torch.no_grad():
-            rows["encoder"].append(timed(lambda: MossAudioGenerator(model, processor).encode([audio30])))
+            rows["encoder"].append(
+                timed(lambda: MossAudioGenerator(model, processor).encode([audio30]))
+            )
         total, ttft, tps = one_task()
         rows["one"].append(total)
         rows["ttft"].append(ttft)

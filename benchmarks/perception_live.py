@@ -41,8 +41,11 @@ def main() -> None:
 
     scene = meeting()
     audio = np.concatenate([scene.audio] * args.copies)
-    utterances = [(u.start + k * scene.duration, u.end + k * scene.duration)
-                  for k in range(args.copies) for u in scene.utterances]
+    utterances = [
+        (u.start + k * scene.duration, u.end + k * scene.duration)
+        for k in range(args.copies)
+        for u in scene.utterances
+    ]
     backend = get_backend("lite")
     # Warm-up outside the clock: the first Whisper call pays one-off initialisation.
     list(Perceiver(backend).process_array(scene.audio[: 5 * SR], "warm-up"))
@@ -62,15 +65,20 @@ def main() -> None:
     for mode in modes:
         backend_times.clear()
         config = WindowConfig.for_backend(
-            backend, speculate_after=0.2 if mode == "speculative" else None,
+            backend,
+            speculate_after=0.2 if mode == "speculative" else None,
         )
         perceiver = Perceiver(backend, config, session_id=f"live-{mode}")
         print(f"--- {mode}")
         run(perceiver, pcm, utterances, backend_times)
 
 
-def run(perceiver, pcm: np.ndarray, utterances: list[tuple[float, float]],  # type: ignore[no-untyped-def]
-        backend_times: list[float]) -> None:
+def run(
+    perceiver,
+    pcm: np.ndarray,
+    utterances: list[tuple[float, float]],  # type: ignore[no-untyped-def]
+    backend_times: list[float],
+) -> None:
     from perception.events import TranscriptSegment
 
     clock = 0.0
@@ -94,14 +102,22 @@ def run(perceiver, pcm: np.ndarray, utterances: list[tuple[float, float]],  # ty
                     done_at[k] = clock
     latencies = np.array([done_at[k] - b for k, (_, b) in enumerate(utterances) if k in done_at])
     missed = len(utterances) - len(latencies)
-    print(f"utterances: {len(utterances)} (missed {missed}), window closes after "
-          f"{perceiver.config.end_of_utterance} s of silence")
-    print(f"end of utterance -> transcript event: p50 {np.percentile(latencies, 50):.2f} s, "
-          f"p95 {np.percentile(latencies, 95):.2f} s, max {latencies.max():.2f} s")
-    print(f"processing time of the feed calls that emitted them: p50 {np.percentile(processing, 50):.2f} s, "
-          f"p95 {np.percentile(processing, 95):.2f} s")
-    print(f"backend calls: {len(backend_times)}, each p50 {np.percentile(backend_times, 50):.2f} s, "
-          f"total {sum(backend_times):.1f} s for {len(pcm) / SR:.0f} s of audio")
+    print(
+        f"utterances: {len(utterances)} (missed {missed}), window closes after "
+        f"{perceiver.config.end_of_utterance} s of silence"
+    )
+    print(
+        f"end of utterance -> transcript event: p50 {np.percentile(latencies, 50):.2f} s, "
+        f"p95 {np.percentile(latencies, 95):.2f} s, max {latencies.max():.2f} s"
+    )
+    print(
+        f"processing time of the feed calls that emitted them: p50 {np.percentile(processing, 50):.2f} s, "
+        f"p95 {np.percentile(processing, 95):.2f} s"
+    )
+    print(
+        f"backend calls: {len(backend_times)}, each p50 {np.percentile(backend_times, 50):.2f} s, "
+        f"total {sum(backend_times):.1f} s for {len(pcm) / SR:.0f} s of audio"
+    )
     print(f"transcript ({sum(len(t.split()) for t in texts)} words): {' | '.join(texts[:6])} ...")
 
 

@@ -122,7 +122,10 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in times.items()}
     print(f"window {args.window:g} s, 3 tasks x {args.tokens} new tokens, {args.reps} rounds, "
           f"torch threads {torch.get_num_threads()}")  # fmt: skip
-    print("| variant | median s / window | min s | vs bare (medians) | vs bare (mins) | outside the model, median s | share of the call | generate calls / window |")
+    print(
+        "| variant | median s / window | min s | vs bare (medians) | vs bare (mins) "
+        "| outside the model, median s | share of the call | generate calls / window |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     best = {name: min(values) for name, values in times.items()}
     for name in times:
@@ -131,7 +134,8 @@ def main() -> None:
             continue
         extra = statistics.median(outside[name])
         print(f"| {name} | {medians[name]:.3f} | {best[name]:.3f} | "
-              f"{100 * (medians[name] / medians['bare'] - 1):+.1f} % | {100 * (best[name] / best['bare'] - 1):+.1f} % | "
+              f"{100 * (medians[name] / medians['bare'] - 1):+.1f} % | "
+              f"{100 * (best[name] / best['bare'] - 1):+.1f} % | "
               f"{extra:.4f} | {100 * extra / medians[name]:.2f} % | {statistics.median(calls[name]):g} |")  # fmt: skip
 
 

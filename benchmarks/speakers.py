@@ -65,7 +65,9 @@ def line_accuracy(reference: list[Line], predicted: list[Line]) -> float:
     return float(counts[rows, cols].sum() / len(reference))
 
 
-def der(reference: list[Line], predicted: list[Line], duration: float, collar: float = COLLAR) -> float:
+def der(
+    reference: list[Line], predicted: list[Line], duration: float, collar: float = COLLAR
+) -> float:
     from scipy.optimize import linear_sum_assignment
 
     n = int(np.ceil(duration * 100)) + 1
@@ -99,10 +101,14 @@ def espeak_files() -> list[tuple[str, np.ndarray, list[Line], int]]:
 
     scenes = {"espeak_meeting": meeting()}
     lines = [
-        "Good morning, shall we start with the budget?", "Yes, the numbers came in last night.",
-        "I looked at them, the travel line is too high.", "We can cut the conference trips.",
-        "Agreed. Who writes the summary?", "I will, by Friday.",
-        "And the hiring plan?", "Two people in the spring, one in the autumn.",
+        "Good morning, shall we start with the budget?",
+        "Yes, the numbers came in last night.",
+        "I looked at them, the travel line is too high.",
+        "We can cut the conference trips.",
+        "Agreed. Who writes the summary?",
+        "I will, by Friday.",
+        "And the hiring plan?",
+        "Two people in the spring, one in the autumn.",
     ]
     script = [("say", DISTINCT_VOICES[i % 4], text) for i, text in enumerate(lines)]
     scenes["espeak_four_voices"] = compose(script)  # type: ignore[arg-type]
@@ -151,6 +157,7 @@ def run_file(backend, audio: np.ndarray, name: str, refine: bool = True):  # typ
                 return method(*args, **kw)
             finally:
                 spent[0] += time.thread_time() - t0
+
         return run
 
     for m in parts:
@@ -179,10 +186,13 @@ def _lines(segments) -> list[Line]:  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=None, help="dev set folder")
-    parser.add_argument("--code", type=Path, default=HERE.parent, help="project checkout to benchmark")
+    parser.add_argument(
+        "--code", type=Path, default=HERE.parent, help="project checkout to benchmark"
+    )
     parser.add_argument("--files", help="comma-separated file names (default: all)")
-    parser.add_argument("--live-only", action="store_true",
-                        help="no refinement (for code from before it existed)")
+    parser.add_argument(
+        "--live-only", action="store_true", help="no refinement (for code from before it existed)"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(args.code.resolve()))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -194,15 +204,20 @@ def main() -> None:
         files = [f for f in files if f[0] in wanted]
     backend = get_backend("lite")
     print(f"code: {args.code}  threads: {os.cpu_count()} cpus")
-    head = (f"{'file':22s} {'true':>4s} | {'live':>4s} {'acc':>5s} {'DER':>5s} | "
-            f"{'ref.':>4s} {'acc':>5s} {'DER':>5s} | {'spk cpu':>7s} {'all cpu':>7s} {'share':>5s} {'audio':>6s}")
+    head = (
+        f"{'file':22s} {'true':>4s} | {'live':>4s} {'acc':>5s} {'DER':>5s} | "
+        f"{'ref.':>4s} {'acc':>5s} {'DER':>5s} | {'spk cpu':>7s} {'all cpu':>7s} {'share':>5s} {'audio':>6s}"
+    )
     print(head)
     print("-" * len(head))
     for name, audio, ref, true in files:
         live, refined, spk, total, _wall = run_file(backend, audio, name, refine=not args.live_only)
         duration = len(audio) / SR
         lv = _lines(live)
-        row = f"{name:22s} {true:4d} | {len({x[2] for x in lv}):4d} {line_accuracy(ref, lv):5.2f} {der(ref, lv, duration):5.2f} | "
+        row = (
+            f"{name:22s} {true:4d} | "
+            f"{len({x[2] for x in lv}):4d} {line_accuracy(ref, lv):5.2f} {der(ref, lv, duration):5.2f} | "
+        )
         if refined is not None:
             rf = _lines(refined)
             row += f"{len({x[2] for x in rf}):4d} {line_accuracy(ref, rf):5.2f} {der(ref, rf, duration):5.2f} | "

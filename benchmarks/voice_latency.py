@@ -34,10 +34,10 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from agent.bus.in_process import EventBus
-from agent.voice.livekit.assistant import VoiceAssistant
 from agent.reasoning.registry import get_reasoner
 from agent.voice.browser.endpoint import call_handler
 from agent.voice.browser.server import VoiceServer
+from agent.voice.livekit.assistant import VoiceAssistant
 from memory import open_memory
 from perception import synthetic
 from perception.backends import get_backend
@@ -123,18 +123,30 @@ class Caller:
         self.messages: list[tuple[float, dict]] = []
         self.onsets: list[float] = []
         self._listeners: list[asyncio.Task] = []
-        self.results: dict[str, list[float]] = {"total": [], "transcript": [], "answer": [], "audio": []}
+        self.results: dict[str, list[float]] = {
+            "total": [],
+            "transcript": [],
+            "answer": [],
+            "audio": [],
+        }
 
     async def connect(self) -> None:
         await self.server.start()
         self.pc.addTrack(self.mic)
         channel = self.pc.createDataChannel("events")
         channel.on("message", lambda m: self.messages.append((time.time(), json.loads(m))))
-        self.pc.on("track", lambda t: self._listeners.append(asyncio.ensure_future(_listen(t, self.onsets))))
+        self.pc.on(
+            "track",
+            lambda t: self._listeners.append(asyncio.ensure_future(_listen(t, self.onsets))),
+        )
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        async with aiohttp.ClientSession() as http, http.post(
-            self.server.url + "offer", json={"sdp": self.pc.localDescription.sdp, "type": "offer"}
-        ) as r:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                self.server.url + "offer",
+                json={"sdp": self.pc.localDescription.sdp, "type": "offer"},
+            ) as r,
+        ):
             answer = await r.json()
         await self.pc.setRemoteDescription(RTCSessionDescription(**answer))
 
@@ -180,7 +192,9 @@ async def run(
         await caller.connect()
     clips = {q: synthetic.speak(q, "en-us", words_per_minute=150) for q in QUESTIONS}
     pause = np.zeros(16_000, np.float32)
-    context = np.concatenate([pause, synthetic.speak(CONTEXT, "en-gb+f3", words_per_minute=150), pause])
+    context = np.concatenate(
+        [pause, synthetic.speak(CONTEXT, "en-gb+f3", words_per_minute=150), pause]
+    )
     await asyncio.sleep(1.0)
     for caller in callers.values():
         caller.mic.say(context)
@@ -215,17 +229,25 @@ def _table(results: dict[str, list[float]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3, help="times each question is asked (default 3)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
-        "--compare", action="store_true",
+        "--rounds", type=int, default=3, help="times each question is asked (default 3)"
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
         help="also measure, interleaved with the default: interim transcripts, and quick finals",
     )
     args = parser.parse_args()
     backend = get_backend("lite")
     modes = [("engine finals, no interim transcripts (default)", False, False)]
     if args.compare:
-        modes += [("engine finals + interim transcripts", False, True), ("quick finals + interims", True, True)]
+        modes += [
+            ("engine finals + interim transcripts", False, True),
+            ("quick finals + interims", True, True),
+        ]
     tables = asyncio.run(run(args.rounds, backend, modes))
     backend.close()
     for label, results in tables.items():

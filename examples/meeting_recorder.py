@@ -51,9 +51,12 @@ def main() -> None:
     try:
         with get_backend("lite") as backend:
             result = Recorder(memory, backend).record_file(
-                audio, on_progress=lambda p: print(f"\r{p.seconds:6.1f} s, {p.events} events", end="")
+                audio,
+                on_progress=lambda p: print(f"\r{p.seconds:6.1f} s, {p.events} events", end=""),
             )
-        print(f"\nsession {result.session.title!r}: {result.session.event_count} events in {memory.url}")
+        print(
+            f"\nsession {result.session.title!r}: {result.session.event_count} events in {memory.url}"
+        )
         asyncio.run(ask_all(memory, result.session.id))
     finally:
         memory.close()

@@ -42,8 +42,8 @@ server = AgentServer(setup_fnc=prewarm)
 @server.rtc_session()
 async def entrypoint(ctx: JobContext) -> None:
     from agent.bus.in_process import EventBus
-    from agent.voice.livekit.assistant import VoiceAssistant
     from agent.reasoning.registry import get_reasoner
+    from agent.voice.livekit.assistant import VoiceAssistant
     from memory import open_memory
 
     memory = open_memory(os.environ.get("MOSS_AGENTS_DB"))
@@ -75,7 +75,9 @@ async def entrypoint(ctx: JobContext) -> None:
 
 def _check_environment() -> None:
     wants_server = any(arg in ("dev", "start", "connect") for arg in sys.argv[1:])
-    missing = [k for k in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET") if not os.environ.get(k)]
+    missing = [
+        k for k in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET") if not os.environ.get(k)
+    ]
     if wants_server and missing:
         sys.exit(
             f"voice_assistant: set {', '.join(missing)} (your LiveKit server or LiveKit Cloud "

@@ -86,7 +86,9 @@ def assemble(t0: float, t1: float, chunks: Sequence[tuple[float, bytes]]) -> np.
                 "archive that range again"
             ) from exc
         if rate != SAMPLE_RATE:
-            raise MemoryStoreError(f"archived chunk at {chunk_start:.1f}s has rate {rate}, not 16 kHz")
+            raise MemoryStoreError(
+                f"archived chunk at {chunk_start:.1f}s has rate {rate}, not 16 kHz"
+            )
         at = round(chunk_start * SAMPLE_RATE) - first
         lo, hi = max(0, at), min(len(out), at + len(audio))
         if hi > lo:

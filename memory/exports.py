@@ -90,7 +90,9 @@ def _minutes_lines(minutes: Minutes, names: Mapping[str, str]) -> list[str]:
         lines += ["### Topics", ""]
         for topic in minutes.topics:
             keywords = f" ({', '.join(topic.keywords[:4])})" if topic.keywords else ""
-            lines.append(f"{topic.index + 1}. {format_clock(topic.start)}–{format_clock(topic.end)} **{topic.title}**{keywords}")
+            lines.append(
+                f"{topic.index + 1}. {format_clock(topic.start)}–{format_clock(topic.end)} **{topic.title}**{keywords}"
+            )
         lines.append("")
     sections: list[tuple[str, list[MinutesItem]]] = [
         ("Decisions", minutes.decisions),

@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 class EventIngest(Store):
     """Writes events in batches, one transaction each (a crash loses at most one batch)."""
 
-
     def ingest(
         self,
         session_id: str,

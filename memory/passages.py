@@ -114,7 +114,11 @@ def search(
             segment = events.get(pk)
             if not isinstance(segment, TranscriptSegment):
                 continue
-            if filtered and pk not in position and not _segment_allowed(segment, speakers, start, end):
+            if (
+                filtered
+                and pk not in position
+                and not _segment_allowed(segment, speakers, start, end)
+            ):
                 continue
             hits.append(
                 PassageHit(

@@ -227,4 +227,6 @@ class MinutesItemRow(Base):
     speaker: Mapped[str | None] = mapped_column(String(100))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    __table_args__ = (Index("ix_minutes_items_session_kind_start", "session_id", "kind", "start_time"),)
+    __table_args__ = (
+        Index("ix_minutes_items_session_kind_start", "session_id", "kind", "start_time"),
+    )

@@ -92,7 +92,9 @@ def embed_new_segments(
     if not segments:
         return
     vectors = embedder.embed([text for _, text in segments])
-    bulk.insert_vectors(conn, session_id, list(zip([pk for pk, _ in segments], to_blob(vectors), strict=True)))
+    bulk.insert_vectors(
+        conn, session_id, list(zip([pk for pk, _ in segments], to_blob(vectors), strict=True))
+    )
 
 
 class VectorCache:
@@ -112,7 +114,9 @@ class VectorCache:
     def _backfill(self, session_id: str) -> None:
         """Vectors for segments stored without one (before the vectors table existed)."""
         with self._engine.begin() as conn:
-            missing = [(int(pk), text or "") for pk, text in conn.execute(_MISSING, {"sid": session_id})]
+            missing = [
+                (int(pk), text or "") for pk, text in conn.execute(_MISSING, {"sid": session_id})
+            ]
             if missing:
                 log.info("embedding %d stored segments of session %s", len(missing), session_id)
                 embed_new_segments(default_embedder(), conn, session_id, missing)
@@ -171,7 +175,14 @@ class VectorCache:
             pks, starts, ends = pks[order], starts[order], ends[order]
             speakers, own = speakers[order], own[order]
         return SessionVectors(
-            pks, starts, ends, speakers, own, _mix(own), len(pks), int(pks.max(initial=0)),
+            pks,
+            starts,
+            ends,
+            speakers,
+            own,
+            _mix(own),
+            len(pks),
+            int(pks.max(initial=0)),
             {pk: i for i, pk in enumerate(pks.tolist())},
         )
 

@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 class SessionStore(Store):
     """Sessions: each a recording or a call, the scope of every query."""
 
-
     def create_session(
         self,
         title: str,

@@ -45,18 +45,29 @@ class ReclusterResult:
     speakers_after: list[str] = field(default_factory=list)
 
 
-def recluster_session(memory, session_id: str, threshold: float = RECLUSTER_THRESHOLD) -> ReclusterResult:
+def recluster_session(
+    memory, session_id: str, threshold: float = RECLUSTER_THRESHOLD
+) -> ReclusterResult:
     """Regroup the speakers of ``session_id`` in ``memory`` (a memory.Memory)."""
     result = ReclusterResult()
     with memory.engine.begin() as conn:
         timeline.require_session(conn, session_id)
         segs = conn.execute(
-            select(EventRow.id, EventRow.start_time, EventRow.end_time, EventRow.speaker,
-                   EventRow.speaker_embedding, EventRow.words)
+            select(
+                EventRow.id,
+                EventRow.start_time,
+                EventRow.end_time,
+                EventRow.speaker,
+                EventRow.speaker_embedding,
+                EventRow.words,
+            )
             .where(EventRow.session_id == session_id, EventRow.kind == str(EventKind.TRANSCRIPT))
             .order_by(EventRow.start_time, EventRow.id)
         ).all()
-        spans = [Span(r.start_time, r.end_time, r.speaker, unpack_embedding(r.speaker_embedding)) for r in segs]
+        spans = [
+            Span(r.start_time, r.end_time, r.speaker, unpack_embedding(r.speaker_embedding))
+            for r in segs
+        ]
         result.segments = sum(s.embedding is not None for s in spans)
         result.speakers_before = sorted({s.speaker for s in spans if s.speaker})
         if not result.segments:
@@ -71,13 +82,17 @@ def recluster_session(memory, session_id: str, threshold: float = RECLUSTER_THRE
             if new == row.speaker:
                 continue
             words = [[*w[:3], new, *w[4:]] for w in row.words] if row.words else row.words
-            conn.execute(update(EventRow).where(EventRow.id == row.id).values(speaker=new, words=words))
+            conn.execute(
+                update(EventRow).where(EventRow.id == row.id).values(speaker=new, words=words)
+            )
             result.changed += 1
         segment_timeline = [(s.start, s.end, n) for s, n in zip(spans, new_ids, strict=True)]
         others = conn.execute(
-            select(EventRow.__table__)
-            .where(EventRow.session_id == session_id, EventRow.kind != str(EventKind.TRANSCRIPT),
-                   EventRow.speaker.is_not(None))
+            select(EventRow.__table__).where(
+                EventRow.session_id == session_id,
+                EventRow.kind != str(EventKind.TRANSCRIPT),
+                EventRow.speaker.is_not(None),
+            )
         ).all()
         split: list[tuple] = []
         for row in others:
@@ -85,8 +100,10 @@ def recluster_session(memory, session_id: str, threshold: float = RECLUSTER_THRE
                 pieces = turn_pieces(row.start_time, row.end_time, segment_timeline)
                 if len(pieces) > 1:  # a turn that turned out to hold two voices: one per voice
                     turn = event_from_row(row)
-                    split += [event_row(turn.model_copy(update={"start": a, "end": b, "speaker": who}))
-                              for a, b, who in pieces]
+                    split += [
+                        event_row(turn.model_copy(update={"start": a, "end": b, "speaker": who}))
+                        for a, b, who in pieces
+                    ]
                     conn.execute(delete(EventRow).where(EventRow.id == row.id))
                     result.changed += 1
                     continue
@@ -101,17 +118,33 @@ def recluster_session(memory, session_id: str, threshold: float = RECLUSTER_THRE
         _rewrite_speakers(conn, session_id, moved)
         _recount_talk_time(conn, session_id)
         result.speakers_after = sorted({n for n in new_ids if n})
-    log.info("re-clustered %s: %d segments, %d events changed, speakers %s -> %s", session_id,
-             result.segments, result.changed, result.speakers_before, result.speakers_after)
+    log.info(
+        "re-clustered %s: %d segments, %d events changed, speakers %s -> %s",
+        session_id,
+        result.segments,
+        result.changed,
+        result.speakers_before,
+        result.speakers_after,
+    )
     return result
 
 
 def _rewrite_speakers(conn, session_id: str, moved: dict[str, dict[str, float]]) -> None:
-    used = {s for (s,) in conn.execute(
-        select(EventRow.speaker).where(EventRow.session_id == session_id, EventRow.speaker.is_not(None))
-        .distinct())}
-    names = dict(conn.execute(
-        select(SpeakerRow.speaker, SpeakerRow.display_name).where(SpeakerRow.session_id == session_id)).all())
+    used = {
+        s
+        for (s,) in conn.execute(
+            select(EventRow.speaker)
+            .where(EventRow.session_id == session_id, EventRow.speaker.is_not(None))
+            .distinct()
+        )
+    }
+    names = dict(
+        conn.execute(
+            select(SpeakerRow.speaker, SpeakerRow.display_name).where(
+                SpeakerRow.session_id == session_id
+            )
+        ).all()
+    )
     for speaker in sorted(used - set(names)):
         conn.execute(insert(SpeakerRow).values(session_id=session_id, speaker=speaker))
         names[speaker] = None
@@ -120,19 +153,28 @@ def _rewrite_speakers(conn, session_id: str, moved: dict[str, dict[str, float]])
             continue
         heir = max(moved.get(speaker, {}).items(), key=lambda kv: kv[1], default=(None, 0.0))[0]
         if name and heir is not None and not names.get(heir):
-            conn.execute(update(SpeakerRow).where(SpeakerRow.session_id == session_id,
-                                                  SpeakerRow.speaker == heir).values(display_name=name))
+            conn.execute(
+                update(SpeakerRow)
+                .where(SpeakerRow.session_id == session_id, SpeakerRow.speaker == heir)
+                .values(display_name=name)
+            )
             names[heir] = name
-        conn.execute(delete(SpeakerRow).where(SpeakerRow.session_id == session_id, SpeakerRow.speaker == speaker))
+        conn.execute(
+            delete(SpeakerRow).where(
+                SpeakerRow.session_id == session_id, SpeakerRow.speaker == speaker
+            )
+        )
 
 
 def _recount_talk_time(conn, session_id: str) -> None:
     conn.execute(delete(TalkTimeRow).where(TalkTimeRow.session_id == session_id))
     totals: dict[tuple[str, str], list[float]] = {}
     for speaker, kind, start, end in conn.execute(
-        select(EventRow.speaker, EventRow.kind, EventRow.start_time, EventRow.end_time)
-        .where(EventRow.session_id == session_id, EventRow.speaker.is_not(None),
-               EventRow.kind.in_(_TALK_KINDS))
+        select(EventRow.speaker, EventRow.kind, EventRow.start_time, EventRow.end_time).where(
+            EventRow.session_id == session_id,
+            EventRow.speaker.is_not(None),
+            EventRow.kind.in_(_TALK_KINDS),
+        )
     ):
         if not speaker:
             continue
@@ -142,11 +184,21 @@ def _recount_talk_time(conn, session_id: str) -> None:
         t[2] = min(t[2], start)
         t[3] = max(t[3], end)
     if totals:
-        conn.execute(insert(TalkTimeRow), [
-            {"session_id": session_id, "speaker": s, "kind": k, "seconds": v[0], "turns": int(v[1]),
-             "first_start": v[2], "last_end": v[3]}
-            for (s, k), v in totals.items()
-        ])
+        conn.execute(
+            insert(TalkTimeRow),
+            [
+                {
+                    "session_id": session_id,
+                    "speaker": s,
+                    "kind": k,
+                    "seconds": v[0],
+                    "turns": int(v[1]),
+                    "first_start": v[2],
+                    "last_end": v[3],
+                }
+                for (s, k), v in totals.items()
+            ],
+        )
 
 
 __all__ = ["ReclusterResult", "recluster_session"]

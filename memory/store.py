@@ -32,7 +32,9 @@ class Store:
         # Read-only queries that are one statement (or need no common snapshot) run in
         # autocommit: no BEGIN and ROLLBACK round trips around them on PostgreSQL.
         self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._insert: Any = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert: Any = (
+            postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        )
         self._vectors = semantic.VectorCache(engine)
 
     @property

@@ -15,6 +15,7 @@ from perception.events import Event, EventKind, TranscriptSegment
 def _kind_names(kinds: Sequence[EventKind | str] | None) -> list[str] | None:
     return None if kinds is None else [str(EventKind(k)) for k in kinds]
 
+
 log = logging.getLogger(__name__)
 
 

@@ -1,8 +1,8 @@
 """Perception: audio in, typed absolute-time events out.
 
-    from perception import transcribe
-    for event in transcribe("meeting.wav"):          # lite backend, CPU only
-        print(event.kind, event.start, event.end, getattr(event, "text", ""))
+from perception import transcribe
+for event in transcribe("meeting.wav"):          # lite backend, CPU only
+    print(event.kind, event.start, event.end, getattr(event, "text", ""))
 """
 
 from __future__ import annotations

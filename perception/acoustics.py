@@ -53,7 +53,11 @@ class SpectralSummary:
 def summarise(samples: np.ndarray) -> SpectralSummary:
     spec = power_spectrogram(samples)
     energy = spec.sum(axis=1)
-    loud = energy >= energy.max() * 10 ** (-25 / 10) if energy.size and energy.max() > 0 else energy > 0
+    loud = (
+        energy >= energy.max() * 10 ** (-25 / 10)
+        if energy.size and energy.max() > 0
+        else energy > 0
+    )
     spec = spec[loud] if loud.any() else spec
     eps = 1e-12
     geo = np.exp(np.mean(np.log(spec[:, 1:] + eps), axis=1))
@@ -62,7 +66,11 @@ def summarise(samples: np.ndarray) -> SpectralSummary:
     tonality = float(np.median(_peak_energy_share(spec))) if len(spec) else 0.0
     freqs = np.fft.rfftfreq(FFT_SIZE, 1.0 / SAMPLE_RATE)
     dominant = freqs[np.argmax(spec[:, 1:], axis=1) + 1] if len(spec) else np.zeros(0)
-    centroid = float(np.median((spec * freqs).sum(axis=1) / (spec.sum(axis=1) + eps))) if len(spec) else 0.0
+    centroid = (
+        float(np.median((spec * freqs).sum(axis=1) / (spec.sum(axis=1) + eps)))
+        if len(spec)
+        else 0.0
+    )
     rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
     return SpectralSummary(
         flatness=flatness,
@@ -98,8 +106,9 @@ def periodicity(samples: np.ndarray, size: int = 640, hop: int = 320) -> np.ndar
     return acf[:, lo:hi].max(axis=1) / (acf[:, 0] + 1e-12)
 
 
-def pitch_track(samples: np.ndarray, fmin: float = 60.0, fmax: float = 400.0,
-                voicing: float = 0.5) -> np.ndarray:
+def pitch_track(
+    samples: np.ndarray, fmin: float = 60.0, fmax: float = 400.0, voicing: float = 0.5
+) -> np.ndarray:
     """F0 in Hz of the voiced 40 ms frames (autocorrelation peak), empty if none."""
     size, hop = 640, 320
     frames = frame_signal(samples, size, hop).astype(np.float64)

@@ -124,8 +124,12 @@ def to_float_mono(samples: np.ndarray | bytes | bytearray, channels: int = 1) ->
 def to_16k_mono(samples: np.ndarray | bytes, sample_rate: int, channels: int = 1) -> np.ndarray:
     """A whole in-memory clip at any rate / layout -> 16 kHz mono float32."""
     resampler = StreamResampler(sample_rate, channels)
-    return _concat([resampler.push(samples if isinstance(samples, bytes) else np.asarray(samples)),
-                    resampler.flush()])
+    return _concat(
+        [
+            resampler.push(samples if isinstance(samples, bytes) else np.asarray(samples)),
+            resampler.flush(),
+        ]
+    )
 
 
 def decode_file(
@@ -299,13 +303,19 @@ class _Limit:
         self.seconds += samples / rate
         if self.max_seconds is not None and self.seconds > self.max_seconds + 0.5:
             raise AudioTooLongError(
-                f"{self.path}: the audio is longer than the {self.max_seconds:g} s allowed", self.max_seconds
+                f"{self.path}: the audio is longer than the {self.max_seconds:g} s allowed",
+                self.max_seconds,
             )
 
     def non_finite(self) -> None:
         if not self.warned_non_finite:
             self.warned_non_finite = True
-            _warn_once(self.path, "non-finite", "%s: NaN or infinite samples replaced by silence", self.path)
+            _warn_once(
+                self.path,
+                "non-finite",
+                "%s: NaN or infinite samples replaced by silence",
+                self.path,
+            )
 
 
 def _check_wav_header(path: Path, head: bytes, size: int, limit: _Limit) -> None:
@@ -315,8 +325,13 @@ def _check_wav_header(path: Path, head: bytes, size: int, limit: _Limit) -> None
         return
     pos, rate, frame_bytes = 12, 0, 0
     while pos + 8 <= len(head):
-        chunk_id, chunk_size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
-        if chunk_id == b"fmt " and chunk_size in (16, 18, 40) and pos + 24 <= len(head):  # else FFmpeg judges
+        chunk_id, chunk_size = (
+            head[pos : pos + 4],
+            int.from_bytes(head[pos + 4 : pos + 8], "little"),
+        )
+        if (
+            chunk_id == b"fmt " and chunk_size in (16, 18, 40) and pos + 24 <= len(head)
+        ):  # else FFmpeg judges
             rate = int.from_bytes(head[pos + 12 : pos + 16], "little")
             frame_bytes = int.from_bytes(head[pos + 20 : pos + 22], "little")
             check_sample_rate(rate, str(path))
@@ -327,7 +342,8 @@ def _check_wav_header(path: Path, head: bytes, size: int, limit: _Limit) -> None
                 if present < chunk_size:
                     _warn_once(
                         path, "truncated",
-                        "%s: truncated: the header declares %.1f s of audio, the file holds %.1f s; using what is there",
+                        "%s: truncated: the header declares %.1f s of audio, "
+                        "the file holds %.1f s; using what is there",
                         path, chunk_size / frame_bytes / rate, present / frame_bytes / rate,
                     )  # fmt: skip
             return
@@ -355,7 +371,9 @@ def _finite_frame(frame: Any, limit: _Limit) -> Any:
         return frame
     limit.non_finite()
     clean = av.AudioFrame.from_ndarray(
-        np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0), format=frame.format.name, layout=frame.layout.name
+        np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0),
+        format=frame.format.name,
+        layout=frame.layout.name,
     )
     clean.sample_rate = frame.sample_rate
     return clean
@@ -399,7 +417,9 @@ def _decode_with_av(path: Path, limit: _Limit) -> Iterator[np.ndarray]:
             yield tail
 
 
-def _decode_with_soundfile(path: Path, first_error: Exception, limit: _Limit) -> Iterator[np.ndarray]:
+def _decode_with_soundfile(
+    path: Path, first_error: Exception, limit: _Limit
+) -> Iterator[np.ndarray]:
     import soundfile as sf
 
     try:

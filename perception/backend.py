@@ -52,7 +52,7 @@ class Window:
         """Samples between two absolute times (clamped to the window)."""
         a = max(0, round((start - self.start) * SAMPLE_RATE))
         b = min(len(self.samples), round((end - self.start) * SAMPLE_RATE))
-        return self.samples[a:max(a, b)]
+        return self.samples[a : max(a, b)]
 
 
 class PerceptionBackend(abc.ABC):
@@ -113,7 +113,9 @@ class PerceptionBackend(abc.ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def stamp(self, events: Iterable[BaseEvent], window: Window, relative: bool = True) -> list[Event]:
+    def stamp(
+        self, events: Iterable[BaseEvent], window: Window, relative: bool = True
+    ) -> list[Event]:
         """Make ``events`` belong to ``window``: absolute times plus provenance fields.
 
         With ``relative=True`` the events' times are seconds from the window start (what

@@ -49,8 +49,12 @@ class FCM(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(1, m_channels, 3, stride=1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(m_channels)
-        self.layer1 = nn.Sequential(BasicResBlock(m_channels, m_channels, 2), BasicResBlock(m_channels, m_channels))
-        self.layer2 = nn.Sequential(BasicResBlock(m_channels, m_channels, 2), BasicResBlock(m_channels, m_channels))
+        self.layer1 = nn.Sequential(
+            BasicResBlock(m_channels, m_channels, 2), BasicResBlock(m_channels, m_channels)
+        )
+        self.layer2 = nn.Sequential(
+            BasicResBlock(m_channels, m_channels, 2), BasicResBlock(m_channels, m_channels)
+        )
         self.conv2 = nn.Conv2d(m_channels, m_channels, 3, stride=(2, 1), padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(m_channels)
         self.out_channels = m_channels * (feat_dim // 8)
@@ -64,15 +68,20 @@ class FCM(nn.Module):
 
 
 def _bn_relu(channels: int, affine: bool = True) -> nn.Sequential:
-    return nn.Sequential(OrderedDict(
-        batchnorm=nn.BatchNorm1d(channels, affine=affine), relu=nn.ReLU(inplace=True)))
+    return nn.Sequential(
+        OrderedDict(batchnorm=nn.BatchNorm1d(channels, affine=affine), relu=nn.ReLU(inplace=True))
+    )
 
 
 class TDNNLayer(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1
+    ) -> None:
         super().__init__()
         padding = (kernel_size - 1) // 2
-        self.linear = nn.Conv1d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=False)
+        self.linear = nn.Conv1d(
+            in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=False
+        )
         self.nonlinear = _bn_relu(out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -82,11 +91,14 @@ class TDNNLayer(nn.Module):
 class CAMLayer(nn.Module):
     """A TDNN layer whose output is gated by a mask from utterance- and segment-level context."""
 
-    def __init__(self, bn_channels: int, out_channels: int, kernel_size: int, dilation: int) -> None:
+    def __init__(
+        self, bn_channels: int, out_channels: int, kernel_size: int, dilation: int
+    ) -> None:
         super().__init__()
         padding = (kernel_size - 1) // 2 * dilation
-        self.linear_local = nn.Conv1d(bn_channels, out_channels, kernel_size, padding=padding,
-                                      dilation=dilation, bias=False)
+        self.linear_local = nn.Conv1d(
+            bn_channels, out_channels, kernel_size, padding=padding, dilation=dilation, bias=False
+        )
         self.linear1 = nn.Conv1d(bn_channels, bn_channels // 2, 1)
         self.relu = nn.ReLU(inplace=True)
         self.linear2 = nn.Conv1d(bn_channels // 2, out_channels, 1)
@@ -101,12 +113,17 @@ class CAMLayer(nn.Module):
     def seg_pooling(x: torch.Tensor, seg_len: int = 100) -> torch.Tensor:
         """Mean over 100-frame segments (1 s), spread back over the frames of each segment."""
         seg = F.avg_pool1d(x, kernel_size=seg_len, stride=seg_len, ceil_mode=True)
-        return seg.unsqueeze(-1).expand(*seg.shape, seg_len).reshape(*seg.shape[:-1], -1)[..., : x.shape[-1]]
+        return (
+            seg.unsqueeze(-1)
+            .expand(*seg.shape, seg_len)
+            .reshape(*seg.shape[:-1], -1)[..., : x.shape[-1]]
+        )
 
 
 class CAMDenseTDNNLayer(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, bn_channels: int, kernel_size: int,
-                 dilation: int) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, bn_channels: int, kernel_size: int, dilation: int
+    ) -> None:
         super().__init__()
         self.nonlinear1 = _bn_relu(in_channels)
         self.linear1 = nn.Conv1d(in_channels, bn_channels, 1, bias=False)
@@ -120,12 +137,23 @@ class CAMDenseTDNNLayer(nn.Module):
 class CAMDenseTDNNBlock(nn.ModuleList):
     """Densely connected: each layer's output is appended to its input's channels."""
 
-    def __init__(self, num_layers: int, in_channels: int, growth: int, bn_channels: int,
-                 kernel_size: int, dilation: int) -> None:
+    def __init__(
+        self,
+        num_layers: int,
+        in_channels: int,
+        growth: int,
+        bn_channels: int,
+        kernel_size: int,
+        dilation: int,
+    ) -> None:
         super().__init__()
         for i in range(num_layers):
-            self.add_module(f"tdnnd{i + 1}", CAMDenseTDNNLayer(
-                in_channels + i * growth, growth, bn_channels, kernel_size, dilation))
+            self.add_module(
+                f"tdnnd{i + 1}",
+                CAMDenseTDNNLayer(
+                    in_channels + i * growth, growth, bn_channels, kernel_size, dilation
+                ),
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self:
@@ -154,23 +182,37 @@ class DenseLayer(nn.Module):
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
         self.linear = nn.Conv1d(in_channels, out_channels, 1, bias=False)
-        self.nonlinear = nn.Sequential(OrderedDict(batchnorm=nn.BatchNorm1d(out_channels, affine=False)))
+        self.nonlinear = nn.Sequential(
+            OrderedDict(batchnorm=nn.BatchNorm1d(out_channels, affine=False))
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.nonlinear(self.linear(x.unsqueeze(-1)).squeeze(-1))
 
 
 class CAMPPlus(nn.Module):
-    def __init__(self, feat_dim: int = 80, embedding_size: int = 192, growth_rate: int = 32,
-                 bn_size: int = 4, init_channels: int = 128) -> None:
+    def __init__(
+        self,
+        feat_dim: int = 80,
+        embedding_size: int = 192,
+        growth_rate: int = 32,
+        bn_size: int = 4,
+        init_channels: int = 128,
+    ) -> None:
         super().__init__()
         self.head = FCM(feat_dim=feat_dim)
         channels = self.head.out_channels
-        self.xvector = nn.Sequential(OrderedDict(tdnn=TDNNLayer(channels, init_channels, 5, stride=2)))
+        self.xvector = nn.Sequential(
+            OrderedDict(tdnn=TDNNLayer(channels, init_channels, 5, stride=2))
+        )
         channels = init_channels
         for i, (layers, kernel, dilation) in enumerate(BLOCKS):
-            self.xvector.add_module(f"block{i + 1}", CAMDenseTDNNBlock(
-                layers, channels, growth_rate, bn_size * growth_rate, kernel, dilation))
+            self.xvector.add_module(
+                f"block{i + 1}",
+                CAMDenseTDNNBlock(
+                    layers, channels, growth_rate, bn_size * growth_rate, kernel, dilation
+                ),
+            )
             channels += layers * growth_rate
             self.xvector.add_module(f"transit{i + 1}", TransitLayer(channels, channels // 2))
             channels //= 2

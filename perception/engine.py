@@ -37,15 +37,23 @@ class _TurnBuilder:
 
     def add(self, segment: TranscriptSegment) -> list[SpeakerTurn]:
         cur = self._current
-        if cur is not None and cur.speaker == segment.speaker and segment.start - cur.end <= TURN_GAP:
+        if (
+            cur is not None
+            and cur.speaker == segment.speaker
+            and segment.start - cur.end <= TURN_GAP
+        ):
             cur.end = max(cur.end, segment.end)
             return []
         closed = self.flush()
         if segment.speaker is not None:
             self._current = SpeakerTurn(
-                start=segment.start, end=segment.end, speaker=segment.speaker,
-                session_id=segment.session_id, window_id=segment.window_id,
-                backend=segment.backend, model=segment.model,
+                start=segment.start,
+                end=segment.end,
+                speaker=segment.speaker,
+                session_id=segment.session_id,
+                window_id=segment.window_id,
+                backend=segment.backend,
+                model=segment.model,
             )
         return closed
 
@@ -94,7 +102,10 @@ class Perceiver:
             self._drop_speculation()
         self.session_id = session_id
         self._windower = Windower(
-            self.config, session_id, live=live, speculate=live and self.backend.supports_speculation,
+            self.config,
+            session_id,
+            live=live,
+            speculate=live and self.backend.supports_speculation,
         )
         # A speculative window already analysed: (window, its raw events, the backend's
         # session state from before it).
@@ -102,7 +113,9 @@ class Perceiver:
         self._stitcher = Stitcher()
         self._turns = _TurnBuilder()
         self._tracker = (
-            None if self.backend.session_speakers else SpeakerTracker(threshold=self.speaker_threshold)
+            None
+            if self.backend.session_speakers
+            else SpeakerTracker(threshold=self.speaker_threshold)
         )
         self._resampler = None
 
@@ -117,7 +130,9 @@ class Perceiver:
     # --- files and arrays ------------------------------------------------------------
 
     def process_file(
-        self, path: str | Path, session_id: str | None = None,
+        self,
+        path: str | Path,
+        session_id: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> Iterator[Event]:
         """Events for a whole file, decoded in chunks (memory stays flat in file length).
@@ -130,7 +145,10 @@ class Perceiver:
         yield from self.process_stream(chunks, session_id or Path(path).stem, total, on_progress)
 
     def process_array(
-        self, samples: np.ndarray, session_id: str = "array", sample_rate: int = SAMPLE_RATE,
+        self,
+        samples: np.ndarray,
+        session_id: str = "array",
+        sample_rate: int = SAMPLE_RATE,
         on_progress: ProgressCallback | None = None,
     ) -> Iterator[Event]:
         """Events for an in-memory clip at any rate (shape (n,) or (n, channels))."""
@@ -141,7 +159,10 @@ class Perceiver:
         yield from self.process_stream(chunks, session_id, len(audio) / SAMPLE_RATE, on_progress)
 
     def process_stream(
-        self, chunks: Iterable[np.ndarray], session_id: str, total_seconds: float | None = None,
+        self,
+        chunks: Iterable[np.ndarray],
+        session_id: str,
+        total_seconds: float | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> Iterator[Event]:
         """Events for a stream of 16 kHz mono float32 chunks (a new session)."""
@@ -164,10 +185,13 @@ class Perceiver:
 
     # --- live --------------------------------------------------------------------------
 
-    def feed(self, pcm: np.ndarray | bytes, sample_rate: int = SAMPLE_RATE, channels: int = 1) -> list[Event]:
+    def feed(
+        self, pcm: np.ndarray | bytes, sample_rate: int = SAMPLE_RATE, channels: int = 1
+    ) -> list[Event]:
         """Push a live chunk (int16 bytes, int or float array); returns the events now final."""
         if self._resampler is None or (self._resampler.sample_rate, self._resampler.channels) != (
-            sample_rate, channels,
+            sample_rate,
+            channels,
         ):
             self._resampler = StreamResampler(sample_rate, channels)
         audio = self._resampler.push(pcm if isinstance(pcm, bytes | bytearray) else np.asarray(pcm))
@@ -192,8 +216,10 @@ class Perceiver:
 
     def _run_live(self, planned: list[PlannedWindow]) -> list[Event]:
         held = self._held
-        if held is not None and self._windower.speculation is not held[0] and not any(
-            p.window is held[0].window for p in planned
+        if (
+            held is not None
+            and self._windower.speculation is not held[0]
+            and not any(p.window is held[0].window for p in planned)
         ):
             self._drop_speculation()  # speech resumed before the pause completed
         out: list[Event] = []
@@ -239,7 +265,9 @@ class Perceiver:
         events = [e for e in events if not isinstance(e, SpeakerTurn)]
         if self._tracker is not None:
             events = self._tracker.relabel(events, planned.window)
-        stitched = self._stitcher.add(events, planned.commit_start, planned.commit_end, planned.cut_in_pause)
+        stitched = self._stitcher.add(
+            events, planned.commit_start, planned.commit_end, planned.cut_in_pause
+        )
         return self._with_turns(stitched)
 
     def _finish(self) -> Iterator[Event]:

@@ -51,7 +51,9 @@ class SoundDetector:
     min_vague: float = 1.0  # "speech-like" or unclassified stretches shorter than this are
     # leftovers of speech around the transcript's word times, not events
 
-    def detect(self, samples: np.ndarray, words: Sequence[tuple[float, float]] = ()) -> list[DetectedSound]:
+    def detect(
+        self, samples: np.ndarray, words: Sequence[tuple[float, float]] = ()
+    ) -> list[DetectedSound]:
         """Sounds in ``samples`` that are not the speech under ``words`` (start, end spans).
 
         Pass word spans, or segment spans (then pauses inside a sentence are not sounds).
@@ -78,9 +80,11 @@ class SoundDetector:
                         and sound.attributes["pitch_stability"] >= 0.8
                     ):
                         found.append(_replace(sound, overrides_words=True))
-                elif sound.category in (SoundCategory.TONAL, SoundCategory.NOISE, SoundCategory.MUSIC) or (
-                    sound.end - sound.start >= self.min_vague
-                ):
+                elif sound.category in (
+                    SoundCategory.TONAL,
+                    SoundCategory.NOISE,
+                    SoundCategory.MUSIC,
+                ) or (sound.end - sound.start >= self.min_vague):
                     found.append(sound)
         found += self._silences(loud)
         return _merge(sorted(found, key=lambda s: s.start), self.bridge_gap)
@@ -96,13 +100,20 @@ class SoundDetector:
             "tonality": round(s.tonality, 3),
             "periodicity": round(s.periodicity, 3),
             "pitch_stability": round(stability, 3),
-            "dominant_hz": round(float(np.median(s.dominant_hz)), 1) if s.dominant_hz.size else None,
+            "dominant_hz": round(float(np.median(s.dominant_hz)), 1)
+            if s.dominant_hz.size
+            else None,
             "level_db": round(s.level_db, 1),
             "envelope": shape,
             "steadiness": round(_steadiness(s.dominant_hz), 3),
         }
         notes = _distinct_notes(s.dominant_hz)
-        if s.tonality >= 0.6 and s.flatness < 0.1 and stability >= 0.6 and duration >= self.min_tonal:
+        if (
+            s.tonality >= 0.6
+            and s.flatness < 0.1
+            and stability >= 0.6
+            and duration >= self.min_tonal
+        ):
             if notes >= 4 and duration >= 3.0:
                 cat, label, conf = SoundCategory.MUSIC, "music (melodic, tonal)", 0.6
             elif shape == "on/off":
@@ -113,9 +124,13 @@ class SoundDetector:
                 attrs["guess"] = "doorbell or chime"
             else:
                 cat, label, conf = SoundCategory.TONAL, "tonal sound (steady tone or beep)", 0.7
-        elif s.tonality >= 0.85 and s.flatness < 0.1 and notes >= 4 and duration >= 3.0 and _steadiness(
-            s.dominant_hz
-        ) >= 0.85:
+        elif (
+            s.tonality >= 0.85
+            and s.flatness < 0.1
+            and notes >= 4
+            and duration >= 3.0
+            and _steadiness(s.dominant_hz) >= 0.85
+        ):
             # Many pitches, each held (speech glides: its strongest partial rarely stays put).
             cat, label, conf = SoundCategory.MUSIC, "music (melodic, tonal)", 0.6
         elif s.flatness >= 0.25 or (s.tonality < 0.3 and s.periodicity < 0.3):
@@ -136,7 +151,9 @@ class SoundDetector:
         out = []
         for a, b in runs(loud, value=False):
             if (b - a) * ENV_STEP >= self.min_silence:
-                out.append(DetectedSound(a * ENV_STEP, b * ENV_STEP, "silence", SoundCategory.SILENCE, 0.9))
+                out.append(
+                    DetectedSound(a * ENV_STEP, b * ENV_STEP, "silence", SoundCategory.SILENCE, 0.9)
+                )
         return out
 
 
@@ -219,8 +236,12 @@ def _merge(sounds: list[DetectedSound], gap: float) -> list[DetectedSound]:
         prev = out[-1] if out else None
         if prev is not None and prev.category == s.category and s.start - prev.end <= gap:
             longer = prev if prev.end - prev.start >= s.end - s.start else s
-            out[-1] = _replace(longer, start=prev.start, end=max(prev.end, s.end),
-                               overrides_words=prev.overrides_words or s.overrides_words)
+            out[-1] = _replace(
+                longer,
+                start=prev.start,
+                end=max(prev.end, s.end),
+                overrides_words=prev.overrides_words or s.overrides_words,
+            )
         else:
             out.append(s)
     return out

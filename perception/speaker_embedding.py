@@ -90,7 +90,8 @@ def fbank(samples: np.ndarray) -> np.ndarray:
     frames = wav[idx]
     frames = frames - frames.mean(axis=1, keepdims=True)
     frames = np.concatenate(
-        [frames[:, :1] * (1 - PREEMPHASIS), frames[:, 1:] - PREEMPHASIS * frames[:, :-1]], axis=1)
+        [frames[:, :1] * (1 - PREEMPHASIS), frames[:, 1:] - PREEMPHASIS * frames[:, :-1]], axis=1
+    )
     power = np.abs(np.fft.rfft(frames * _WINDOW, n=FFT_SIZE)) ** 2
     return np.log(np.maximum(power @ _BANKS.T, _EPS)).astype(np.float32)
 

@@ -54,8 +54,12 @@ class Span:
         return max(0.0, self.end - self.start)
 
 
-def recluster(embeddings: np.ndarray, seconds: Sequence[float],
-              threshold: float = RECLUSTER_THRESHOLD, max_groups: int | None = None) -> list[int]:
+def recluster(
+    embeddings: np.ndarray,
+    seconds: Sequence[float],
+    threshold: float = RECLUSTER_THRESHOLD,
+    max_groups: int | None = None,
+) -> list[int]:
     """Group indices of ``embeddings`` (unit rows): average linkage on cosine distance over
     the rows with enough speech, then every row to the most similar group centroid. With
     ``max_groups`` (e.g. the number of live ids), the most alike groups merge down to it:
@@ -70,8 +74,12 @@ def recluster(embeddings: np.ndarray, seconds: Sequence[float],
         from scipy.cluster.hierarchy import fcluster, linkage
 
         tree = linkage(embeddings[anchors], method="average", metric="cosine")
-        merged = _merge_alike(embeddings[anchors], fcluster(tree, t=1.0 - threshold, criterion="distance") - 1,
-                              max_groups, np.array([seconds[a] for a in anchors]))
+        merged = _merge_alike(
+            embeddings[anchors],
+            fcluster(tree, t=1.0 - threshold, criterion="distance") - 1,
+            max_groups,
+            np.array([seconds[a] for a in anchors]),
+        )
         groups = np.unique(merged, return_inverse=True)[1]  # numbered 0..k-1 again
     centroids = []
     for g in range(int(groups.max()) + 1):
@@ -84,8 +92,12 @@ def recluster(embeddings: np.ndarray, seconds: Sequence[float],
     return [int(x) for x in labels]
 
 
-def _merge_alike(vectors: np.ndarray, groups: np.ndarray, max_groups: int | None = None,
-                 weights: np.ndarray | None = None) -> np.ndarray:
+def _merge_alike(
+    vectors: np.ndarray,
+    groups: np.ndarray,
+    max_groups: int | None = None,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
     """Merge groups whose mutual similarity is close to their own spread, most alike first;
     any most alike pair while there are more than ``max_groups``; a group with less than
     ``MIN_VOICE_SECONDS`` of speech into its most alike group."""
@@ -99,7 +111,11 @@ def _merge_alike(vectors: np.ndarray, groups: np.ndarray, max_groups: int | None
         members = {g: np.flatnonzero(groups == g) for g in ids}
         own: dict[int, float | None] = {}
         for g, m in members.items():
-            own[g] = (sims[np.ix_(m, m)].sum() - len(m)) / (len(m) * (len(m) - 1)) if len(m) > 1 else None
+            own[g] = (
+                (sims[np.ix_(m, m)].sum() - len(m)) / (len(m) * (len(m) - 1))
+                if len(m) > 1
+                else None
+            )
         typical = float(np.mean([v for v in own.values() if v is not None] or [0.6]))
         size = {g: float(w[m].sum()) for g, m in members.items()}
         too_many = max_groups is not None and len(ids) > max_groups
@@ -121,24 +137,30 @@ def _merge_alike(vectors: np.ndarray, groups: np.ndarray, max_groups: int | None
         groups[groups == pair[1]] = pair[0]
 
 
-def relabel(spans: Sequence[Span], threshold: float = RECLUSTER_THRESHOLD,
-            prefix: str = "S") -> list[str | None]:
+def relabel(
+    spans: Sequence[Span], threshold: float = RECLUSTER_THRESHOLD, prefix: str = "S"
+) -> list[str | None]:
     """The refined id of each span (spans without an embedding keep theirs)."""
     embedded = [i for i, s in enumerate(spans) if s.embedding is not None]
     out: list[str | None] = [s.speaker for s in spans]
     if not embedded:
         return out
     live_ids = {s.speaker for s in spans if s.speaker is not None}
-    groups = recluster(np.stack([spans[i].embedding for i in embedded]),  # type: ignore[misc]
-                       [spans[i].seconds for i in embedded], threshold, max_groups=len(live_ids) or None)
+    groups = recluster(
+        np.stack([spans[i].embedding for i in embedded]),  # type: ignore[misc]
+        [spans[i].seconds for i in embedded],
+        threshold,
+        max_groups=len(live_ids) or None,
+    )
     names = _name_groups(groups, [spans[i] for i in embedded], {s.speaker for s in spans}, prefix)
     for i, g in zip(embedded, groups, strict=True):
         out[i] = names[g]
     return out
 
 
-def _name_groups(groups: list[int], spans: Sequence[Span], taken: set[str | None],
-                 prefix: str) -> dict[int, str]:
+def _name_groups(
+    groups: list[int], spans: Sequence[Span], taken: set[str | None], prefix: str
+) -> dict[int, str]:
     """Each group gets the live id it shares most speech with (one group per id, largest
     overlap first); the rest get fresh ids in order of first speech."""
     from scipy.optimize import linear_sum_assignment
@@ -171,7 +193,9 @@ def _id_order(name: str) -> tuple[int, str]:
     return (int(m.group(1)) if m else 0, name)
 
 
-def overlapping_speaker(start: float, end: float, spans: Sequence[tuple[float, float, str | None]]) -> str | None:
+def overlapping_speaker(
+    start: float, end: float, spans: Sequence[tuple[float, float, str | None]]
+) -> str | None:
     """The speaker of the span that overlaps [start, end] most (None if none does)."""
     best, overlap = None, 0.0
     for a, b, speaker in spans:
@@ -181,12 +205,15 @@ def overlapping_speaker(start: float, end: float, spans: Sequence[tuple[float, f
     return best
 
 
-def turn_pieces(start: float, end: float, spans: Sequence[tuple[float, float, str | None]]
-                ) -> list[tuple[float, float, str | None]]:
+def turn_pieces(
+    start: float, end: float, spans: Sequence[tuple[float, float, str | None]]
+) -> list[tuple[float, float, str | None]]:
     """A speaker turn [start, end] cut where the refined ids of the segments under it change:
     one (start, end, speaker) per run of consecutive segments with one id. A turn under one
     voice comes back whole; one under no segment comes back as [] ."""
-    inside = sorted((a, b, who) for a, b, who in spans if min(b, end) - max(a, start) > 0 and who is not None)
+    inside = sorted(
+        (a, b, who) for a, b, who in spans if min(b, end) - max(a, start) > 0 and who is not None
+    )
     runs: list[list[tuple[float, float, str | None]]] = []
     for seg in inside:
         if runs and runs[-1][-1][2] == seg[2]:
@@ -222,8 +249,12 @@ def refine_speakers(events: Sequence[Event], threshold: float = RECLUSTER_THRESH
                 e = e.model_copy(update={"speaker": speaker, "words": words})
         elif isinstance(e, SpeakerTurn):
             pieces = turn_pieces(e.start, e.end, timeline) or [(e.start, e.end, e.speaker)]
-            out += [e if (a, b, who) == (e.start, e.end, e.speaker)
-                    else e.model_copy(update={"start": a, "end": b, "speaker": who}) for a, b, who in pieces]
+            out += [
+                e
+                if (a, b, who) == (e.start, e.end, e.speaker)
+                else e.model_copy(update={"start": a, "end": b, "speaker": who})
+                for a, b, who in pieces
+            ]
             continue
         elif getattr(e, "speaker", None) is not None:
             speaker = overlapping_speaker(e.start, e.end, timeline)
@@ -238,5 +269,12 @@ def _vector(segment: TranscriptSegment) -> np.ndarray | None:
     return None if v is None else np.asarray(v, np.float64)
 
 
-__all__ = ["RECLUSTER_THRESHOLD", "Span", "overlapping_speaker", "recluster", "refine_speakers", "relabel",
-           "turn_pieces"]
+__all__ = [
+    "RECLUSTER_THRESHOLD",
+    "Span",
+    "overlapping_speaker",
+    "recluster",
+    "refine_speakers",
+    "relabel",
+    "turn_pieces",
+]

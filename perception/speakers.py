@@ -51,7 +51,9 @@ class OnlineSpeakerClusterer:
     prefix: str = "S"
     voices: list[_Voice] = field(default_factory=list)
 
-    def assign(self, embedding: np.ndarray, seconds: float = 0.0, may_open: bool = True) -> str | None:
+    def assign(
+        self, embedding: np.ndarray, seconds: float = 0.0, may_open: bool = True
+    ) -> str | None:
         """The id for ``embedding``; opens a new one unless ``may_open`` is False."""
         best, score = self.nearest(embedding)
         if best is not None and score >= self.threshold:
@@ -86,12 +88,18 @@ class SpeakerTracker:
     the nearest known voice without opening a new id.
     """
 
-    def __init__(self, encoder: SpeakerEncoder | None = None, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(
+        self, encoder: SpeakerEncoder | None = None, threshold: float = DEFAULT_THRESHOLD
+    ) -> None:
         self.encoder = encoder or SpeakerEncoder()
         self.clusterer = OnlineSpeakerClusterer(threshold=threshold)
 
-    def label(self, samples: np.ndarray, local_label: str | None = None,
-              local_map: dict[str, str] | None = None) -> str | None:
+    def label(
+        self,
+        samples: np.ndarray,
+        local_label: str | None = None,
+        local_map: dict[str, str] | None = None,
+    ) -> str | None:
         seconds = len(samples) / SAMPLE_RATE
         if local_map is not None and local_label in local_map and seconds < MIN_SPEECH_SECONDS:
             return local_map[local_label]
@@ -109,8 +117,10 @@ class SpeakerTracker:
         """Replace window-local speaker labels with session ids (transcripts and voice traits)."""
         local_map: dict[str, str] = {}
         out: list[Event] = []
-        segs = sorted((e for e in events if isinstance(e, TranscriptSegment)),
-                      key=lambda e: -(e.end - e.start))  # long ones first: they anchor labels
+        segs = sorted(
+            (e for e in events if isinstance(e, TranscriptSegment)),
+            key=lambda e: -(e.end - e.start),
+        )  # long ones first: they anchor labels
         ids: dict[int, str | None] = {}
         for seg in segs:
             ids[id(seg)] = self.label(window.clip(seg.start, seg.end), seg.speaker, local_map)
@@ -140,4 +150,7 @@ class SpeakerTracker:
 __all__ = [
     "DEFAULT_THRESHOLD",
     "MIN_OPEN_SECONDS",
-    "OnlineSpeakerClusterer", "SpeakerEncoder", "SpeakerTracker"]
+    "OnlineSpeakerClusterer",
+    "SpeakerEncoder",
+    "SpeakerTracker",
+]

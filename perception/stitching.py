@@ -95,7 +95,10 @@ class Stitcher:
         if not self._held and not self._spill:
             return owned
         held_words = [
-            w for e in self._held if isinstance(e, TranscriptSegment) for w in e.words
+            w
+            for e in self._held
+            if isinstance(e, TranscriptSegment)
+            for w in e.words
             if _mid(w.start, w.end) >= lo - BOUNDARY_MARGIN
         ]
         result: list[Event] = []
@@ -138,12 +141,16 @@ class Stitcher:
             return
         target = max(segments, key=lambda e: e.end)
         missing = [
-            w for w in self._spill
-            if not _repeats(w, new_words, math.inf) and not any(_same_stretch(w, n) for n in new_words)
+            w
+            for w in self._spill
+            if not _repeats(w, new_words, math.inf)
+            and not any(_same_stretch(w, n) for n in new_words)
         ]
         if missing:
             idx = self._held.index(target)
-            self._held[idx] = _with_words(target, sorted(target.words + missing, key=lambda w: w.start))
+            self._held[idx] = _with_words(
+                target, sorted(target.words + missing, key=lambda w: w.start)
+            )
 
 
 def _repeats(word: Word, held_words: list[Word], lo: float) -> bool:
@@ -173,7 +180,12 @@ def _with_words(segment: TranscriptSegment, words: list[Word]) -> TranscriptSegm
         return segment
     text = " ".join(w.text.strip() for w in words if w.text.strip())
     return segment.model_copy(
-        update={"words": words, "text": text, "start": words[0].start, "end": max(w.end for w in words)}
+        update={
+            "words": words,
+            "text": text,
+            "start": words[0].start,
+            "end": max(w.end for w in words),
+        }
     )
 
 

@@ -39,18 +39,24 @@ def _resample(audio: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.nda
     return resample_poly(audio, target // g, rate // g).astype(np.float32)
 
 
-def speak(text: str, voice: str = "en-us", words_per_minute: int = 160, pitch: int = 50) -> np.ndarray:
+def speak(
+    text: str, voice: str = "en-us", words_per_minute: int = 160, pitch: int = 50
+) -> np.ndarray:
     """Speak ``text`` with espeak-ng; returns 16 kHz mono float32 in [-1, 1]."""
     exe = shutil.which("espeak-ng")
     if exe is None:
-        raise SynthesisError("espeak-ng is not installed: run `make setup` (apt-get install espeak-ng)")
+        raise SynthesisError(
+            "espeak-ng is not installed: run `make setup` (apt-get install espeak-ng)"
+        )
     proc = subprocess.run(
         [exe, "-v", voice, "-s", str(words_per_minute), "-p", str(pitch), "--stdout", text],
         capture_output=True,
         check=False,
     )
     if proc.returncode != 0 or not proc.stdout:
-        raise SynthesisError(f"espeak-ng failed for voice {voice!r}: {proc.stderr.decode(errors='replace')}")
+        raise SynthesisError(
+            f"espeak-ng failed for voice {voice!r}: {proc.stderr.decode(errors='replace')}"
+        )
     audio, rate = sf.read(io.BytesIO(proc.stdout), dtype="float32")
     if audio.ndim > 1:
         audio = audio.mean(axis=1)
@@ -63,7 +69,7 @@ def doorbell(duration: float = 1.6, seed: int = 0) -> np.ndarray:
     half = len(t) // 2
     out = np.zeros_like(t)
     for i, f0 in enumerate((659.25, 523.25)):  # E5 then C5
-        seg = t[: len(t) - half] if i == 0 else t[: half]
+        seg = t[: len(t) - half] if i == 0 else t[:half]
         tone = sum(a * np.sin(2 * np.pi * f0 * k * seg) for k, a in ((1, 1.0), (2, 0.4), (3, 0.15)))
         env = np.exp(-3.0 * seg)
         if i == 0:
@@ -158,7 +164,13 @@ def compose(
             _, voice, text = item  # type: ignore[misc]
             clip = _trim(speak(text, voice=voice))
             scene.utterances.append(
-                Utterance(text, voice, speakers.get(voice, voice), cursor, cursor + len(clip) / SAMPLE_RATE)
+                Utterance(
+                    text,
+                    voice,
+                    speakers.get(voice, voice),
+                    cursor,
+                    cursor + len(clip) / SAMPLE_RATE,
+                )
             )
         elif kind == "sound":
             label = item[1]
@@ -176,7 +188,9 @@ def compose(
     pieces.append(np.zeros(int(tail * SAMPLE_RATE), np.float32))
     audio = np.concatenate(pieces)
     if noise_level > 0:
-        audio = audio + noise_level * np.random.default_rng(seed).standard_normal(len(audio)).astype(np.float32)
+        audio = audio + noise_level * np.random.default_rng(seed).standard_normal(
+            len(audio)
+        ).astype(np.float32)
     scene.audio = np.clip(audio, -1.0, 1.0).astype(np.float32)
     return scene
 
@@ -190,7 +204,11 @@ def _trim(clip: np.ndarray, threshold: float = 1e-3) -> np.ndarray:
 
 
 MEETING_SCRIPT: tuple[tuple[str, ...], ...] = (
-    ("say", "en-us+benjamin", "Good morning everyone. Let's start with the budget for the next quarter."),
+    (
+        "say",
+        "en-us+benjamin",
+        "Good morning everyone. Let's start with the budget for the next quarter.",
+    ),
     ("say", "en-gb+f2", "The budget is tight. We spent most of it on the new servers."),
     ("sound", "doorbell"),
     ("say", "en-us+benjamin", "Someone is at the door. Let's move on to the hiring plan."),

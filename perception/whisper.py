@@ -60,9 +60,13 @@ def load_whisper(model_path: str | Path | None = None, cpu_threads: int | None =
             except ImportError as exc:
                 raise BackendUnavailableError(f"Whisper needs faster-whisper: {exc}") from exc
             try:
-                _models[key] = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
+                _models[key] = WhisperModel(
+                    str(path), device="cpu", compute_type="int8", cpu_threads=threads
+                )
             except Exception as exc:
-                raise BackendUnavailableError(f"cannot load the Whisper model at {path}: {exc}") from exc
+                raise BackendUnavailableError(
+                    f"cannot load the Whisper model at {path}: {exc}"
+                ) from exc
         return _models[key]
 
 

@@ -64,8 +64,11 @@ class WindowConfig:
 
     @classmethod
     def for_backend(
-        cls, backend: PerceptionBackend | type[PerceptionBackend], length: float | None = None,
-        hop: float | None = None, **options: object,
+        cls,
+        backend: PerceptionBackend | type[PerceptionBackend],
+        length: float | None = None,
+        hop: float | None = None,
+        **options: object,
     ) -> WindowConfig:
         """The backend's preferred window and hop, unless overridden; checks ``max_window``."""
         if length is None:
@@ -118,7 +121,7 @@ class _Growable:
     def view(self, start: int, end: int) -> np.ndarray:
         a = max(start, self.origin) - self.origin
         b = min(end, self.end) - self.origin
-        return self._data[a:max(a, b)]
+        return self._data[a : max(a, b)]
 
     def drop_before(self, index: int) -> None:
         cut = min(max(index, self.origin), self.end) - self.origin
@@ -136,7 +139,11 @@ class Windower:
     """Turns a stream of 16 kHz mono chunks into planned windows (see the module docs)."""
 
     def __init__(
-        self, config: WindowConfig, session_id: str, live: bool = False, speculate: bool = False,
+        self,
+        config: WindowConfig,
+        session_id: str,
+        live: bool = False,
+        speculate: bool = False,
     ) -> None:
         self.config = config
         self.session_id = session_id
@@ -258,7 +265,11 @@ class Windower:
     def _first_active_frame(self, from_frame: int) -> int | None:
         flags = self._active.view(from_frame, self._active.end)
         hits = np.flatnonzero(flags)
-        return from_frame + max(0, self._active.origin - from_frame) + int(hits[0]) if hits.size else None
+        return (
+            from_frame + max(0, self._active.origin - from_frame) + int(hits[0])
+            if hits.size
+            else None
+        )
 
     def _closing_pause(self, ws: int, limit: int) -> tuple[int | None, bool]:
         """Live only: the first pause after sound that ends the utterance, as (its first
@@ -285,12 +296,17 @@ class Windower:
     def _speculate(self, ws: int, cut: int) -> PlannedWindow:
         """A window ending ``cut``, without moving on: ``_confirm`` does that."""
         window = Window(
-            session_id=self.session_id, window_id=self._window_id, start=ws / SAMPLE_RATE,
+            session_id=self.session_id,
+            window_id=self._window_id,
+            start=ws / SAMPLE_RATE,
             samples=self._samples.view(ws, cut).copy(),
         )
         return PlannedWindow(
-            window=window, commit_start=self._commit / SAMPLE_RATE, commit_end=cut / SAMPLE_RATE,
-            cut_in_pause=True, speculative=True,
+            window=window,
+            commit_start=self._commit / SAMPLE_RATE,
+            commit_end=cut / SAMPLE_RATE,
+            cut_in_pause=True,
+            speculative=True,
         )
 
     def _confirm(self, spec: PlannedWindow) -> PlannedWindow:
@@ -312,7 +328,9 @@ class Windower:
                 # bonus (up to 0.2 s worth) so windows stay long when pauses are alike.
                 span = max(1, f1 - f0)
                 bonus = 0.2 * SAMPLE_RATE / FRAME
-                a, b = max(pauses, key=lambda r: (r[1] - r[0]) + bonus * (r[0] + offset - f0) / span)
+                a, b = max(
+                    pauses, key=lambda r: (r[1] - r[0]) + bonus * (r[0] + offset - f0) / span
+                )
                 cut = (offset + (a + b) // 2) * FRAME
                 planned = self._emit(ws, min(nominal_end, cut + self._pad), cut, in_pause=True)
                 self._next = cut

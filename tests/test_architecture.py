@@ -143,7 +143,9 @@ def test_no_import_circles() -> None:
         ("X = {'a': 'tui.app:ThingApp'}\n", {"tui.app"}),
     ],
 )
-def test_the_checker_sees_every_kind_of_import(tmp_path: Path, source: str, expected: set[str]) -> None:
+def test_the_checker_sees_every_kind_of_import(
+    tmp_path: Path, source: str, expected: set[str]
+) -> None:
     path = tmp_path / "probe.py"
     path.write_text(source)
     assert _imports("perception.probe", path) == expected

@@ -39,7 +39,9 @@ def _segment(**kw: object) -> TranscriptSegment:
 def test_json_round_trip_keeps_type_and_fields() -> None:
     events = [
         _segment(),
-        SoundEvent(start=3.0, end=4.0, label="doorbell", category=SoundCategory.TONAL, heuristic=True),
+        SoundEvent(
+            start=3.0, end=4.0, label="doorbell", category=SoundCategory.TONAL, heuristic=True
+        ),
         VoiceTraits(start=0.0, end=2.0, speaker="S2", emotion="calm", traits={"pitch": "low"}),
     ]
     for event in events:

@@ -45,7 +45,11 @@ ACTION_TOOLS = (publish, schedule_reminder, note)
 
 
 def builtin_registry(
-    *, actions: bool = True, listen: bool = True, timeout: float | None = None, sync_in_thread: bool = True
+    *,
+    actions: bool = True,
+    listen: bool = True,
+    timeout: float | None = None,
+    sync_in_thread: bool = True,
 ) -> ToolRegistry:
     """A registry with the built-in tools (reading ones always; re-listen and actions optional).
 

@@ -44,7 +44,13 @@ async def publish(
     """
     if ctx.bus is None:
         raise ToolUnavailableError("publish needs an event bus; this run has none")
-    alert = Alert(session_id=ctx.session_id, topic=session_topic(ctx.session_id, topic), message=message, level=level, at=at)
+    alert = Alert(
+        session_id=ctx.session_id,
+        topic=session_topic(ctx.session_id, topic),
+        message=message,
+        level=level,
+        at=at,
+    )
     await ctx.bus.publish(alert.topic, alert)
     return alert
 
@@ -63,13 +69,13 @@ def schedule_reminder(
         in_seconds: Or: due this many seconds after the latest audio heard so far.
     """
     if ctx.reminders is None:
-        raise ToolUnavailableError("schedule_reminder needs a reminder scheduler; this run has none")
+        raise ToolUnavailableError(
+            "schedule_reminder needs a reminder scheduler; this run has none"
+        )
     if (at is None) == (in_seconds is None):
         raise ToolInputError("give exactly one of `at` and `in_seconds`")
     due = at if at is not None else ctx.reminders.now(ctx.session_id) + float(in_seconds or 0.0)
     return ctx.reminders.schedule(ctx.session_id, due, message)
-
-
 
 
 class Note(BaseModel):

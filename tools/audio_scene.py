@@ -66,11 +66,17 @@ def sound_events_between(
     stop = UNTIL_THE_END if end is None else end
     if end is not None:
         check_span(start, end, max_span=float("inf"))
-    events = ctx.memory.events_between(ctx.session_id, start, stop, kinds=[EventKind.SOUND, EventKind.MUSIC])
+    events = ctx.memory.events_between(
+        ctx.session_id, start, stop, kinds=[EventKind.SOUND, EventKind.MUSIC]
+    )
     out = [e for e in events if isinstance(e, SoundEvent | MusicEvent)]
     if label:
         wants_music = bool(set(label.lower().split()) & set(SOUND_SYNONYMS["music"]))
-        out = [e for e in out if label_matches(e.label, label) or (wants_music and isinstance(e, MusicEvent))]
+        out = [
+            e
+            for e in out
+            if label_matches(e.label, label) or (wants_music and isinstance(e, MusicEvent))
+        ]
     return out
 
 
@@ -106,4 +112,10 @@ def _speaker_ids_named(ctx: ToolContext, name: str) -> set[str]:
     return ids
 
 
-__all__ = ["SOUND_SYNONYMS", "UNTIL_THE_END", "label_matches", "sound_events_between", "voice_traits_between"]
+__all__ = [
+    "SOUND_SYNONYMS",
+    "UNTIL_THE_END",
+    "label_matches",
+    "sound_events_between",
+    "voice_traits_between",
+]

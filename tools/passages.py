@@ -66,7 +66,12 @@ def search_passages(
         raise ToolInputError(f"end ({end:g} s) is before start ({start:g} s)")
     try:
         found = ctx.memory.search_passages(
-            ctx.session_id, query, limit, speakers=[speaker] if speaker else None, start=start, end=end
+            ctx.session_id,
+            query,
+            limit,
+            speakers=[speaker] if speaker else None,
+            start=start,
+            end=end,
         )
     except MemoryStoreError as exc:
         raise ToolInputError(str(exc)) from None

@@ -91,7 +91,10 @@ class ToolResult:
             return json.dumps({"error": self.error})
         text = json.dumps(to_model_payload(self.value), ensure_ascii=False, separators=(",", ":"))
         if len(text) > MAX_CONTENT_CHARS:
-            text = text[:MAX_CONTENT_CHARS] + f"... [cut: {len(text) - MAX_CONTENT_CHARS} more characters; ask for a shorter time range]"
+            text = (
+                text[:MAX_CONTENT_CHARS]
+                + f"... [cut: {len(text) - MAX_CONTENT_CHARS} more characters; ask for a shorter time range]"
+            )
         return text
 
     def summary(self) -> str:
@@ -123,7 +126,9 @@ class ToolRegistry:
         """Add ``func`` (usable bare or as ``@registry.register(name=...)``); returns it."""
 
         def add(f: ToolFunction) -> ToolFunction:
-            tool = tool_from_function(f, name=name, description=description, timeout=timeout or self.default_timeout)
+            tool = tool_from_function(
+                f, name=name, description=description, timeout=timeout or self.default_timeout
+            )
             if tool.name in self._tools:
                 raise ValueError(f"a tool named {tool.name!r} is already registered")
             self._tools[tool.name] = tool
@@ -182,11 +187,15 @@ class ToolRegistry:
             result.arguments = raw_args
             tool = self._tools.get(name)
             if tool is None:
-                raise _CallError(f"unknown tool {name!r}; available tools: {', '.join(self._tools) or 'none'}")
+                raise _CallError(
+                    f"unknown tool {name!r}; available tools: {', '.join(self._tools) or 'none'}"
+                )
             try:
                 parsed = tool.arguments_model.model_validate(raw_args)
             except ValidationError as exc:
-                raise _CallError(f"invalid arguments for {name}: {_describe_validation(exc)}") from None
+                raise _CallError(
+                    f"invalid arguments for {name}: {_describe_validation(exc)}"
+                ) from None
             kwargs = {k: getattr(parsed, k) for k in tool.arguments_model.model_fields}
             args = (ctx,) if tool.takes_context else ()
             limit = timeout or tool.timeout
@@ -194,13 +203,18 @@ class ToolRegistry:
                 result.value = await asyncio.wait_for(tool.func(*args, **kwargs), limit)
             else:
                 if self.sync_in_thread:
-                    result.value = await asyncio.wait_for(asyncio.to_thread(tool.func, *args, **kwargs), limit)
+                    result.value = await asyncio.wait_for(
+                        asyncio.to_thread(tool.func, *args, **kwargs), limit
+                    )
                 else:
                     result.value = tool.func(*args, **kwargs)
         except _CallError as exc:
             result.error = str(exc)
         except TimeoutError:
-            result.error = f"{name} timed out after {timeout or self._tools[name].timeout:g} s; try a shorter time range"
+            result.error = (
+                f"{name} timed out after {timeout or self._tools[name].timeout:g} s; "
+                "try a shorter time range"
+            )
         except ToolUnavailableError as exc:
             result.error = str(exc)
         except ToolInputError as exc:
@@ -226,7 +240,7 @@ def parse_arguments(arguments: Mapping[str, Any] | str | None) -> dict[str, Any]
         except json.JSONDecodeError as exc:
             raise _CallError(
                 f"arguments are not valid JSON ({exc.msg} at character {exc.pos}); "
-                "send one JSON object such as {\"start\": 60, \"end\": 120}"
+                'send one JSON object such as {"start": 60, "end": 120}'
             ) from None
         if decoded is None:
             return {}
@@ -259,9 +273,7 @@ def tool_from_function(
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[pname] = (annotation, Field(default, description=arg_docs.get(pname)))
     tool_name = name or func.__name__
-    model = create_model(
-        f"{tool_name}_arguments", __config__=ConfigDict(extra="forbid"), **fields
-    )
+    model = create_model(f"{tool_name}_arguments", __config__=ConfigDict(extra="forbid"), **fields)
     return Tool(
         name=tool_name,
         description=description or summary or tool_name.replace("_", " "),
@@ -306,7 +318,9 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
 
 def _strip_titles(schema: Any) -> Any:
     if isinstance(schema, dict):
-        return {k: _strip_titles(v) for k, v in schema.items() if k != "title" or not isinstance(v, str)}
+        return {
+            k: _strip_titles(v) for k, v in schema.items() if k != "title" or not isinstance(v, str)
+        }
     if isinstance(schema, list):
         return [_strip_titles(v) for v in schema]
     return schema
@@ -365,7 +379,9 @@ def summarize(value: Any) -> str:
         if len(events) == len(value):
             kinds = sorted({str(e.kind) for e in events})  # type: ignore[attr-defined]
             span = format_span(min(e.start for e in events), max(e.end for e in events))
-            return f"{len(events)} {'/'.join(kinds)} event{'s' if len(events) != 1 else ''} at {span}"
+            return (
+                f"{len(events)} {'/'.join(kinds)} event{'s' if len(events) != 1 else ''} at {span}"
+            )
         return f"{len(value)} item{'s' if len(value) != 1 else ''}"
     text = json.dumps(to_model_payload(value), ensure_ascii=False)
     return text if len(text) <= 160 else text[:157] + "..."

@@ -49,9 +49,13 @@ def relisten(
     samples = ctx.memory.read_audio(ctx.session_id, start, end)
     # Memory fills never-archived stretches with exact zeros; real recordings never are.
     if samples is None or len(samples) == 0 or not np.any(samples):
-        raise ToolInputError(f"no archived audio at {format_span(start, end)}; the session kept no audio there")
+        raise ToolInputError(
+            f"no archived audio at {format_span(start, end)}; the session kept no audio there"
+        )
     answer = ctx.backend.ask(samples, question)
-    return Relistened(start=start, end=end, question=question, answer=answer.strip(), backend=ctx.backend.name)
+    return Relistened(
+        start=start, end=end, question=question, answer=answer.strip(), backend=ctx.backend.name
+    )
 
 
 __all__ = ["MAX_RELISTEN_SECONDS", "Relistened", "relisten"]

@@ -52,7 +52,9 @@ class ReminderScheduler:
         return reminder
 
     def pending(self, session_id: str | None = None) -> list[Reminder]:
-        return [r for _, _, r in sorted(self._heap) if session_id is None or r.session_id == session_id]
+        return [
+            r for _, _, r in sorted(self._heap) if session_id is None or r.session_id == session_id
+        ]
 
     async def advance(self, session_id: str, stream_time: float) -> list[Reminder]:
         """Move ``session_id``'s clock to ``stream_time``; fire and return what fell due."""

@@ -21,7 +21,9 @@ class SessionOverview(BaseModel):
     event_count: int = 0
 
     def summary_line(self) -> str:
-        return f"session {self.title!r}: {format_clock(self.duration)} long, {self.event_count} events"
+        return (
+            f"session {self.title!r}: {format_clock(self.duration)} long, {self.event_count} events"
+        )
 
 
 class SpeakerSummary(BaseModel):

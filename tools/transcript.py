@@ -19,7 +19,9 @@ def check_span(start: float, end: float, max_span: float = MAX_SPAN) -> None:
     if end < start:
         raise ToolInputError(f"end ({end:g} s) is before start ({start:g} s)")
     if end - start > max_span:
-        raise ToolInputError(f"the span is {end - start:g} s; ask for at most {max_span:g} s at once")
+        raise ToolInputError(
+            f"the span is {end - start:g} s; ask for at most {max_span:g} s at once"
+        )
 
 
 def speaker_id(ctx: ToolContext, speaker: str) -> str:
@@ -31,7 +33,9 @@ def speaker_id(ctx: ToolContext, speaker: str) -> str:
     return found
 
 
-def _of_speaker(ctx: ToolContext, segments: list[TranscriptSegment], speaker: str | None) -> list[TranscriptSegment]:
+def _of_speaker(
+    ctx: ToolContext, segments: list[TranscriptSegment], speaker: str | None
+) -> list[TranscriptSegment]:
     if speaker is None:
         return segments
     wanted = speaker_id(ctx, speaker)
@@ -68,7 +72,9 @@ def transcript_between(
         speaker: Only what this speaker said (an id like "S2" or a name).
     """
     check_span(start, end)
-    return _of_speaker(ctx, list(ctx.memory.transcript_between(ctx.session_id, start, end)), speaker)
+    return _of_speaker(
+        ctx, list(ctx.memory.transcript_between(ctx.session_id, start, end)), speaker
+    )
 
 
 def search_transcript(
@@ -91,7 +97,10 @@ def search_transcript(
 
 
 def speaker_transcript(
-    ctx: ToolContext, speaker: Annotated[str, Field(min_length=1)], start: Seconds = 0.0, end: Seconds | None = None
+    ctx: ToolContext,
+    speaker: Annotated[str, Field(min_length=1)],
+    start: Seconds = 0.0,
+    end: Seconds | None = None,
 ) -> list[TranscriptSegment]:
     """What one speaker said, in order ("what did S2 say").
 
@@ -103,7 +112,9 @@ def speaker_transcript(
     wanted = speaker_id(ctx, speaker)
     if end is not None and end < start:
         raise ToolInputError(f"end ({end:g} s) is before start ({start:g} s)")
-    return ctx.memory.transcript_by_speaker(ctx.session_id, [wanted], start, float("inf") if end is None else end)
+    return ctx.memory.transcript_by_speaker(
+        ctx.session_id, [wanted], start, float("inf") if end is None else end
+    )
 
 
 __all__ = [

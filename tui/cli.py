@@ -54,7 +54,13 @@ def _tui_command(args: argparse.Namespace) -> int:
     conversations: dict[str, str] = {}  # one conversation per session browsed: follow-ups work
 
     async def asker(question: str, session_id: str):
-        answer = await ask(memory, session_id, question, reasoner, conversation=conversations.get(session_id, "new"))
+        answer = await ask(
+            memory,
+            session_id,
+            question,
+            reasoner,
+            conversation=conversations.get(session_id, "new"),
+        )
         if answer.conversation:
             conversations[session_id] = answer.conversation
         return answer
@@ -84,7 +90,9 @@ def _tui_command(args: argparse.Namespace) -> int:
 
             def done(error: BaseException | None) -> None:
                 message = f"recording failed: {error}" if error else "recording finished"
-                app.call_from_thread(app.notify, message, severity="error" if error else "information")
+                app.call_from_thread(
+                    app.notify, message, severity="error" if error else "information"
+                )
 
             record_beside(recorder, args.record, None, done)
 

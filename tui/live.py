@@ -29,7 +29,9 @@ async def bus_events(bus: EventBus, pattern: str = "moss/#") -> AsyncIterator[Ba
                 yield message.payload
 
 
-def bus_publisher(bus: EventBus, loop: asyncio.AbstractEventLoop) -> Callable[[Sequence[Event]], None]:
+def bus_publisher(
+    bus: EventBus, loop: asyncio.AbstractEventLoop
+) -> Callable[[Sequence[Event]], None]:
     """A recorder ``on_events`` sink that publishes, from the recorder's thread, on ``bus``."""
 
     def publish(events: Sequence[Event]) -> None:
@@ -40,7 +42,10 @@ def bus_publisher(bus: EventBus, loop: asyncio.AbstractEventLoop) -> Callable[[S
 
 
 def record_beside(
-    recorder: Recorder, path: str | Path, title: str | None, done: Callable[[BaseException | None], None]
+    recorder: Recorder,
+    path: str | Path,
+    title: str | None,
+    done: Callable[[BaseException | None], None],
 ) -> threading.Thread:
     """Record ``path`` in a thread (perception is CPU-bound and synchronous)."""
 

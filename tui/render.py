@@ -84,7 +84,9 @@ def transcript_row(
             row.append(f" {description}", style="dim")
     else:
         row.append(f"{'sound':>8} ", style="dim")
-        row.append_text(sound_badge(str(_field(event, "label", "sound")), bool(_field(event, "heuristic"))))
+        row.append_text(
+            sound_badge(str(_field(event, "label", "sound")), bool(_field(event, "heuristic")))
+        )
         category = _field(event, "category")
         if category and str(category) not in ("other", str(_field(event, "label", ""))):
             row.append(f" {category}", style="dim")
@@ -95,7 +97,14 @@ def transcript_row(
     return row
 
 
-def minute_row(minute: int, lines: int, speakers: list[str], sounds: list[str], palette: SpeakerPalette, widest: int) -> Text:
+def minute_row(
+    minute: int,
+    lines: int,
+    speakers: list[str],
+    sounds: list[str],
+    palette: SpeakerPalette,
+    widest: int,
+) -> Text:
     """One minute of the timeline: a bar as long as the talk in it, who spoke, what was heard."""
     row = Text()
     row.append(f"{clock(minute * 60)} ", style="bold")

@@ -124,7 +124,10 @@ class EventBus:
         self._closed = False
 
     def subscribe(
-        self, pattern: str = f"{TOPIC_ROOT}/#", maxsize: int | None = None, overflow: Overflow = "block"
+        self,
+        pattern: str = f"{TOPIC_ROOT}/#",
+        maxsize: int | None = None,
+        overflow: Overflow = "block",
     ) -> Subscription:
         if self._closed:
             raise RuntimeError("the bus is closed")

@@ -24,8 +24,8 @@ import aiomqtt
 from pydantic import BaseModel, ValidationError
 
 from agent.bus.in_process import BusMessage, EventBus
-from perception.topics import TOPIC_ROOT, topic_parts
 from perception.events import BaseEvent, EventKind, event_from_dict
+from perception.topics import TOPIC_ROOT, topic_parts
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ class MqttSettings:
     port: int = 1883
     username: str | None = None
     password: str | None = None
-    client_id: str | None = None  # fixed id: the broker keeps a subscriber's messages while it is away
+    client_id: str | None = (
+        None  # fixed id: the broker keeps a subscriber's messages while it is away
+    )
     keepalive: int = 30
     qos: int = 1
     reconnect_initial: float = 0.2
@@ -67,7 +69,9 @@ class MqttSettings:
             **overrides,
         )
 
-    def client(self, client_id: str | None = None, clean_session: bool | None = None) -> aiomqtt.Client:
+    def client(
+        self, client_id: str | None = None, clean_session: bool | None = None
+    ) -> aiomqtt.Client:
         return aiomqtt.Client(
             self.host,
             self.port,
@@ -100,7 +104,9 @@ def decode_payload(topic: str, data: bytes | bytearray | str) -> Any:
         try:
             return event_from_dict(value)
         except ValidationError as exc:
-            raise PayloadError(f"message on {topic} is not a valid {parts[1]} event: {exc.errors()[0]['msg']}") from exc
+            raise PayloadError(
+                f"message on {topic} is not a valid {parts[1]} event: {exc.errors()[0]['msg']}"
+            ) from exc
     return value
 
 
@@ -153,7 +159,9 @@ class MqttPublisher:
                             f"cannot reach the MQTT broker at {self.settings.host}:{self.settings.port} ({exc}); "
                             "is mosquitto running?"
                         ) from exc
-                    log.warning("MQTT broker unreachable (%s); retrying in %.1f s", exc, self._backoff.delay)
+                    log.warning(
+                        "MQTT broker unreachable (%s); retrying in %.1f s", exc, self._backoff.delay
+                    )
                     await self._backoff.wait()
                     continue
                 self._backoff.reset()
@@ -180,7 +188,9 @@ class MqttPublisher:
                 return
             except aiomqtt.MqttError as exc:
                 if time.monotonic() > deadline:
-                    raise MqttUnavailableError(f"publishing to {topic} failed for {self.give_up_after:g} s: {exc}") from exc
+                    raise MqttUnavailableError(
+                        f"publishing to {topic} failed for {self.give_up_after:g} s: {exc}"
+                    ) from exc
                 log.warning("MQTT publish to %s failed (%s); reconnecting", topic, exc)
                 await self._drop(client)
 
@@ -229,11 +239,18 @@ async def mqtt_messages(
                         continue
                     yield BusMessage(topic, payload, time.perf_counter())
         except aiomqtt.MqttError as exc:
-            log.warning("MQTT subscription to %s lost (%s); reconnecting in %.1f s", pattern, exc, backoff.delay)
+            log.warning(
+                "MQTT subscription to %s lost (%s); reconnecting in %.1f s",
+                pattern,
+                exc,
+                backoff.delay,
+            )
             await backoff.wait()
 
 
-async def forward_bus_to_mqtt(bus: EventBus, publisher: MqttPublisher, pattern: str = f"{TOPIC_ROOT}/#") -> int:
+async def forward_bus_to_mqtt(
+    bus: EventBus, publisher: MqttPublisher, pattern: str = f"{TOPIC_ROOT}/#"
+) -> int:
     """Send everything on ``bus`` matching ``pattern`` to the broker until the bus closes."""
     sent = 0
     with bus.subscribe(pattern) as sub:
@@ -243,7 +260,9 @@ async def forward_bus_to_mqtt(bus: EventBus, publisher: MqttPublisher, pattern: 
     return sent
 
 
-async def forward_mqtt_to_bus(settings: MqttSettings, bus: EventBus, pattern: str = f"{TOPIC_ROOT}/#") -> None:
+async def forward_mqtt_to_bus(
+    settings: MqttSettings, bus: EventBus, pattern: str = f"{TOPIC_ROOT}/#"
+) -> None:
     """Put every broker message matching ``pattern`` on ``bus`` (runs until cancelled)."""
     async for message in mqtt_messages(settings, pattern):
         await bus.publish(message.topic, message.payload)

@@ -26,22 +26,42 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         "the tool calls made and the moments of the audio the answer rests on.",
     )
     ask.add_argument("session", metavar="SESSION", help="session id, id prefix or title")
-    ask.add_argument("question", metavar="QUESTION", help='e.g. "who spoke most?" or "what was said at minute 12?"')
+    ask.add_argument(
+        "question",
+        metavar="QUESTION",
+        help='e.g. "who spoke most?" or "what was said at minute 12?"',
+    )
     add_db_option(ask)
     add_reasoner_option(
         ask,
-        help="rules: deterministic, CPU (default); openai: an OpenAI-compatible server; moss: the local MOSS-Audio model",
+        help="rules: deterministic, CPU (default); openai: an OpenAI-compatible server; "
+        "moss: the local MOSS-Audio model",
     )  # fmt: skip
-    ask.add_argument("--json", action="store_true", help="print one JSON object (answer, reasoning, tool_calls, citations)")
+    ask.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (answer, reasoning, tool_calls, citations)",
+    )
     ask.add_argument(
         "--base-url", default=os.environ.get("MOSS_AGENTS_BASE_URL", DEFAULT_BASE_URL),
         help=f"OpenAI-compatible endpoint for --reasoner openai (default: $MOSS_AGENTS_BASE_URL or {DEFAULT_BASE_URL})",
     )  # fmt: skip
-    ask.add_argument("--model", help="model name for --reasoner openai (default: the server's first model)")
+    ask.add_argument(
+        "--model", help="model name for --reasoner openai (default: the server's first model)"
+    )
     ask.add_argument("--checkpoint", help="MOSS-Audio checkpoint directory for --reasoner moss")
-    ask.add_argument("--max-steps", type=int, default=6, help="tool-call rounds before the model must answer (default 6)")
-    add_backend_option(ask, help="perception backend for re-listening to archived audio", default=None)
-    ask.add_argument("--no-record", action="store_true", help="do not store the question and answer in memory")
+    ask.add_argument(
+        "--max-steps",
+        type=int,
+        default=6,
+        help="tool-call rounds before the model must answer (default 6)",
+    )
+    add_backend_option(
+        ask, help="perception backend for re-listening to archived audio", default=None
+    )
+    ask.add_argument(
+        "--no-record", action="store_true", help="do not store the question and answer in memory"
+    )
     follow = ask.add_mutually_exclusive_group()
     follow.add_argument(
         "--follow-up", action="store_true",
@@ -66,7 +86,9 @@ def run_ask(args: argparse.Namespace) -> int:
     if not args.question.strip():
         raise UsageError("the question is empty")
     if args.conversation is not None and not re.fullmatch(r"[0-9a-f]{6,32}", args.conversation):
-        raise UsageError("--conversation takes the id printed with an earlier answer (6-32 hex digits)")
+        raise UsageError(
+            "--conversation takes the id printed with an earlier answer (6-32 hex digits)"
+        )
     if args.max_steps < 1:
         raise UsageError("--max-steps must be at least 1")
     memory = open_memory(args.db)
@@ -104,7 +126,11 @@ def run_ask(args: argparse.Namespace) -> int:
         finally:
             if backend is not None:
                 backend.close()
-    sys.stdout.write(json.dumps(answer.to_json_dict(), indent=2, ensure_ascii=False) + "\n" if args.json else readable(answer))
+    sys.stdout.write(
+        json.dumps(answer.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
+        if args.json
+        else readable(answer)
+    )
     return 0
 
 

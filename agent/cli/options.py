@@ -8,10 +8,14 @@ import argparse
 from agent.reasoning.registry import REASONER_NAMES
 from perception.backends import BACKENDS
 
-DB_HELP = "memory: a SQLAlchemy URL or an SQLite file (default: $MOSS_AGENTS_DB or the user data dir)"
+DB_HELP = (
+    "memory: a SQLAlchemy URL or an SQLite file (default: $MOSS_AGENTS_DB or the user data dir)"
+)
 
 
-def add_db_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup, help: str = DB_HELP) -> None:  # noqa: A002
+def add_db_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, help: str = DB_HELP
+) -> None:  # noqa: A002
     parser.add_argument("--db", metavar="URL", help=help)
 
 

@@ -91,7 +91,10 @@ def _open_memory(url: str | None) -> Memory:
 
 
 def _make_recorder(
-    memory: Memory, backend_name: str, archive_audio: bool = False, on_events: EventSink | None = None
+    memory: Memory,
+    backend_name: str,
+    archive_audio: bool = False,
+    on_events: EventSink | None = None,
 ) -> Recorder:
     from agent.cli.errors import UsageError
     from agent.recording.recorder import Recorder
@@ -100,13 +103,17 @@ def _make_recorder(
 
     try:
         backend = get_backend(backend_name)
-        _ = backend.model  # a remote backend asks its server now: a dead URL fails before any progress
+        _ = (
+            backend.model
+        )  # a remote backend asks its server now: a dead URL fails before any progress
     except (BackendError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
     return Recorder(memory, backend, archive_audio=archive_audio, on_events=on_events)
 
 
-def _run_with_progress(recorder: Recorder, label: str, start: Any, console: Console) -> RecordingResult:
+def _run_with_progress(
+    recorder: Recorder, label: str, start: Any, console: Console
+) -> RecordingResult:
     """Run ``start(on_progress)`` with a rich progress bar on ``console`` (stderr)."""
     from rich.progress import (
         BarColumn,
@@ -209,7 +216,9 @@ def _record_command(args: argparse.Namespace) -> int:
             if triggers is not None:
                 trigger_sink = _connected(stack, _trigger_sink(triggers, memory, settings, console))
                 sinks.append(trigger_sink)
-            recorder = _make_recorder(memory, args.backend, args.archive_audio, on_events=_fan_out(sinks))
+            recorder = _make_recorder(
+                memory, args.backend, args.archive_audio, on_events=_fan_out(sinks)
+            )
             result = _record_source(recorder, args, console, stdin_chunks)
         sys.stdout.write(_summary(result, memory) + "\n")
         if (warning := nothing_heard(result)) is not None:
@@ -230,7 +239,10 @@ def _open_stdin() -> Iterator[np.ndarray]:
 
 
 def _record_source(
-    recorder: Recorder, args: argparse.Namespace, console: Console, stdin_chunks: Iterator[np.ndarray] | None
+    recorder: Recorder,
+    args: argparse.Namespace,
+    console: Console,
+    stdin_chunks: Iterator[np.ndarray] | None,
 ) -> RecordingResult:
     if stdin_chunks is not None:
         title = args.session or "stdin"
@@ -238,13 +250,17 @@ def _record_source(
         return _run_with_progress(
             recorder,
             f"recording stdin as {title!r}",
-            lambda cb: recorder.record_stream(chunks, title, on_progress=cb, from_start=args.from_start),
+            lambda cb: recorder.record_stream(
+                chunks, title, on_progress=cb, from_start=args.from_start
+            ),
             console,
         )
     return _run_with_progress(
         recorder,
         f"recording {Path(args.file).name}",
-        lambda cb: recorder.record_file(args.file, args.session, on_progress=cb, from_start=args.from_start),
+        lambda cb: recorder.record_file(
+            args.file, args.session, on_progress=cb, from_start=args.from_start
+        ),
         console,
     )
 
@@ -253,7 +269,9 @@ def _already_recorded(memory: Memory, path: Path, title: str | None) -> Recordin
     from agent.recording.recorder import RecordingResult, completed_recording
     from perception.audio import probe_duration
 
-    session = completed_recording(memory, title or path.stem, str(path.resolve()), probe_duration(path))
+    session = completed_recording(
+        memory, title or path.stem, str(path.resolve()), probe_duration(path)
+    )
     if session is None:
         return None
     return RecordingResult(session, session.duration, 0, 0, already_complete=True)
@@ -312,7 +330,9 @@ def _trigger_sink(
     def remind(reminder: Reminder) -> None:
         console.print(f"[bold cyan]due[/] {escape(reminder.summary_line())}", soft_wrap=True)
 
-    return TriggerSink(triggers, memory, mqtt=settings, on_firing=show, on_reminder=remind, give_up_after=2.0)
+    return TriggerSink(
+        triggers, memory, mqtt=settings, on_firing=show, on_reminder=remind, give_up_after=2.0
+    )
 
 
 def _connected(stack: contextlib.ExitStack, sink: SinkT) -> SinkT:
@@ -338,7 +358,6 @@ def _demo_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.rule import Rule
 
-
     console = Console()
     err = Console(stderr=True)
     started = time.perf_counter()
@@ -358,7 +377,9 @@ def _demo_command(args: argparse.Namespace) -> int:
         title = "demo meeting"
         console.print(f"  audio: [cyan]{audio}[/] ({scene.duration:.1f} s)")
     db = args.db or str(work / "memory.db")
-    console.print(f"  memory: [cyan]{db}[/] (SQLite)" if not args.db else f"  memory: [cyan]{db}[/]")
+    console.print(
+        f"  memory: [cyan]{db}[/] (SQLite)" if not args.db else f"  memory: [cyan]{db}[/]"
+    )
     memory = _open_memory(db)
     try:
         recorder = _make_recorder(memory, args.backend)
@@ -377,7 +398,7 @@ def _demo_command(args: argparse.Namespace) -> int:
             console.print(render_answer(question, answer))
         console.print(
             f"[dim]Done in {time.perf_counter() - started:.0f} s. Explore it: "
-            f"moss-agent tui --db {db}   ·   moss-agent ask {session_id} \"…\" --db {db}[/]"
+            f'moss-agent tui --db {db}   ·   moss-agent ask {session_id} "…" --db {db}[/]'
         )
     finally:
         memory.close()
@@ -405,7 +426,12 @@ def _questions_for(memory: Memory, session_id: str) -> tuple[str, ...]:
     duration = session.duration if session else 0.0
     at = format_clock(min(duration / 3, 12 * 60) if duration else 0.0)
     topic = _frequent_word(memory, session_id) or "the plan"
-    return (f"What was said at {at}?", f"When did someone mention {topic}?", "Who spoke the most?", "What was decided?")
+    return (
+        f"What was said at {at}?",
+        f"When did someone mention {topic}?",
+        "Who spoke the most?",
+        "What was decided?",
+    )
 
 
 _STOP_WORDS = frozenset(
@@ -467,6 +493,10 @@ def render_answer(question: str, answer: Answer) -> Any:
             if c.speaker:
                 cites.append(f"{c.speaker}: ", style="bold")
             what = c.text if c.text is not None else (c.label or c.kind)
-            cites.append(f"{what}\n" if c.kind in ("transcript", "relisten") else f"({c.kind}) {what}\n")
+            cites.append(
+                f"{what}\n" if c.kind in ("transcript", "relisten") else f"({c.kind}) {what}\n"
+            )
         parts.append(cites)
-    return Panel(Group(*parts), title=f"[bold]Q: {question}", title_align="left", border_style="blue")
+    return Panel(
+        Group(*parts), title=f"[bold]Q: {question}", title_align="left", border_style="blue"
+    )

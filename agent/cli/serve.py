@@ -23,27 +23,61 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
             "an audio_url content part plus text), /v1/models and /health."
         ),
     )
-    p.add_argument("--checkpoint", metavar="DIR", help="MOSS-Audio checkpoint (default: $MOSS_AUDIO_CHECKPOINT)")
-    p.add_argument("--tokenizer", metavar="DIR", help="tokenizer directory when the checkpoint has none")
-    p.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default: {DEFAULT_HOST}, this machine only)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)")
+    p.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="MOSS-Audio checkpoint (default: $MOSS_AUDIO_CHECKPOINT)",
+    )
+    p.add_argument(
+        "--tokenizer", metavar="DIR", help="tokenizer directory when the checkpoint has none"
+    )
+    p.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to bind (default: {DEFAULT_HOST}, this machine only)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)",
+    )
     p.add_argument("--device", help="cuda, cuda:1 or cpu (default: cuda when present)")
     p.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), help="weights dtype")
-    p.add_argument("--served-model-name", help="model id reported to clients (default: from the checkpoint)")
-    p.add_argument("--max-batch", type=int, default=8, help="audio inputs per batch (default: 8)")
-    p.add_argument("--batch-wait-ms", type=float, default=10.0, help="wait this long to fill a batch (default: 10)")
     p.add_argument(
-        "--api-key", "--token", dest="api_key", metavar="KEY", default=os.environ.get("MOSS_AUDIO_API_KEY"),
+        "--served-model-name", help="model id reported to clients (default: from the checkpoint)"
+    )
+    p.add_argument("--max-batch", type=int, default=8, help="audio inputs per batch (default: 8)")
+    p.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=10.0,
+        help="wait this long to fill a batch (default: 10)",
+    )
+    p.add_argument(
+        "--api-key",
+        "--token",
+        dest="api_key",
+        metavar="KEY",
+        default=os.environ.get("MOSS_AUDIO_API_KEY"),
         help="clients must send `Authorization: Bearer KEY` on every route (the browser page: "
         "?token=KEY); required off loopback (default: $MOSS_AUDIO_API_KEY; --token is the same option)",
     )
     p.add_argument(
-        "--allowed-local-media-path", metavar="DIR",
+        "--allowed-local-media-path",
+        metavar="DIR",
         help="read audio given as a local path, only from files under DIR (default: local paths are refused)",
     )
-    p.add_argument("--no-local-files", action="store_true", help="refuse audio given as local file paths (the default)")
     p.add_argument(
-        "--idle-timeout", type=float, default=15.0, metavar="S",
+        "--no-local-files",
+        action="store_true",
+        help="refuse audio given as local file paths (the default)",
+    )
+    p.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=15.0,
+        metavar="S",
         help="close a connection that sends nothing for S seconds, before or inside a request (default: 15)",
     )
     browser = p.add_argument_group(
@@ -51,7 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         "A page at http://HOST:PORT/ that talks to the assistant over WebRTC; every call is "
         "recorded as a memory session.",
     )
-    browser.add_argument("--webrtc", action="store_true", help="serve the voice assistant page instead")
+    browser.add_argument(
+        "--webrtc", action="store_true", help="serve the voice assistant page instead"
+    )
     browser.add_argument(
         "--ice-server", action="append", default=[], metavar="URL",
         help="STUN/TURN server for WebRTC, repeatable (default: none; calls on this network need none)",
@@ -60,10 +96,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         "--allowed-host", action="append", default=[], metavar="NAME",
         help="a Host name to answer besides localhost/127.0.0.1 (e.g. behind a local TLS proxy), repeatable",
     )  # fmt: skip
-    add_backend_option(browser, "--voice-backend", help="perception backend for calls (default: lite)")
+    add_backend_option(
+        browser, "--voice-backend", help="perception backend for calls (default: lite)"
+    )
     add_reasoner_option(browser)
     add_db_option(browser)
-    browser.add_argument("--tts-voice", default="en-us", help="espeak-ng voice of the assistant (default: en-us)")
+    browser.add_argument(
+        "--tts-voice", default="en-us", help="espeak-ng voice of the assistant (default: en-us)"
+    )
     browser.add_argument(
         "--interim-transcripts", action="store_true",
         help="show words while they are spoken (lite backend; costs reply latency on small CPUs)",
@@ -98,7 +138,9 @@ def _serve_perception(args: argparse.Namespace) -> int:
     from perception.backends.moss import MossBackend
     from perception.server.app import MossChatServer, serve
 
-    backend = MossBackend(checkpoint=args.checkpoint, tokenizer=args.tokenizer, device=args.device, dtype=args.dtype)
+    backend = MossBackend(
+        checkpoint=args.checkpoint, tokenizer=args.tokenizer, device=args.device, dtype=args.dtype
+    )
     server = MossChatServer(
         backend, model_name=args.served_model_name, max_batch=args.max_batch,
         batch_wait=args.batch_wait_ms / 1000.0, allowed_local_media_path=media,
@@ -117,7 +159,9 @@ def _serve_perception(args: argparse.Namespace) -> int:
     try:
         asyncio.run(serve(server, args.host, args.port, on_ready=ready))
     except OSError as exc:  # port taken, address not available
-        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
+        raise UsageError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        ) from exc
     except KeyboardInterrupt:
         pass
     finally:
@@ -171,7 +215,10 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
 
     def ready(url: str) -> None:
         suffix = "?token=..." if args.api_key else ""
-        print(f"moss-agent serve: voice assistant at {url}{suffix} (memory: {memory.url})", file=sys.stderr)
+        print(
+            f"moss-agent serve: voice assistant at {url}{suffix} (memory: {memory.url})",
+            file=sys.stderr,
+        )
 
     try:
         asyncio.run(serve_forever(server, on_ready=ready))

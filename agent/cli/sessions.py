@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from memory import Memory, SessionInfo
 
 
-
 def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     """Add this package's sub-commands to ``sub``."""
     db = sub.add_parser("db", help="manage the memory database")
@@ -32,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     )  # fmt: skip
     add_db_option(sessions)
     sessions.add_argument(
-        "--delete", metavar="SESSION", help="delete this session (id or title) and its audio archive"
+        "--delete",
+        metavar="SESSION",
+        help="delete this session (id or title) and its audio archive",
     )
     sessions.add_argument("--yes", "-y", action="store_true", help="delete without asking")
     sessions.set_defaults(func=_sessions)
@@ -55,7 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         "repeating the option, e.g. --rename S1=Alice,S3=Carol",
     )  # fmt: skip
     speakers.add_argument(
-        "--recluster", action="store_true",
+        "--recluster",
+        action="store_true",
         help="regroup the speakers over the whole session from the stored voice embeddings "
         "(no audio needed; names given with --rename are kept)",
     )
@@ -189,13 +191,17 @@ def _speakers(args: argparse.Namespace) -> int:
         if args.recluster:
             done = memory.recluster_speakers(session.id)
             if not done.segments:
-                print(f"session {session.id} has no stored voice embeddings to regroup "
-                      "(transcribed before they were kept, or by a backend without them)",
-                      file=sys.stderr)
+                print(
+                    f"session {session.id} has no stored voice embeddings to regroup "
+                    "(transcribed before they were kept, or by a backend without them)",
+                    file=sys.stderr,
+                )
             else:
-                print(f"regrouped {done.segments} segments: {len(done.speakers_before)} -> "
-                      f"{len(done.speakers_after)} speakers, {done.changed} events changed",
-                      file=sys.stderr)
+                print(
+                    f"regrouped {done.segments} segments: {len(done.speakers_before)} -> "
+                    f"{len(done.speakers_after)} speakers, {done.changed} events changed",
+                    file=sys.stderr,
+                )
         for speaker, name in renames:
             memory.rename_speaker(session.id, speaker, name)
         talk = memory.speakers_with_talk_time(session.id)
@@ -206,7 +212,9 @@ def _speakers(args: argparse.Namespace) -> int:
     talked = {t.speaker for t in talk}
     print(f"{'id':<10} {'name':<20} {'talk':>9} {'turns':>6}")
     for t in talk:
-        print(f"{t.speaker:<10} {t.display_name:<20} {format_duration(t.talk_seconds):>9} {t.turns:>6}")
+        print(
+            f"{t.speaker:<10} {t.display_name:<20} {format_duration(t.talk_seconds):>9} {t.turns:>6}"
+        )
     for speaker, name in sorted(names.items()):
         if speaker not in talked:
             print(f"{speaker:<10} {name:<20} {format_duration(0):>9} {0:>6}")

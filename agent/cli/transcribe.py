@@ -1,5 +1,4 @@
-"""``moss-agent transcribe FILE``: timed events of an audio file as JSON lines, text, SRT or VTT.
-"""
+"""``moss-agent transcribe FILE``: timed events of an audio file as JSON lines, text, SRT or VTT."""
 
 from __future__ import annotations
 
@@ -30,21 +29,37 @@ def _add_transcribe(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         help="turn an audio file into timed events (transcript, speakers, sounds)",
         description="Transcribe FILE into absolute-time events. Progress goes to stderr.",
     )
-    p.add_argument("file", metavar="FILE", help="any audio file FFmpeg can read (wav, flac, mp3, m4a, ogg, opus)")
+    p.add_argument(
+        "file",
+        metavar="FILE",
+        help="any audio file FFmpeg can read (wav, flac, mp3, m4a, ogg, opus)",
+    )
     add_backend_option(p)
-    p.add_argument("--format", choices=FORMATS, default="json", help="json = one event per line (default)")
-    p.add_argument("--window", type=float, metavar="S", help="window length in seconds (default: the backend's)")
+    p.add_argument(
+        "--format", choices=FORMATS, default="json", help="json = one event per line (default)"
+    )
+    p.add_argument(
+        "--window",
+        type=float,
+        metavar="S",
+        help="window length in seconds (default: the backend's)",
+    )
     p.add_argument("--hop", type=float, metavar="S", help="hop between windows in seconds")
     p.add_argument("--session-id", help="session id stamped on events (default: the file name)")
     p.add_argument(
         "--kinds", help="comma-separated event kinds to print, e.g. transcript,sound (default: all)"
     )
     p.add_argument(
-        "--option", "-o", action="append", default=[], metavar="KEY=VALUE",
+        "--option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="backend option, repeatable (e.g. -o beam_size=5, -o url=http://host:8000/v1)",
     )
     p.add_argument(
-        "--live-speakers", action="store_true",
+        "--live-speakers",
+        action="store_true",
         help="print events as they are perceived, with live speaker ids (default: at the end, "
         "with speaker ids regrouped over the whole file)",
     )
@@ -74,8 +89,14 @@ def _transcribe(args: argparse.Namespace) -> int:
 
     try:
         for event in transcribe(
-            args.file, backend=args.backend, session_id=args.session_id, window=args.window,
-            hop=args.hop, on_progress=progress, refine_speakers=not args.live_speakers, **options,
+            args.file,
+            backend=args.backend,
+            session_id=args.session_id,
+            window=args.window,
+            hop=args.hop,
+            on_progress=progress,
+            refine_speakers=not args.live_speakers,
+            **options,
         ):
             if kinds is None or event.kind in kinds:
                 writer.write(event)

@@ -38,16 +38,28 @@ class Citation(BaseModel):
         elif isinstance(event, SoundEvent | MusicEvent):
             label = event.label
         elif isinstance(event, VoiceTraits):
-            label = event.emotion or event.summary or ", ".join(f"{k}={v}" for k, v in event.traits.items()) or None
+            label = (
+                event.emotion
+                or event.summary
+                or ", ".join(f"{k}={v}" for k, v in event.traits.items())
+                or None
+            )
         elif isinstance(event, SpeakerTurn):
             label = speaker
-        return cls(start=event.start, end=event.end, kind=str(event.kind), text=text, label=label, speaker=speaker)  # type: ignore[attr-defined]
+        return cls(
+            start=event.start,
+            end=event.end,
+            kind=str(event.kind),  # type: ignore[attr-defined]
+            text=text,
+            label=label,
+            speaker=speaker,
+        )
 
     def key(self) -> tuple[str, float, float, str | None, str | None]:
         return (self.kind, round(self.start, 2), round(self.end, 2), self.text, self.label)
 
     def describe(self) -> str:
-        """"[01:15-01:20] Bob: text" for people."""
+        """ "[01:15-01:20] Bob: text" for people."""
         who = f"{self.speaker}: " if self.speaker else ""
         what = self.text if self.text is not None else (self.label or self.kind)
         return f"[{format_span(self.start, self.end)}] {who}{what}"

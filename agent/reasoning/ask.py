@@ -42,7 +42,9 @@ async def ask(
         previous_turns,
     )
 
-    ctx = ToolContext(memory=memory, session_id=session_id, backend=backend, bus=bus, reminders=reminders)
+    ctx = ToolContext(
+        memory=memory, session_id=session_id, backend=backend, bus=bus, reminders=reminders
+    )
     ctx.extras["addressed_spans"] = addressed_spans(memory, session_id)
     if conversation is not None:
         seed: int | None = None
@@ -51,7 +53,9 @@ async def ask(
             conversation = conversation or new_conversation_id()
         elif conversation == "new":
             conversation = new_conversation_id()
-        ctx.extras["previous_turns"] = previous_turns(memory, session_id, conversation, seed_turn=seed)
+        ctx.extras["previous_turns"] = previous_turns(
+            memory, session_id, conversation, seed_turn=seed
+        )
     answer = await reasoner.answer(question, ctx)
     if conversation is not None:
         answer.conversation = conversation
@@ -61,7 +65,11 @@ async def ask(
 
 
 def record_turn(
-    memory: Memory, session_id: str, question: str, answer: Answer, session_time: float | None = None
+    memory: Memory,
+    session_id: str,
+    question: str,
+    answer: Answer,
+    session_time: float | None = None,
 ) -> int:
     """Store the question, answer, reasoning, tool calls and citations as one agent turn."""
     from agent.reasoning.conversation import conversation_step

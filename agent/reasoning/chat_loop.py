@@ -57,7 +57,11 @@ class ChatToolReasoner(Reasoner):
     """
 
     def __init__(
-        self, registry: ToolRegistry | None = None, *, max_steps: int = DEFAULT_MAX_STEPS, system_prompt: str = SYSTEM_PROMPT
+        self,
+        registry: ToolRegistry | None = None,
+        *,
+        max_steps: int = DEFAULT_MAX_STEPS,
+        system_prompt: str = SYSTEM_PROMPT,
     ) -> None:
         super().__init__(registry)
         if max_steps < 1:
@@ -66,7 +70,9 @@ class ChatToolReasoner(Reasoner):
         self.system_prompt = system_prompt
 
     @abc.abstractmethod
-    async def _chat(self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> dict[str, Any]:
+    async def _chat(
+        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    ) -> dict[str, Any]:
         """The assistant message (``content``, maybe ``tool_calls``, ``reasoning_content``)."""
 
     @abc.abstractmethod
@@ -92,22 +98,37 @@ class ChatToolReasoner(Reasoner):
             messages.append(self._assistant_turn(message, calls))
             for call in calls:
                 if call["error"]:
-                    reasoning.append(f"Step {step}: the model wrote a broken tool call: {call['error']}")
+                    reasoning.append(
+                        f"Step {step}: the model wrote a broken tool call: {call['error']}"
+                    )
                     content = json.dumps({"error": call["error"]})
                     loop.records.append(_broken_record(call))
                 else:
                     result = await loop.call(call["name"], call["arguments"], call_id=call["id"])
                     outcome = result.summary()
-                    reasoning.append(f"Step {step}: called {call['name']}({_short(result.arguments)}): {outcome}.")
+                    reasoning.append(
+                        f"Step {step}: called {call['name']}({_short(result.arguments)}): {outcome}."
+                    )
                     content = result.content()
-                messages.append({"role": "tool", "tool_call_id": call["id"], "name": call["name"], "content": content})
+                messages.append(
+                    {
+                        "role": "tool",
+                        "tool_call_id": call["id"],
+                        "name": call["name"],
+                        "content": content,
+                    }
+                )
         else:
-            reasoning.append(f"Stopped after {self.max_steps} tool rounds; asked the model to answer without tools.")
+            reasoning.append(
+                f"Stopped after {self.max_steps} tool rounds; asked the model to answer without tools."
+            )
             messages.append({"role": "user", "content": FINAL_PROMPT})
             message = await self._chat(model, messages, None)
             text, calls = self._read(message, reasoning)
             if calls:
-                reasoning.append("The model asked for more tools after the last round; they were not run.")
+                reasoning.append(
+                    "The model asked for more tools after the last round; they were not run."
+                )
             if not text:
                 text = (
                     f"I could not finish: the model kept calling tools for {self.max_steps} rounds "
@@ -137,7 +158,9 @@ class ChatToolReasoner(Reasoner):
 
     # -- reading replies -------------------------------------------------------------------
 
-    def _read(self, message: dict[str, Any], reasoning: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    def _read(
+        self, message: dict[str, Any], reasoning: list[str]
+    ) -> tuple[str, list[dict[str, Any]]]:
         """(answer text, tool calls) of one assistant message; its reasoning goes to ``reasoning``."""
         content = message.get("content") or ""
         if not isinstance(content, str):  # content parts
@@ -153,7 +176,12 @@ class ChatToolReasoner(Reasoner):
         text_calls, content = parse_tool_calls(content)
         for call in text_calls:
             calls.append(
-                {"id": _call_id(), "name": call.name, "arguments": call.arguments, "error": call.error}
+                {
+                    "id": _call_id(),
+                    "name": call.name,
+                    "arguments": call.arguments,
+                    "error": call.error,
+                }
             )
         return content.strip(), calls
 
@@ -169,7 +197,9 @@ class ChatToolReasoner(Reasoner):
                     "type": "function",
                     "function": {
                         "name": c["name"],
-                        "arguments": c["arguments"] if isinstance(c["arguments"], str) else json.dumps(c["arguments"]),
+                        "arguments": c["arguments"]
+                        if isinstance(c["arguments"], str)
+                        else json.dumps(c["arguments"]),
                     },
                 }
                 for c in calls
@@ -180,18 +210,29 @@ class ChatToolReasoner(Reasoner):
 def _structured_call(raw: Any) -> dict[str, Any]:
     call_id = raw.get("id") if isinstance(raw, dict) else None
     function = raw.get("function") if isinstance(raw, dict) else None
-    if not isinstance(function, dict) or not isinstance(function.get("name"), str) or not function["name"]:
+    if (
+        not isinstance(function, dict)
+        or not isinstance(function.get("name"), str)
+        or not function["name"]
+    ):
         return {
             "id": call_id or _call_id(),
             "name": "",
             "arguments": json.dumps(raw)[:500],
             "error": 'a tool call needs {"function": {"name": ..., "arguments": "{...}"}}',
         }
-    return {"id": call_id or _call_id(), "name": function["name"], "arguments": function.get("arguments") or "{}", "error": None}
+    return {
+        "id": call_id or _call_id(),
+        "name": function["name"],
+        "arguments": function.get("arguments") or "{}",
+        "error": None,
+    }
 
 
 def _broken_record(call: dict[str, Any]) -> ToolCallRecord:
-    return ToolCallRecord(name=call["name"] or "?", arguments={}, result_summary="", error=call["error"])
+    return ToolCallRecord(
+        name=call["name"] or "?", arguments={}, result_summary="", error=call["error"]
+    )
 
 
 def _call_id() -> str:
@@ -201,7 +242,6 @@ def _call_id() -> str:
 def _short(arguments: dict[str, Any]) -> str:
     text = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
     return text if len(text) <= 120 else text[:117] + "..."
-
 
 
 __all__ = ["DEFAULT_MAX_STEPS", "FINAL_PROMPT", "SYSTEM_PROMPT", "TOOL_HINTS", "ChatToolReasoner"]

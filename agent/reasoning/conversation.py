@@ -50,11 +50,20 @@ def latest_conversation(memory: Memory, session_id: str) -> tuple[str | None, in
     return conversation_of(last), last.id
 
 
-def previous_turns(memory: Memory, session_id: str, conversation: str, *, seed_turn: int | None = None) -> list[dict[str, Any]]:
+def previous_turns(
+    memory: Memory, session_id: str, conversation: str, *, seed_turn: int | None = None
+) -> list[dict[str, Any]]:
     """The last turns of ``conversation`` (or the single turn ``seed_turn``), oldest first."""
     turns = memory.agent_turns(session_id)
-    mine = [t for t in turns if conversation_of(t) == conversation or (seed_turn is not None and t.id == seed_turn)]
-    return [{"question": t.question, "answer": t.answer, "citations": list(t.citations)} for t in mine[-HISTORY:]]
+    mine = [
+        t
+        for t in turns
+        if conversation_of(t) == conversation or (seed_turn is not None and t.id == seed_turn)
+    ]
+    return [
+        {"question": t.question, "answer": t.answer, "citations": list(t.citations)}
+        for t in mine[-HISTORY:]
+    ]
 
 
 def addressed_spans(memory: Memory, session_id: str) -> list[tuple[float, float]]:
@@ -66,7 +75,9 @@ def addressed_spans(memory: Memory, session_id: str) -> list[tuple[float, float]
     return spans
 
 
-def question_spans(memory: Memory, session_id: str, question: str, near: float) -> list[tuple[float, float]]:
+def question_spans(
+    memory: Memory, session_id: str, question: str, near: float
+) -> list[tuple[float, float]]:
     """Where ``question`` was heard around ``near`` (segments mostly made of its words);
     nothing when it was typed, not said."""
     words = set(re.findall(r"[a-z']+", question.lower()))

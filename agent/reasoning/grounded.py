@@ -42,9 +42,14 @@ _STOP = frozenset(_STOP_WORDS.split())
 _TOPIC_TAIL = re.compile(
     r"\b(?:about|regarding|re|on|for|with|of|concerning|around)\s+(?P<topic>.+)$", re.I
 )
-_LEADING = re.compile(r"^(?:(?:about|regarding|on|for|with|of|the|a|an|any|some|our|their|this|that)\s+)+", re.I)
+_LEADING = re.compile(
+    r"^(?:(?:about|regarding|on|for|with|of|the|a|an|any|some|our|their|this|that)\s+)+", re.I
+)
 
-DECIDE = re.compile(r"\b(?:decid\w*|decision\w*|agree\w*|settle\w*|conclu\w*|resolv\w*|final\s+call|outcome)\b", re.I)
+DECIDE = re.compile(
+    r"\b(?:decid\w*|decision\w*|agree\w*|settle\w*|conclu\w*|resolv\w*|final\s+call|outcome)\b",
+    re.I,
+)
 PLAN = re.compile(r"\b(?:plan|plans|planned|next\s+steps?|going\s+to\s+do|gonna\s+do)\b", re.I)
 NEXT_MEETING = re.compile(
     r"\bnext\s+(?:meeting|call|session|sync|check-?in)\b|\bmeet(?:ing)?\s+again\b|\bwhen\b.*\b(?:meet|reconvene)\b|\bfollow-?up\s+meeting\b",
@@ -54,15 +59,24 @@ ACTIONS = re.compile(
     r"\baction\s*items?\b|\bto-?dos?\b|\btasks?\b|\bnext\s+steps?\b|\bfollow-?ups?\b|\bassignments?\b|\bwho\s+(?:does|do|is\s+doing)\s+what\b",
     re.I,
 )
-DEADLINES = re.compile(r"\bdeadlines?\b|\bdue\b|\bby\s+when\b|\bdue\s+dates?\b|\btime\s*lines?\b", re.I)
+DEADLINES = re.compile(
+    r"\bdeadlines?\b|\bdue\b|\bby\s+when\b|\bdue\s+dates?\b|\btime\s*lines?\b", re.I
+)
 OPEN_QUESTIONS = re.compile(
     r"\bopen\s+(?:questions?|issues?|points?)\b|\bunresolved\b|\bunanswered\b|\bstill\s+open\b|\bleft\s+open\b|"
     r"\bundecided\b|\bnot\s+(?:yet\s+)?decided\b|\bto\s+be\s+decided\b|\bpending\b|\bunsettled\b|\btbd\b",
     re.I,
 )
-ORDINAL_TOPIC = re.compile(r"\b(?P<which>first|second|third|fourth|fifth|last|final)\s+(?:topic|subject|item\s+on\s+the\s+agenda|agenda\s+item)\b", re.I)
+ORDINAL_TOPIC = re.compile(
+    r"\b(?P<which>first|second|third|fourth|fifth|last|final)\s+(?:topic|subject|item\s+on\s+the\s+agenda|agenda\s+item)\b",
+    re.I,
+)
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1, "final": -1}
-RELATIVE = re.compile(r"\b(?P<when>after|before|right\s+after|just\s+after|just\s+before|following)\s+(?:the\s+|that\s+|a\s+)?(?P<what>[a-z][a-z \-]*?)\s*(?:rang|ring|was\s+\w+|came\s+up)?\s*[?.!]*$", re.I)
+RELATIVE = re.compile(
+    r"\b(?P<when>after|before|right\s+after|just\s+after|just\s+before|following)\s+"
+    r"(?:the\s+|that\s+|a\s+)?(?P<what>[a-z][a-z \-]*?)\s*(?:rang|ring|was\s+\w+|came\s+up)?\s*[?.!]*$",
+    re.I,
+)
 DISAGREE = re.compile(
     r"\bdisagree\w*|\bobject\w*|\bpush(?:ed)?\s*back\b|\bconflicts?\b|\bargu\w+|\bagainst\b|\bdispute\w*|\bcontroversial\b|\bpushback\b",
     re.I,
@@ -73,26 +87,54 @@ TOPICS = re.compile(
     r"\bwhat\s+(?:was|is)\s+(?:the\s+)?(?:meeting|session|call)\s+about\b|\bwhat\s+did\s+they\s+(?:talk|speak)\s+about\b\s*\??$",
     re.I,
 )
-SUMMARY = re.compile(r"\bsummar\w*|\brecap\b|\boverview\b|\bgist\b|\bhighlights?\b|\bbrief\s+me\b|\bwhat\s+did\s+i\s+miss\b|\btl;?dr\b", re.I)
-WHY = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?why\b|\bwhat\s+(?:was|is)\s+the\s+reason\b|\bhow\s+come\b|\breason\s+(?:for|why)\b", re.I)
+SUMMARY = re.compile(
+    r"\bsummar\w*|\brecap\b|\boverview\b|\bgist\b|\bhighlights?\b|\bbrief\s+me\b|\bwhat\s+did\s+i\s+miss\b|\btl;?dr\b",
+    re.I,
+)
+WHY = re.compile(
+    r"^\s*(?:and\s+|but\s+|so\s+)?why\b|\bwhat\s+(?:was|is)\s+the\s+reason\b|\bhow\s+come\b|\breason\s+(?:for|why)\b",
+    re.I,
+)
 WHO_VOLUNTEERED = re.compile(
     r"\bwho\s+(?:volunteer\w*|offered|will|is\s+going\s+to|'s\s+going\s+to|agreed\s+to|took|takes|is\s+responsible|owns?|is\s+in\s+charge|signed\s+up|has\s+to|needs?\s+to|should)\b",
     re.I,
 )
-WHO_PROPOSED = re.compile(r"\bwho\s+(?:first\s+)?(?:propos\w*|suggest\w*|came\s+up\s+with|recommend\w*|brought\s+up\s+the\s+idea|had\s+the\s+idea|pitched)\b", re.I)
-WHO_OBJECTED = re.compile(r"\bwho\s+(?:objected|disagreed|pushed\s+back|was\s+against|opposed|argued|was\s+not\s+sure|had\s+doubts)\b", re.I)
-WHO_SAID_THAT = re.compile(r"^\s*who\s+(?:said|says|mentioned|suggested|proposed)\s+(?:that|it|this)\s*\??\s*$", re.I)
-WHO_SAID_WORDS = re.compile(r"\bwho\s+(?:first\s+|last\s+)?(?:said|says|mentioned|used\s+the\s+words?)\s+(?!that\b|it\b|this\b)\S", re.I)
+WHO_PROPOSED = re.compile(
+    r"\bwho\s+(?:first\s+)?(?:propos\w*|suggest\w*|came\s+up\s+with|recommend\w*|brought\s+up\s+the\s+idea|had\s+the\s+idea|pitched)\b",
+    re.I,
+)
+WHO_OBJECTED = re.compile(
+    r"\bwho\s+(?:objected|disagreed|pushed\s+back|was\s+against|opposed|argued|was\s+not\s+sure|had\s+doubts)\b",
+    re.I,
+)
+WHO_SAID_THAT = re.compile(
+    r"^\s*who\s+(?:said|says|mentioned|suggested|proposed)\s+(?:that|it|this)\s*\??\s*$", re.I
+)
+WHO_SAID_WORDS = re.compile(
+    r"\bwho\s+(?:first\s+|last\s+)?(?:said|says|mentioned|used\s+the\s+words?)\s+(?!that\b|it\b|this\b)\S",
+    re.I,
+)
 OPINION_WORDS = frozenset({
     "think", "thought", "thinks", "feel", "felt", "opinion", "view", "views", "position",
     "want", "wanted", "wants", "propose", "suggest", "suggested", "say", "said",
 })  # fmt: skip
-FOLLOW_UP_WORDS = re.compile(r"\b(?:it|that|this|those|these|they|them|then|there|he|she|him|her)\b", re.I)
+FOLLOW_UP_WORDS = re.compile(
+    r"\b(?:it|that|this|those|these|they|them|then|there|he|she|him|her)\b", re.I
+)
 
 # Sentences that give a reason, propose, commit or object (for why / who questions).
-_REASON = re.compile(r"\bbecause\b|\bsince\b|\bso\s+(?:that\s+)?\w+\s+(?:know|can|could|will|would)\b|\bdue\s+to\b|\btoo\s+\w+|\breason\b|\bas\s+a\s+result\b|\bcaused?\b|\bso\s+that\b", re.I)
-_PROPOSAL = re.compile(r"\bi\s+suggest\b|\bwe\s+(?:want|need)\s+to\b|\bwe\s+should\b|\bi\s+think\s+we\s+should\b|\bhow\s+about\b|\bwhy\s+don'?t\s+we\b|\blet'?s\b|\bi\s+propose\b|\bwe\s+could\b|\bi\s+recommend\b|\bmaybe\s+we\b", re.I)
-_COMMIT = re.compile(r"\bi\s+will\b|\bi'll\b|\bi\s+can\b|\bi'm\s+going\s+to\b|\bi\s+am\s+going\s+to\b|\bi\s+volunteer\b|\bleave\s+it\s+(?:to|with)\s+me\b", re.I)
+_REASON = re.compile(
+    r"\bbecause\b|\bsince\b|\bso\s+(?:that\s+)?\w+\s+(?:know|can|could|will|would)\b|\bdue\s+to\b|\btoo\s+\w+|\breason\b|\bas\s+a\s+result\b|\bcaused?\b|\bso\s+that\b",
+    re.I,
+)
+_PROPOSAL = re.compile(
+    r"\bi\s+suggest\b|\bwe\s+(?:want|need)\s+to\b|\bwe\s+should\b|\bi\s+think\s+we\s+should\b|\bhow\s+about\b|\bwhy\s+don'?t\s+we\b|\blet'?s\b|\bi\s+propose\b|\bwe\s+could\b|\bi\s+recommend\b|\bmaybe\s+we\b",
+    re.I,
+)
+_COMMIT = re.compile(
+    r"\bi\s+will\b|\bi'll\b|\bi\s+can\b|\bi'm\s+going\s+to\b|\bi\s+am\s+going\s+to\b|\bi\s+volunteer\b|\bleave\s+it\s+(?:to|with)\s+me\b",
+    re.I,
+)
 _DECISION = re.compile(
     r"\bdecid\w*|\bdecision\b|\bagree\w*|\bokay,?\s+let'?s\b|\bwe\s+will\b|\bsettled\b|\bstays?\s+(?:on|at|in|the\s+same)\b|"
     # "let's raise the price", not "let's go over the roadmap" / "let's start" / "let's move on"
@@ -106,8 +148,13 @@ _DEADLINE = re.compile(
     r"\b(?:my|next)\s+(?:monday|tuesday|wednesday|thursday|friday)\b",
     re.I,
 )
-_QUESTION = re.compile(r"\?\s*$|\bopen\s+question\b|\bdecide\s+(?:that\s+)?later\b|\bnot\s+decided\b", re.I)
-_OBJECTION = re.compile(r"\bdisagree\b|\bnot\s+sure\b|\b(?:i\s+am|i'm)\s+(?:worried|concerned|afraid|not\s+convinced)\b|\brisky\b|\btoo\s+(?:expensive|long|late|early|risky|much)\b|\bi\s+don'?t\s+think\b|\bi\s+would\s+rather\b|\bno\s+way\b|\bagainst\b|\bobject\b|\bbad\s+idea\b", re.I)
+_QUESTION = re.compile(
+    r"\?\s*$|\bopen\s+question\b|\bdecide\s+(?:that\s+)?later\b|\bnot\s+decided\b", re.I
+)
+_OBJECTION = re.compile(
+    r"\bdisagree\b|\bnot\s+sure\b|\b(?:i\s+am|i'm)\s+(?:worried|concerned|afraid|not\s+convinced)\b|\brisky\b|\btoo\s+(?:expensive|long|late|early|risky|much)\b|\bi\s+don'?t\s+think\b|\bi\s+would\s+rather\b|\bno\s+way\b|\bagainst\b|\bobject\b|\bbad\s+idea\b",
+    re.I,
+)
 
 # Words that open an agenda item: "the first topic is", "next item", "let's talk about".
 AGENDA = re.compile(
@@ -157,7 +204,11 @@ class Line:
 
 def content_words(text: str) -> list[str]:
     """Lower-cased words that carry the topic of ``text``."""
-    return [w for w in re.findall(r"[a-z0-9][a-z0-9'\-]*", text.lower()) if w not in _STOP and len(w) > 1]
+    return [
+        w
+        for w in re.findall(r"[a-z0-9][a-z0-9'\-]*", text.lower())
+        if w not in _STOP and len(w) > 1
+    ]
 
 
 def topic_in(question: str) -> str | None:
@@ -166,7 +217,12 @@ def topic_in(question: str) -> str | None:
     match = _TOPIC_TAIL.search(text)
     if match:
         topic = _LEADING.sub("", match.group("topic")).strip(" ?!.,;:\"'")
-        topic = re.sub(r"\s+(?:in|during|at)\s+(?:the\s+)?(?:session|meeting|recording|call)$", "", topic, flags=re.I)
+        topic = re.sub(
+            r"\s+(?:in|during|at)\s+(?:the\s+)?(?:session|meeting|recording|call)$",
+            "",
+            topic,
+            flags=re.I,
+        )
         if content_words(topic):
             return topic
     words = content_words(text)
@@ -224,9 +280,11 @@ class GroundedAnswers:
     # -- the plan for meeting questions and follow-ups ------------------------------------
 
     async def said_by(self, named: list[str], rest: str, scope: Scope) -> Answer:
-        """"What did Carol think", "Bob on the launch": that speaker's words (on the topic)."""
+        """ "What did Carol think", "Bob on the launch": that speaker's words (on the topic)."""
         names = {w.lower() for s in named for w in (s, self.loop.name_of(s) or s)}
-        topic = " ".join(w for w in content_words(rest) if w not in names and w not in OPINION_WORDS)
+        topic = " ".join(
+            w for w in content_words(rest) if w not in names and w not in OPINION_WORDS
+        )
         if not topic:
             return await self.what_was_said(scope, include_sounds=False, rest=rest)
         who = self.loop.name_of(named[0]) or named[0]
@@ -234,7 +292,9 @@ class GroundedAnswers:
         hits = [h for h in hits if h.speaker in named]
         if not hits:
             return self.nothing_about(f"{topic}' from '{who}", closest)
-        return self.finish(f"What {who} said about {topic!r}:\n" + "\n".join(self.say_line(h) for h in hits[:5]))
+        return self.finish(
+            f"What {who} said about {topic!r}:\n" + "\n".join(self.say_line(h) for h in hits[:5])
+        )
 
     async def meeting_plan(self, q: str, scope: Scope, timed: bool) -> Answer | None:
         """Follow-ups and the meeting shapes (grounded.py); None when none fits."""
@@ -245,14 +305,26 @@ class GroundedAnswers:
                 return await self.who_said_that(anchors)
             own = [w for w in content_words(q) if not FOLLOW_UP_WORDS.fullmatch(w)]
             if WHY.search(q) and len(own) <= 3:
-                self.note(f"A follow-up: 'why' about {prev_topic!r}, near the last answer's moments.")
+                self.note(
+                    f"A follow-up: 'why' about {prev_topic!r}, near the last answer's moments."
+                )
                 return await self.why(" ".join([*own, prev_topic or ""]).strip() or None, anchors)
             if FOLLOW_UP_WORDS.search(q) or len(own) <= 1:
-                for pattern, kind in ((WHO_PROPOSED, "proposed"), (WHO_OBJECTED, "objected"), (WHO_VOLUNTEERED, "volunteered")):
+                for pattern, kind in (
+                    (WHO_PROPOSED, "proposed"),
+                    (WHO_OBJECTED, "objected"),
+                    (WHO_VOLUNTEERED, "volunteered"),
+                ):
                     if match := pattern.search(q):
                         self.note(f"A follow-up: who {kind}, about {prev_topic!r}.")
-                        words = [w for w in content_words(q[match.end():]) if not FOLLOW_UP_WORDS.fullmatch(w)]
-                        return await self.who_did(kind, " ".join([*words, prev_topic or ""]).strip() or None, anchors)
+                        words = [
+                            w
+                            for w in content_words(q[match.end() :])
+                            if not FOLLOW_UP_WORDS.fullmatch(w)
+                        ]
+                        return await self.who_did(
+                            kind, " ".join([*words, prev_topic or ""]).strip() or None, anchors
+                        )
                 if re.match(r"^\s*when\b", q, re.I) and prev_topic:
                     self.note(f"A follow-up: 'it' is {prev_topic!r}.")
                     return await self.when_mentioned(prev_topic, scope, about=True)
@@ -263,9 +335,13 @@ class GroundedAnswers:
             return None  # "who said 'action item'": the words themselves, not the minutes
         if NEXT_MEETING.search(q):
             return await self.next_meeting()
-        for pattern, kind in ((WHO_PROPOSED, "proposed"), (WHO_OBJECTED, "objected"), (WHO_VOLUNTEERED, "volunteered")):
+        for pattern, kind in (
+            (WHO_PROPOSED, "proposed"),
+            (WHO_OBJECTED, "objected"),
+            (WHO_VOLUNTEERED, "volunteered"),
+        ):
             if match := pattern.search(q):
-                topic = " ".join(content_words(q[match.end():])) or None
+                topic = " ".join(content_words(q[match.end() :])) or None
                 return await self.who_did(kind, topic)
         if ACTIONS.search(q) or DEADLINES.search(q):
             return await self.action_items(q, deadlines=bool(DEADLINES.search(q)))
@@ -273,7 +349,9 @@ class GroundedAnswers:
             return await self.open_questions()
         if match := ORDINAL_TOPIC.search(q):
             return await self.nth_topic(match.group("which"))
-        if (match := RELATIVE.search(q)) and re.search(r"\b(?:said|say|happen\w*|talk\w*|discuss\w*|going\s+on)\b", q, re.I):
+        if (match := RELATIVE.search(q)) and re.search(
+            r"\b(?:said|say|happen\w*|talk\w*|discuss\w*|going\s+on)\b", q, re.I
+        ):
             what = " ".join(content_words(match.group("what")))
             if what and (answer := await self.relative(match.group("when"), what)) is not None:
                 return answer
@@ -304,9 +382,13 @@ class GroundedAnswers:
             question = str(turn.get("question") or "")
             for pattern in (WHO_PROPOSED, WHO_OBJECTED, WHO_VOLUNTEERED):
                 if m := pattern.search(question):
-                    question = question[m.end():]
+                    question = question[m.end() :]
             words = [w for w in content_words(question) if not FOLLOW_UP_WORDS.fullmatch(w)]
-            words = [w for w in words if not re.fullmatch(r"decid\w*|agree\w*|plan|happen\w*|said|when|why|who", w)]
+            words = [
+                w
+                for w in words
+                if not re.fullmatch(r"decid\w*|agree\w*|plan|happen\w*|said|when|why|who", w)
+            ]
             if words:
                 topic = " ".join(words)
                 break
@@ -314,10 +396,14 @@ class GroundedAnswers:
 
     # -- reading the tools ----------------------------------------------------------------
 
-    async def passages(self, query: str, limit: int = 5, *, speaker: str | None = None) -> tuple[list[Line], list[Line]]:
+    async def passages(
+        self, query: str, limit: int = 5, *, speaker: str | None = None
+    ) -> tuple[list[Line], list[Line]]:
         """(relevant passages, closest when none is relevant) for ``query``, best first;
         one search per query and question."""
-        memo: dict[tuple[str, int, str | None], tuple[list[Line], list[Line], bool]] = self.__dict__.setdefault("_passages", {})
+        memo: dict[tuple[str, int, str | None], tuple[list[Line], list[Line], bool]] = (
+            self.__dict__.setdefault("_passages", {})
+        )
         key = (query.lower(), limit, speaker)
         if key in memo:
             hits, closest, self.last_strong = memo[key]
@@ -326,7 +412,9 @@ class GroundedAnswers:
         memo[key] = (hits, closest, self.last_strong)
         return list(hits), list(closest)
 
-    async def _search_passages(self, query: str, limit: int, speaker: str | None) -> tuple[list[Line], list[Line]]:
+    async def _search_passages(
+        self, query: str, limit: int, speaker: str | None
+    ) -> tuple[list[Line], list[Line]]:
         self.last_strong = True
         if "search_passages" in self.loop.registry:
             args: dict[str, Any] = {"query": query, "limit": limit}
@@ -338,7 +426,11 @@ class GroundedAnswers:
                 self.last_strong = bool(getattr(value, "strong", True))
                 found = [self.line_of(p) for p in getattr(value, "passages", [])]
                 hits = [h for h in found if not self.addressed(h)]
-                closest = [c for c in (self.line_of(p) for p in getattr(value, "closest", [])) if not self.addressed(c)]
+                closest = [
+                    c
+                    for c in (self.line_of(p) for p in getattr(value, "closest", []))
+                    if not self.addressed(c)
+                ]
                 if len(hits) < len(found):
                     # "strong" may have rested on a question to the assistant, and meaning
                     # scores borrow from neighbouring segments: only the words themselves count
@@ -352,7 +444,10 @@ class GroundedAnswers:
 
     def line_of(self, item: Any) -> Line:
         return Line(
-            float(item.start), float(item.end), getattr(item, "speaker", None), str(getattr(item, "text", "")).strip(),
+            float(item.start),
+            float(item.end),
+            getattr(item, "speaker", None),
+            str(getattr(item, "text", "")).strip(),
             float(getattr(item, "similarity", 0.0) or 0.0),
         )
 
@@ -371,7 +466,9 @@ class GroundedAnswers:
         result = await self.call("transcript_between", start=start, end=end)
         if not result.ok:
             return []
-        return [line for line in (self.line_of(s) for s in result.value) if not self.addressed(line)]
+        return [
+            line for line in (self.line_of(s) for s in result.value) if not self.addressed(line)
+        ]
 
     def addressed(self, line: Line) -> bool:
         """True for what was said to the assistant itself (not evidence about the session)."""
@@ -384,7 +481,9 @@ class GroundedAnswers:
         """``[mm:ss] Name: text`` and a citation of it."""
         self.learn_names()
         who = self.loop.name_of(line.speaker)
-        self.citations.append(Citation(start=line.start, end=line.end, kind="transcript", text=line.text, speaker=who))
+        self.citations.append(
+            Citation(start=line.start, end=line.end, kind="transcript", text=line.text, speaker=who)
+        )
         text = line.text if full else _short(line.text)
         return f"[{format_clock(line.start)}] {who + ': ' if who else ''}{text}"
 
@@ -398,7 +497,8 @@ class GroundedAnswers:
             self.citations.append(
                 Citation(
                     start=float(c.start), end=float(c.end), kind="transcript",
-                    text=str(getattr(c, "text", "") or getattr(item, "text", "")), speaker=self.loop.name_of(getattr(c, "speaker", None)),
+                    text=str(getattr(c, "text", "") or getattr(item, "text", "")),
+                    speaker=self.loop.name_of(getattr(c, "speaker", None)),
                 )
             )  # fmt: skip
         who = self.loop.name_of(getattr(item, "speaker", None))
@@ -424,16 +524,22 @@ class GroundedAnswers:
         if not topic or not items:
             return list(items)
         hits, _ = await self.passages(topic, limit=5)
+
         def fits(item: Any) -> bool:
-            texts = [str(item.text)] + [str(getattr(c, "text", "")) for c in getattr(item, "citations", []) or []]
+            texts = [str(item.text)] + [
+                str(getattr(c, "text", "")) for c in getattr(item, "citations", []) or []
+            ]
             if any(overlap(topic, t) for t in texts):
                 return True
             return any(h.start - 2.0 <= float(item.start) <= h.end + 2.0 for h in hits[:2])
+
         return [i for i in items if fits(i)]
 
     # -- the answers ----------------------------------------------------------------------
 
-    async def grounded(self, question: str, scope: Scope | None = None, *, heading: str | None = None) -> Answer:
+    async def grounded(
+        self, question: str, scope: Scope | None = None, *, heading: str | None = None
+    ) -> Answer:
         """No special shape: quote the passages that fit the question best."""
         query = topic_in(question) or question
         self.note(f"No specialised plan fits; searching what was said for {query!r}.")
@@ -446,11 +552,23 @@ class GroundedAnswers:
         wanted = _answer_type(question)
         if wanted is not None and not any(wanted.search(h.text) for h in shown):
             # "how much ...": the amount is often said next to the subject, not in its words
-            near = [n for h in shown[:2] for n in await self.segments_between(max(0.0, h.start - 15.0), h.end + 15.0)]
-            typed = sorted((n for n in near if wanted.search(n.text)), key=lambda n: min(abs(n.start - h.start) for h in shown[:2]))
+            near = [
+                n
+                for h in shown[:2]
+                for n in await self.segments_between(max(0.0, h.start - 15.0), h.end + 15.0)
+            ]
+            typed = sorted(
+                (n for n in near if wanted.search(n.text)),
+                key=lambda n: min(abs(n.start - h.start) for h in shown[:2]),
+            )
             if typed:
-                self.note("The question asks for an amount or a time: adding the nearest passage that states one.")
-                shown = sorted([typed[0], *[h for h in shown if h.start != typed[0].start]][:PASSAGES_SHOWN], key=lambda h: h.start)
+                self.note(
+                    "The question asks for an amount or a time: adding the nearest passage that states one."
+                )
+                shown = sorted(
+                    [typed[0], *[h for h in shown if h.start != typed[0].start]][:PASSAGES_SHOWN],
+                    key=lambda h: h.start,
+                )
         lines = [self.say_line(h) for h in shown]
         head = heading or f"What was said about {query!r}:"
         return self.finish(head + "\n" + "\n".join(lines))
@@ -478,42 +596,72 @@ class GroundedAnswers:
             text = f"Decided{about}:\n" + "\n".join(lines)
             if topic:
                 hits, _ = await self.passages(topic, limit=3)
-                extra = [h for h in hits[:2] if not any(abs(h.start - float(i.start)) < 1.0 for i in items)]
+                extra = [
+                    h
+                    for h in hits[:2]
+                    if not any(abs(h.start - float(i.start)) < 1.0 for i in items)
+                ]
                 if extra:
                     text += "\nAlso said about it:\n" + "\n".join(self.say_line(h) for h in extra)
             return self.finish(text)
         self.note("The minutes hold no decision that fits; answering from what was said.")
         found = await self.marked_lines(topic, _DECISION)
         if found:
-            return self.finish(f"Agreed{about}:\n" + "\n".join(self.say_line(line) for line in found[:4]))
+            return self.finish(
+                f"Agreed{about}:\n" + "\n".join(self.say_line(line) for line in found[:4])
+            )
         if topic and (span := await self.topic_span(topic)) is not None:
             start, end = span
-            marker = re.compile("|".join(m.pattern for m in (_DECISION, _COMMIT, _REQUEST, _PROPOSAL)), re.I)
-            planned = [line for line in await self.segments_between(start, end) if marker.search(line.text)]
+            marker = re.compile(
+                "|".join(m.pattern for m in (_DECISION, _COMMIT, _REQUEST, _PROPOSAL)), re.I
+            )
+            planned = [
+                line for line in await self.segments_between(start, end) if marker.search(line.text)
+            ]
             if planned:
-                self.note(f"Read the part of the meeting about {topic!r} ({format_clock(start)}-{format_clock(end)}) for what was proposed, agreed or promised.")
-                head = f"Where {topic!r} came up ({format_clock(start)}-{format_clock(end)}), what was proposed, agreed or promised:"
-                return self.finish(head + "\n" + "\n".join(self.say_line(line) for line in planned[:6]))
+                self.note(
+                    f"Read the part of the meeting about {topic!r} ({format_clock(start)}-{format_clock(end)}) "
+                    "for what was proposed, agreed or promised."
+                )
+                head = (
+                    f"Where {topic!r} came up ({format_clock(start)}-{format_clock(end)}), "
+                    "what was proposed, agreed or promised:"
+                )
+                return self.finish(
+                    head + "\n" + "\n".join(self.say_line(line) for line in planned[:6])
+                )
         every = list(getattr(minutes, "decisions", []) or []) if minutes is not None else []
         if topic and every:
             hits, closest = await self.passages(topic, limit=3)
             text = f"No decision is recorded about {topic!r} in those words. The decisions of the session:\n"
             text += "\n".join(f"- {self.item_text(i)} {self.cite_item(i)}" for i in every[:6])
             if hits:
-                text += "\nWhat was said about it:\n" + "\n".join(self.say_line(h) for h in hits[:2])
+                text += "\nWhat was said about it:\n" + "\n".join(
+                    self.say_line(h) for h in hits[:2]
+                )
             elif closest:
-                text += f"\nI found nothing about {topic!r} itself; the closest:\n" + "\n".join(self.say_line(c) for c in closest[:2])
+                text += f"\nI found nothing about {topic!r} itself; the closest:\n" + "\n".join(
+                    self.say_line(c) for c in closest[:2]
+                )
             return self.finish(text)
         if topic:
-            return await self.grounded(topic, heading=f"No decision{about} is recorded in the minutes; what was said about it:")
-        return await self.grounded("decided agreed decision", heading="No decision is recorded in the minutes; the closest passages:")
+            return await self.grounded(
+                topic,
+                heading=f"No decision{about} is recorded in the minutes; what was said about it:",
+            )
+        return await self.grounded(
+            "decided agreed decision",
+            heading="No decision is recorded in the minutes; the closest passages:",
+        )
 
     async def next_meeting(self) -> Answer:
         minutes = await self.load_minutes()
         item = getattr(minutes, "next_meeting", None) if minutes is not None else None
         if item is not None:
             return self.finish(f"Next meeting: {self.item_text(item)} {self.cite_item(item)}.")
-        return await self.grounded("next meeting meet again", heading="What was said about meeting again:")
+        return await self.grounded(
+            "next meeting meet again", heading="What was said about meeting again:"
+        )
 
     async def action_items(self, question: str, *, deadlines: bool) -> Answer:
         self.learn_names()
@@ -523,14 +671,20 @@ class GroundedAnswers:
         if topic and not ACTIONS.search(topic) and not DEADLINES.search(topic):
             items = await self.items_about(items, topic)
         if deadlines:
-            items = [i for i in items if getattr(i, "deadline", None) or _DEADLINE.search(str(i.text))] or items
+            items = [
+                i for i in items if getattr(i, "deadline", None) or _DEADLINE.search(str(i.text))
+            ] or items
         owners = self.speaker_named_in(question)
         if owners:
-            names = {o.lower() for o in owners} | {str(self.loop.name_of(o)).lower() for o in owners}
+            names = {o.lower() for o in owners} | {
+                str(self.loop.name_of(o)).lower() for o in owners
+            }
             mine = [
                 i for i in items
                 if str(getattr(i, "owner", "") or getattr(i, "speaker", "") or "").lower() in names
-                or str(self.loop.name_of(getattr(i, "owner", None) or getattr(i, "speaker", None)) or "").lower() in names
+                or str(
+                    self.loop.name_of(getattr(i, "owner", None) or getattr(i, "speaker", None)) or ""
+                ).lower() in names
             ]  # fmt: skip
             who = ", ".join(sorted({str(self.loop.name_of(o)) for o in owners}))
             if not mine:
@@ -538,10 +692,21 @@ class GroundedAnswers:
             items = mine
         if not items:
             self.note("The minutes hold no action items; listing who committed to what.")
-            marker = _DEADLINE if deadlines else re.compile(f"{_COMMIT.pattern}|{_REQUEST.pattern}", re.I)
-            found = await self.marked_lines(topic if topic and not ACTIONS.search(topic) and not DEADLINES.search(topic) else None, marker)
+            marker = (
+                _DEADLINE
+                if deadlines
+                else re.compile(f"{_COMMIT.pattern}|{_REQUEST.pattern}", re.I)
+            )
+            found = await self.marked_lines(
+                topic
+                if topic and not ACTIONS.search(topic) and not DEADLINES.search(topic)
+                else None,
+                marker,
+            )
             if not found:
-                return self.finish("No action items or deadlines were set: nobody committed to anything in this session.")
+                return self.finish(
+                    "No action items or deadlines were set: nobody committed to anything in this session."
+                )
             head = "Deadlines set" if deadlines else "Action items (who said they would do what)"
             return self.finish(f"{head}:\n" + "\n".join(self.say_line(line) for line in found[:12]))
         word = "Deadlines set" if deadlines else "Action items"
@@ -549,13 +714,24 @@ class GroundedAnswers:
         for i in sorted(items, key=lambda i: float(i.start))[:12]:
             owner = self.loop.name_of(getattr(i, "owner", None) or getattr(i, "speaker", None))
             deadline = getattr(i, "deadline", None)
-            due = f" (due {deadline})" if deadline and str(deadline).lower() not in str(i.text).lower() else ""
-            lines.append(f"- {owner + ': ' if owner else ''}{str(i.text).strip().rstrip('.')}{due} {self.cite_item(i)}")
+            due = (
+                f" (due {deadline})"
+                if deadline and str(deadline).lower() not in str(i.text).lower()
+                else ""
+            )
+            lines.append(
+                f"- {owner + ': ' if owner else ''}{str(i.text).strip().rstrip('.')}{due} {self.cite_item(i)}"
+            )
         if not topic or ACTIONS.search(topic) or DEADLINES.search(topic):
             # requests and promises the minutes did not keep ("please set up ... by Monday")
-            marker = _DEADLINE if deadlines else re.compile(f"{_COMMIT.pattern}|{_REQUEST.pattern}", re.I)
+            marker = (
+                _DEADLINE
+                if deadlines
+                else re.compile(f"{_COMMIT.pattern}|{_REQUEST.pattern}", re.I)
+            )
             extra = [
-                line for line in await self.marked_lines(None, marker)
+                line
+                for line in await self.marked_lines(None, marker)
                 if not any(float(i.start) - 1.0 <= line.start <= float(i.end) + 1.0 for i in items)
                 and (not deadlines or _DEADLINE.search(line.text))
             ]
@@ -567,17 +743,33 @@ class GroundedAnswers:
 
     async def open_questions(self) -> Answer:
         minutes = await self.load_minutes()
-        items = [i for i in (getattr(minutes, "questions", []) or []) if getattr(i, "resolved", None) is not True] if minutes else []
+        items = (
+            [
+                i
+                for i in (getattr(minutes, "questions", []) or [])
+                if getattr(i, "resolved", None) is not True
+            ]
+            if minutes
+            else []
+        )
         if not items:
             found = await self.marked_lines(None, _QUESTION)
             if not found:
-                return self.finish("No open questions were left: nothing was asked that stayed unanswered.")
-            return self.finish("Questions raised:\n" + "\n".join(self.say_line(line) for line in found[:8]))
+                return self.finish(
+                    "No open questions were left: nothing was asked that stayed unanswered."
+                )
+            return self.finish(
+                "Questions raised:\n" + "\n".join(self.say_line(line) for line in found[:8])
+            )
         lines = []
         for i in items[:10]:
             line = f"- {self.item_text(i)} {self.cite_item(i)}"
             if len(content_words(str(i.text))) < 3:  # "Open question." -- the question follows
-                after = [s for s in await self.segments_between(float(i.end), float(i.end) + 6.0) if s.start >= float(i.end) - 0.1]
+                after = [
+                    s
+                    for s in await self.segments_between(float(i.end), float(i.end) + 6.0)
+                    if s.start >= float(i.end) - 0.1
+                ]
                 if after:
                     line += " " + self.say_line(after[0])
             lines.append(line)
@@ -594,7 +786,9 @@ class GroundedAnswers:
             return self.finish("Yes, there was disagreement:\n" + "\n".join(lines))
         found = await self.marked_lines(topic, _OBJECTION)
         if found:
-            return self.finish("Objections raised:\n" + "\n".join(self.say_line(line) for line in found[:4]))
+            return self.finish(
+                "Objections raised:\n" + "\n".join(self.say_line(line) for line in found[:4])
+            )
         return self.finish("No disagreement was recorded: nobody objected in this session.")
 
     async def topic_span(self, topic: str) -> tuple[float, float] | None:
@@ -616,19 +810,35 @@ class GroundedAnswers:
 
         A long session is not read whole: around the topic's passages, or its last stretch."""
         found = (await self.passages(topic, limit=8))[0] if topic else []
-        hits = [h for h in found if topic and overlap(topic, h.text)] or found[:1]  # loose matches anchor nothing
+        hits = [h for h in found if topic and overlap(topic, h.text)] or found[
+            :1
+        ]  # loose matches anchor nothing
         if self.duration <= LONG_SESSION:
-            lines = await self.segments_between(0.0, max(self.duration, 0.0) + 1.0) if self.duration else []
+            lines = (
+                await self.segments_between(0.0, max(self.duration, 0.0) + 1.0)
+                if self.duration
+                else []
+            )
         elif hits:
             lines = []
             for h in hits[:3]:
-                lines += [x for x in await self.segments_between(max(0.0, h.start - 15.0), h.end + 15.0) if x not in lines]
+                lines += [
+                    x
+                    for x in await self.segments_between(max(0.0, h.start - 15.0), h.end + 15.0)
+                    if x not in lines
+                ]
         else:
             self.note("A long session: looking at its last stretch only.")
-            lines = await self.segments_between(max(0.0, self.duration - LATEST), self.duration + 1.0)
+            lines = await self.segments_between(
+                max(0.0, self.duration - LATEST), self.duration + 1.0
+            )
         marked = [line for line in lines if marker.search(line.text)]
         if topic:
-            marked = [m for m in marked if overlap(topic, m.text) or any(abs(h.start - m.start) <= 12.0 for h in hits[:3])]
+            marked = [
+                m
+                for m in marked
+                if overlap(topic, m.text) or any(abs(h.start - m.start) <= 12.0 for h in hits[:3])
+            ]
         return marked
 
     async def main_topics(self) -> Answer:
@@ -644,10 +854,18 @@ class GroundedAnswers:
             cites = list(getattr(t, "citations", []) or [])
             for c in cites[:2]:
                 self.citations.append(
-                    Citation(start=float(c.start), end=float(c.end), kind="transcript", text=str(c.text), speaker=self.loop.name_of(c.speaker))
+                    Citation(
+                        start=float(c.start),
+                        end=float(c.end),
+                        kind="transcript",
+                        text=str(c.text),
+                        speaker=self.loop.name_of(c.speaker),
+                    )
                 )
             example = f': "{_short(str(cites[0].text))}"' if cites else ""
-            lines.append(f"- {t.title} ({format_clock(float(t.start))}-{format_clock(float(t.end))}){example}")
+            lines.append(
+                f"- {t.title} ({format_clock(float(t.start))}-{format_clock(float(t.end))}){example}"
+            )
         text = f"{len(topics)} topic{'s' if len(topics) != 1 else ''}:\n" + "\n".join(lines)
         agenda = await self.agenda()
         if len(agenda) >= 2:  # the meeting named its items itself
@@ -657,14 +875,18 @@ class GroundedAnswers:
             cited = {round(c.start, 1) for c in self.citations}
             central = [c for c in _central(lines_all, 5) if round(c.start, 1) not in cited]
             if central:
-                text += "\nMost of the talk was about:\n" + "\n".join(self.say_line(c) for c in central)
+                text += "\nMost of the talk was about:\n" + "\n".join(
+                    self.say_line(c) for c in central
+                )
         return self.finish(text)
 
     async def agenda(self) -> list[Line]:
         """The lines that opened an agenda item, in order (not read for long sessions)."""
         if self.duration > LONG_SESSION or self.duration <= 0:
             return []
-        lines = _utterances(await self.segments_between(0.0, self.duration + 1.0), self.loop.name_of)
+        lines = _utterances(
+            await self.segments_between(0.0, self.duration + 1.0), self.loop.name_of
+        )
         return [line for line in lines if AGENDA.search(line.text)][:AGENDA_LINES]
 
     async def summary(self, scope: Scope | None) -> Answer:
@@ -692,10 +914,21 @@ class GroundedAnswers:
                     said = ""
                     for c in cites:
                         who = self.loop.name_of(c.speaker)
-                        self.citations.append(Citation(start=float(c.start), end=float(c.end), kind="transcript", text=str(c.text), speaker=who))
+                        self.citations.append(
+                            Citation(
+                                start=float(c.start),
+                                end=float(c.end),
+                                kind="transcript",
+                                text=str(c.text),
+                                speaker=who,
+                            )
+                        )
                         said = f': {who + " said " if who else ""}"{_short(str(c.text))}"'
                     out.append(f"- {t.title} (from {format_clock(float(t.start))}){said}")
-            for label, items in (("Decided", getattr(minutes, "decisions", [])), ("To do", getattr(minutes, "actions", []))):
+            for label, items in (
+                ("Decided", getattr(minutes, "decisions", [])),
+                ("To do", getattr(minutes, "actions", [])),
+            ):
                 for i in list(items or [])[:5]:
                     out.append(f"{label}: {self.item_text(i)} {self.cite_item(i)}.")
             nxt = getattr(minutes, "next_meeting", None)
@@ -703,7 +936,10 @@ class GroundedAnswers:
                 out.append(f"Next meeting: {self.item_text(nxt)} {self.cite_item(nxt)}.")
         if len(lines_all) <= SUMMARY_LINES and not out:
             quoted = [self.say_line(line) for line in lines_all]
-            return self.finish(f"In {where} ({len(lines_all)} segment{'s' if len(lines_all) != 1 else ''}):\n" + "\n".join(quoted))
+            return self.finish(
+                f"In {where} ({len(lines_all)} segment{'s' if len(lines_all) != 1 else ''}):\n"
+                + "\n".join(quoted)
+            )
         central = _central(lines_all, SUMMARY_LINES if not out else 4)
         cited = {round(c.start, 1) for c in self.citations}
         central = [c for c in central if round(c.start, 1) not in cited]
@@ -726,11 +962,22 @@ class GroundedAnswers:
         minutes = await self.load_minutes()
         items = []
         if minutes is not None:
-            every = [*getattr(minutes, "decisions", []), *getattr(minutes, "actions", []), *getattr(minutes, "questions", [])]
+            every = [
+                *getattr(minutes, "decisions", []),
+                *getattr(minutes, "actions", []),
+                *getattr(minutes, "questions", []),
+            ]
             items = await self.items_about(list(every), topic)
-        out = [f"- {self.item_text(i)} {self.cite_item(i)}" for i in sorted(items, key=lambda i: float(i.start))[:4]]
+        out = [
+            f"- {self.item_text(i)} {self.cite_item(i)}"
+            for i in sorted(items, key=lambda i: float(i.start))[:4]
+        ]
         shown = sorted(hits[:5], key=lambda h: h.start)
-        said = [self.say_line(h) for h in shown if not any(abs(h.start - float(i.start)) < 1.0 for i in items)]
+        said = [
+            self.say_line(h)
+            for h in shown
+            if not any(abs(h.start - float(i.start)) < 1.0 for i in items)
+        ]
         text = f"Summary of what was said about {topic!r}:"
         if out:
             text += "\n" + "\n".join(out)
@@ -738,7 +985,7 @@ class GroundedAnswers:
             text += "\n" + "\n".join(said)
         more = len(hits) - len(shown)
         if more > 0:
-            text += f"\n({more} more passage{'s' if more != 1 else ''}: ask \"when was {topic} mentioned\" for all.)"
+            text += f'\n({more} more passage{"s" if more != 1 else ""}: ask "when was {topic} mentioned" for all.)'
         return self.finish(text)
 
     async def nth_topic(self, which: str) -> Answer:
@@ -748,7 +995,11 @@ class GroundedAnswers:
             topics = list(result.value) if result.ok else []
         index = _ORDINALS[which.lower()]
         if not topics or index >= len(topics):
-            count = f"only {len(topics)} topic{'s' if len(topics) != 1 else ''}" if topics else "no topics"
+            count = (
+                f"only {len(topics)} topic{'s' if len(topics) != 1 else ''}"
+                if topics
+                else "no topics"
+            )
             return self.finish(f"The minutes hold {count}, so there is no {which} topic.")
         t = topics[index]
         lines = await self.segments_between(float(t.start), float(t.end))
@@ -776,7 +1027,10 @@ class GroundedAnswers:
             anchor = (first.start, first.end)
             label = f"{what!r} came up ({format_clock(first.start)})"
         before = "before" in when.lower()
-        start, end = (max(0.0, anchor[0] - 30.0), anchor[0]) if before else (anchor[1], anchor[1] + 30.0)
+        start, end = (
+            (max(0.0, anchor[0] - 30.0), anchor[0]) if before else (anchor[1], anchor[1] + 30.0)
+        )
+
         def inside(line: Line) -> bool:
             if before:
                 return start - 0.5 <= line.start and line.end <= anchor[0] + 0.5
@@ -784,7 +1038,9 @@ class GroundedAnswers:
 
         lines = [line for line in await self.segments_between(start, end) if inside(line)]
         if not lines:
-            return self.finish(f"Nothing was said in the 30 s {'before' if before else 'after'} {label}.")
+            return self.finish(
+                f"Nothing was said in the 30 s {'before' if before else 'after'} {label}."
+            )
         head = f"In the 30 s {'before' if before else 'after'} {label}:"
         return self.finish(head + "\n" + "\n".join(self.say_line(line) for line in lines[:8]))
 
@@ -793,7 +1049,9 @@ class GroundedAnswers:
         hits: list[Line] = []
         if topic:
             found, _ = await self.passages(topic, limit=5)
-            hits = [h for h in found if overlap(topic, h.text)] or found[:1]  # loose matches are no anchor
+            hits = [h for h in found if overlap(topic, h.text)] or found[
+                :1
+            ]  # loose matches are no anchor
         centres = anchors[:3] + hits[:3]
         if not centres:
             return self.nothing_about(topic or "that", [])
@@ -804,6 +1062,7 @@ class GroundedAnswers:
                     near.append(line)
         near = _utterances(sorted(near, key=lambda line: line.start), self.loop.name_of)
         about = " ".join(filter(None, [topic, *(a.text for a in anchors[:3])]))
+
         def distance(line: Line) -> float:
             return min(abs(line.start - c.start) for c in centres)
 
@@ -825,14 +1084,20 @@ class GroundedAnswers:
             parts.append("Where it came up: " + "; ".join(self.say_line(c) for c in context))
         return self.finish("\n".join(parts))
 
-    async def who_did(self, kind: str, topic: str | None, anchors: list[Line] | None = None) -> Answer:
+    async def who_did(
+        self, kind: str, topic: str | None, anchors: list[Line] | None = None
+    ) -> Answer:
         """Who volunteered / proposed / objected (about ``topic``, or right after the moments
         of the last answer for a follow-up)."""
         self.learn_names()
         if kind == "volunteered" and anchors:
             after = []
             for a in anchors[:3]:
-                after += [x for x in await self.segments_between(a.start, a.end + FOLLOW_REACH) if _COMMIT.search(x.text) and x not in after]
+                after += [
+                    x
+                    for x in await self.segments_between(a.start, a.end + FOLLOW_REACH)
+                    if _COMMIT.search(x.text) and x not in after
+                ]
             if after:
                 first = min(after, key=lambda x: x.start)
                 who = self.loop.name_of(first.speaker) or "An unknown speaker"
@@ -843,7 +1108,10 @@ class GroundedAnswers:
             if items:
                 parts = []
                 for i in items[:3]:
-                    owner = self.loop.name_of(getattr(i, "owner", None) or getattr(i, "speaker", None)) or "someone"
+                    owner = (
+                        self.loop.name_of(getattr(i, "owner", None) or getattr(i, "speaker", None))
+                        or "someone"
+                    )
                     parts.append(f"{owner}: {self.item_text(i)} {self.cite_item(i)}.")
                 return self.finish("\n".join(parts))
         if kind == "objected" and minutes is not None:
@@ -869,7 +1137,10 @@ class GroundedAnswers:
                 found = [h for h in hits if marker.search(h.text)] + found
         first = found[0]
         who = self.loop.name_of(first.speaker) or "An unknown speaker"
-        text = f"{who} {kind}{' ' + repr(topic) if topic and kind != 'objected' else ''}: " + self.say_line(first)
+        text = (
+            f"{who} {kind}{' ' + repr(topic) if topic and kind != 'objected' else ''}: "
+            + self.say_line(first)
+        )
         second = [line for line in found[1:] if abs(line.start - first.start) <= 15.0][:1]
         if second:
             text += "\nAlso: " + self.say_line(second[0])
@@ -877,7 +1148,9 @@ class GroundedAnswers:
 
     async def who_said_that(self, anchors: list[Line]) -> Answer:
         if not anchors:
-            return self.finish("I do not know what \"that\" refers to; ask about the words themselves.")
+            return self.finish(
+                'I do not know what "that" refers to; ask about the words themselves.'
+            )
         first = anchors[0]
         who = self.loop.name_of(first.speaker) or "An unknown speaker"
         return self.finish(f"{who} said it: " + self.say_line(first))
@@ -901,8 +1174,13 @@ _QUANTITY = re.compile(
     r"eleven|twelve|fifteen|twenty|thirty|forty|fifty|half|double|twice)\b",
     re.I,
 )
-_MONEY = re.compile(r"[$€£]|\b(?:dollars?|euros?|pounds?|cents?|bucks)\b|\d[\d,.]*\s*(?:k|thousand|million)\b", re.I)
-_MONEY_WORDS = re.compile(r"\b(?:pay|pays|paid|cost|costs|price|prices|spend|spent|money|budget|expensive|cheap|charge|fee|fees)\b", re.I)
+_MONEY = re.compile(
+    r"[$€£]|\b(?:dollars?|euros?|pounds?|cents?|bucks)\b|\d[\d,.]*\s*(?:k|thousand|million)\b", re.I
+)
+_MONEY_WORDS = re.compile(
+    r"\b(?:pay|pays|paid|cost|costs|price|prices|spend|spent|money|budget|expensive|cheap|charge|fee|fees)\b",
+    re.I,
+)
 _TIME = re.compile(
     r"\d|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|tonight|yesterday|week|weeks|month|months|"
     r"january|february|march|april|may|june|july|august|september|october|november|december|morning|afternoon|evening|"
@@ -914,7 +1192,10 @@ _TIME = re.compile(
 def _answer_type(question: str) -> re.Pattern[str] | None:
     """What kind of words answer the question: an amount, a time, or anything."""
     q = question.strip().lower()
-    if re.match(r"(?:and\s+)?(?:how\s+(?:much|many|expensive|big|long)|what\s+(?:is|was|will\s+be)\s+the\s+(?:price|cost|amount|number))\b", q):
+    if re.match(
+        r"(?:and\s+)?(?:how\s+(?:much|many|expensive|big|long)|what\s+(?:is|was|will\s+be)\s+the\s+(?:price|cost|amount|number))\b",
+        q,
+    ):
         return _MONEY if _MONEY_WORDS.search(q) else _QUANTITY
     if re.match(r"(?:and\s+)?(?:when|by\s+when|what\s+(?:day|date|time))\b", q):
         return _TIME
@@ -935,9 +1216,18 @@ def _utterances(lines: list[Line], name_of: Any, gap: float = 1.0) -> list[Line]
     out: list[Line] = []
     for line in lines:
         last = out[-1] if out else None
-        same = last is not None and (name_of(last.speaker) == name_of(line.speaker) or not last.text.rstrip().endswith((".", "?", "!")))
+        same = last is not None and (
+            name_of(last.speaker) == name_of(line.speaker)
+            or not last.text.rstrip().endswith((".", "?", "!"))
+        )
         if last is not None and same and 0 <= line.start - last.end <= gap:
-            out[-1] = Line(last.start, line.end, last.speaker, f"{last.text} {line.text}", max(last.similarity, line.similarity))
+            out[-1] = Line(
+                last.start,
+                line.end,
+                last.speaker,
+                f"{last.text} {line.text}",
+                max(last.similarity, line.similarity),
+            )
         else:
             out.append(line)
     return out
@@ -950,9 +1240,11 @@ def _central(lines: list[Line], count: int) -> list[Line]:
     freq: Counter[str] = Counter()
     for line in lines:
         freq.update({_stem(w) for w in content_words(line.text)})
+
     def weight(line: Line) -> float:
         words = {_stem(w) for w in content_words(line.text)}
         return sum(freq[w] for w in words) / (1 + len(words)) ** 0.5
+
     best = sorted(lines, key=weight, reverse=True)[:count]
     return sorted(best, key=lambda line: line.start)
 

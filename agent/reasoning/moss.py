@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.reasoning.reasoner import ReasonerError, ReasonerUnavailableError
 from agent.reasoning.chat_loop import DEFAULT_MAX_STEPS, SYSTEM_PROMPT, ChatToolReasoner
+from agent.reasoning.reasoner import ReasonerError, ReasonerUnavailableError
 from perception.backends.moss import CHECKPOINT_ENV  # one variable names the checkpoint everywhere
 from perception.moss.chat_format import render_chat
 from tools.registry import ToolRegistry
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from perception.moss import MossAudioModel, MossAudioProcessor
 
 log = logging.getLogger(__name__)
-
 
 
 class MossReasoner(ChatToolReasoner):
@@ -67,9 +66,13 @@ class MossReasoner(ChatToolReasoner):
 
                 assert self.checkpoint is not None
                 try:
-                    self._model, self._processor = await asyncio.to_thread(load_moss_audio, self.checkpoint)
+                    self._model, self._processor = await asyncio.to_thread(
+                        load_moss_audio, self.checkpoint
+                    )
                 except (MossCheckpointError, OSError) as exc:
-                    raise ReasonerUnavailableError(f"cannot load the MOSS-Audio checkpoint {self.checkpoint}: {exc}") from exc
+                    raise ReasonerUnavailableError(
+                        f"cannot load the MOSS-Audio checkpoint {self.checkpoint}: {exc}"
+                    ) from exc
             assert self._model is not None and self._processor is not None
             if not self._processor.has_tokenizer:
                 raise ReasonerUnavailableError(
@@ -78,7 +81,9 @@ class MossReasoner(ChatToolReasoner):
                 )
             return self._model, self._processor
 
-    async def _chat(self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> dict[str, Any]:
+    async def _chat(
+        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    ) -> dict[str, Any]:
         self.last_prompt = render_chat(messages, tools)
         text = await self._generate(self.last_prompt)
         return {"role": "assistant", "content": text}
@@ -86,14 +91,20 @@ class MossReasoner(ChatToolReasoner):
     async def _generate(self, prompt: str) -> str:
         """The model's continuation of ``prompt`` (up to its end-of-turn token)."""
         model, processor = await self._loaded()
-        return await asyncio.to_thread(_generate_text, model, processor, prompt, self.max_new_tokens)
+        return await asyncio.to_thread(
+            _generate_text, model, processor, prompt, self.max_new_tokens
+        )
 
 
-def _generate_text(model: MossAudioModel, processor: MossAudioProcessor, prompt: str, max_new_tokens: int) -> str:
+def _generate_text(
+    model: MossAudioModel, processor: MossAudioProcessor, prompt: str, max_new_tokens: int
+) -> str:
     from perception.moss import GenerationConfig, MossAudioGenerator
 
     try:
-        result = MossAudioGenerator(model, processor).generate_text(prompt, GenerationConfig(max_new_tokens=max_new_tokens))
+        result = MossAudioGenerator(model, processor).generate_text(
+            prompt, GenerationConfig(max_new_tokens=max_new_tokens)
+        )
     except (RuntimeError, ValueError) as exc:
         raise ReasonerError(f"MOSS-Audio generation failed: {exc}") from exc
     if result.finish_reason == "length":

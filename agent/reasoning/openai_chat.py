@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from agent.reasoning.reasoner import ReasonerError, ReasonerUnavailableError
 from agent.reasoning.chat_loop import DEFAULT_MAX_STEPS, SYSTEM_PROMPT, ChatToolReasoner
+from agent.reasoning.reasoner import ReasonerError, ReasonerUnavailableError
 from tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,9 @@ class OpenAIReasoner(ChatToolReasoner):
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def _request(self, method: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def _request(
+        self, method: str, path: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         url = f"{self.base_url}{path}"
         try:
             response = await self._client.request(method, url, json=payload)
@@ -74,9 +76,13 @@ class OpenAIReasoner(ChatToolReasoner):
         try:
             data = response.json()
         except ValueError as exc:
-            raise ReasonerError(f"the server at {url} did not answer with JSON: {response.text[:200]!r}") from exc
+            raise ReasonerError(
+                f"the server at {url} did not answer with JSON: {response.text[:200]!r}"
+            ) from exc
         if not isinstance(data, dict):
-            raise ReasonerError(f"the server at {url} answered {type(data).__name__}, not a JSON object")
+            raise ReasonerError(
+                f"the server at {url} answered {type(data).__name__}, not a JSON object"
+            )
         return data
 
     async def _model_name(self) -> str:
@@ -99,7 +105,11 @@ class OpenAIReasoner(ChatToolReasoner):
     async def _chat(
         self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
     ) -> dict[str, Any]:
-        payload: dict[str, Any] = {"model": model, "messages": messages, "temperature": self.temperature}
+        payload: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "temperature": self.temperature,
+        }
         if tools:
             payload["tools"] = tools
             payload["tool_choice"] = "auto"
@@ -107,7 +117,9 @@ class OpenAIReasoner(ChatToolReasoner):
         try:
             message = data["choices"][0]["message"]
         except (KeyError, IndexError, TypeError) as exc:
-            raise ReasonerError(f"the server's reply has no choices[0].message: {json.dumps(data)[:300]}") from exc
+            raise ReasonerError(
+                f"the server's reply has no choices[0].message: {json.dumps(data)[:300]}"
+            ) from exc
         if not isinstance(message, dict):
             raise ReasonerError("the server's choices[0].message is not an object")
         return message

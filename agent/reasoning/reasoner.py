@@ -9,6 +9,7 @@ from agent.reasoning.answer import Answer
 from tools.context import ToolContext
 from tools.registry import ToolRegistry
 
+
 class ReasonerError(RuntimeError):
     """A reasoner could not produce an answer; the message says what to do next."""
 

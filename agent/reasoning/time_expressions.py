@@ -21,12 +21,18 @@ _NUMBER_WORDS = {
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
     "thirty": 30, "forty": 40, "forty-five": 45, "fifty": 50, "sixty": 60, "ninety": 90, "half": 0.5,
 }  # fmt: skip
-_NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted((re.escape(w) for w in _NUMBER_WORDS), key=len, reverse=True)) + r")"
+_NUM = (
+    r"(\d+(?:\.\d+)?|"
+    + "|".join(sorted((re.escape(w) for w in _NUMBER_WORDS), key=len, reverse=True))
+    + r")"
+)
 _UNIT = r"(h|hr|hrs|hours?|m|min|mins|minutes?|s|sec|secs|seconds?)"
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 
 # 1h05m, 1h 5m 30s, 5m30s, 90s (compact forms; at least one unit)
-_COMPACT = r"(?:\d+\s*h(?:\s*\d+\s*m)?(?:\s*\d+\s*s)?|\d+\s*m\s*\d+\s*s|\d+\s*m(?![a-z])|\d+\s*s(?![a-z]))"
+_COMPACT = (
+    r"(?:\d+\s*h(?:\s*\d+\s*m)?(?:\s*\d+\s*s)?|\d+\s*m\s*\d+\s*s|\d+\s*m(?![a-z])|\d+\s*s(?![a-z]))"
+)
 _CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?"
 
 
@@ -36,7 +42,7 @@ def _number(text: str) -> float:
 
 
 def parse_clock(text: str) -> float:
-    """"12:30" -> 750 (mm:ss), "1:02:03" -> 3723 (h:mm:ss)."""
+    """ "12:30" -> 750 (mm:ss), "1:02:03" -> 3723 (h:mm:ss)."""
     parts = [int(p) for p in text.split(":")]
     if len(parts) == 3:
         return parts[0] * 3600.0 + parts[1] * 60.0 + parts[2]
@@ -44,7 +50,7 @@ def parse_clock(text: str) -> float:
 
 
 def parse_compact(text: str) -> float:
-    """"1h05m" -> 3900, "5m30s" -> 330, "90s" -> 90."""
+    """ "1h05m" -> 3900, "5m30s" -> 330, "90s" -> 90."""
     total = 0.0
     for value, unit in re.findall(r"(\d+)\s*([hms])", text.lower()):
         total += int(value) * _UNIT_SECONDS[unit]
@@ -127,17 +133,29 @@ _PATTERNS: list[tuple[re.Pattern[str], object]] = [
         _between,
     ),
     (
-        re.compile(rf"\b(?:the\s+)?(?:last|past|final)\s+(?:(?P<n>{_NUM})\s+)?(?P<unit>{_UNIT})\b", re.I),
+        re.compile(
+            rf"\b(?:the\s+)?(?:last|past|final)\s+(?:(?P<n>{_NUM})\s+)?(?P<unit>{_UNIT})\b", re.I
+        ),
         lambda m: TimeExpression(
-            m.group(0), (_number(m.group("n")) if m.group("n") else 1.0) * _unit_seconds(m.group("unit")), 0.0, "end"
+            m.group(0),
+            (_number(m.group("n")) if m.group("n") else 1.0) * _unit_seconds(m.group("unit")),
+            0.0,
+            "end",
         ),
     ),
     (
         re.compile(rf"\b(?:the\s+)?first\s+(?:(?P<n>{_NUM})\s+)?(?P<unit>{_UNIT})\b", re.I),
-        lambda m: _span(m.group(0), 0.0, (_number(m.group("n")) if m.group("n") else 1.0) * _unit_seconds(m.group("unit"))),
+        lambda m: _span(
+            m.group(0),
+            0.0,
+            (_number(m.group("n")) if m.group("n") else 1.0) * _unit_seconds(m.group("unit")),
+        ),
     ),
     (
-        re.compile(r"\b(?:at|in|near|towards?)\s+the\s+(?:very\s+)?(?:start|beginning|outset)\b|\bin the beginning\b", re.I),
+        re.compile(
+            r"\b(?:at|in|near|towards?)\s+the\s+(?:very\s+)?(?:start|beginning|outset)\b|\bin the beginning\b",
+            re.I,
+        ),
         lambda m: _span(m.group(0), 0.0, EDGE_SPAN),
     ),
     (
@@ -146,29 +164,48 @@ _PATTERNS: list[tuple[re.Pattern[str], object]] = [
     ),
     (
         re.compile(rf"\b(?:at|in|during|around)?\s*minute\s+(?P<n>{_NUM})\b", re.I),
-        lambda m: _span(m.group(0).strip(), _number(m.group("n")) * 60.0, _number(m.group("n")) * 60.0 + 60.0),
+        lambda m: _span(
+            m.group(0).strip(), _number(m.group("n")) * 60.0, _number(m.group("n")) * 60.0 + 60.0
+        ),
     ),
     (
         re.compile(rf"(?<![\d:])(?P<clock>{_CLOCK})(?![\d:])", re.I),
-        lambda m: TimeExpression(m.group(0), parse_clock(m.group("clock")), parse_clock(m.group("clock")), point=True),
+        lambda m: TimeExpression(
+            m.group(0), parse_clock(m.group("clock")), parse_clock(m.group("clock")), point=True
+        ),
     ),
     (
-        re.compile(r"\b(?P<compact>\d+\s*h(?:\s*\d+\s*m)?(?:\s*\d+\s*s)?|\d+\s*m\s*\d+\s*s)\b", re.I),
-        lambda m: TimeExpression(m.group(0), parse_compact(m.group("compact")), parse_compact(m.group("compact")), point=True),
-    ),
-    (
-        re.compile(rf"\b(?P<n>{_NUM})\s+(?P<unit>{_UNIT})\s+(?:in|into)\b|\bafter\s+(?P<n2>{_NUM})\s+(?P<unit2>{_UNIT})\b", re.I),
+        re.compile(
+            r"\b(?P<compact>\d+\s*h(?:\s*\d+\s*m)?(?:\s*\d+\s*s)?|\d+\s*m\s*\d+\s*s)\b", re.I
+        ),
         lambda m: TimeExpression(
             m.group(0),
-            _number(m.group("n") or m.group("n2")) * _unit_seconds(m.group("unit") or m.group("unit2")),
-            _number(m.group("n") or m.group("n2")) * _unit_seconds(m.group("unit") or m.group("unit2")),
+            parse_compact(m.group("compact")),
+            parse_compact(m.group("compact")),
+            point=True,
+        ),
+    ),
+    (
+        re.compile(
+            rf"\b(?P<n>{_NUM})\s+(?P<unit>{_UNIT})\s+(?:in|into)\b|\bafter\s+(?P<n2>{_NUM})\s+(?P<unit2>{_UNIT})\b",
+            re.I,
+        ),
+        lambda m: TimeExpression(
+            m.group(0),
+            _number(m.group("n") or m.group("n2"))
+            * _unit_seconds(m.group("unit") or m.group("unit2")),
+            _number(m.group("n") or m.group("n2"))
+            * _unit_seconds(m.group("unit") or m.group("unit2")),
             point=True,
         ),
     ),
     (
         re.compile(rf"\b(?:at|around)\s+(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>{_UNIT})\b", re.I),
         lambda m: TimeExpression(
-            m.group(0), _number(m.group("n")) * _unit_seconds(m.group("unit")), _number(m.group("n")) * _unit_seconds(m.group("unit")), point=True
+            m.group(0),
+            _number(m.group("n")) * _unit_seconds(m.group("unit")),
+            _number(m.group("n")) * _unit_seconds(m.group("unit")),
+            point=True,
         ),
     ),
 ]

@@ -32,7 +32,11 @@ class ToolLoop:
         self.speaker_names: dict[str, str] = {}
 
     async def call(
-        self, name: str, arguments: Mapping[str, Any] | str | None = None, *, call_id: str | None = None
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | str | None = None,
+        *,
+        call_id: str | None = None,
     ) -> ToolResult:
         result = await self.registry.call(name, arguments, self.ctx, call_id=call_id)
         if result.ok and self.ctx.extras.get("addressed_spans"):
@@ -40,7 +44,12 @@ class ToolLoop:
         log.debug("tool %s(%s) -> %s", name, result.arguments, result.summary())
         self.results.append(result)
         self.records.append(
-            ToolCallRecord(name=name, arguments=result.arguments, result_summary=result.summary(), error=result.error)
+            ToolCallRecord(
+                name=name,
+                arguments=result.arguments,
+                result_summary=result.summary(),
+                error=result.error,
+            )
         )
         if isinstance(result.value, SpeakersOverview):
             self.speaker_names.update({s.speaker: s.name for s in result.value.speakers})
@@ -99,7 +108,11 @@ def without_addressed(value: Any, spans: list[tuple[float, float]]) -> Any:
         return [v for v in value if not heard(v)]
     passages = getattr(value, "passages", None)
     if isinstance(value, BaseModel) and isinstance(passages, list):
-        update: dict[str, Any] = {f: [p for p in getattr(value, f) if not heard(p)] for f in ("passages", "closest") if hasattr(value, f)}
+        update: dict[str, Any] = {
+            f: [p for p in getattr(value, f) if not heard(p)]
+            for f in ("passages", "closest")
+            if hasattr(value, f)
+        }
         if len(update["passages"]) < len(passages):
             # "relevant" and "strong" may have rested on the question itself; meaning scores
             # borrow from neighbours, so only the query's own words count as strong now
@@ -108,7 +121,9 @@ def without_addressed(value: Any, spans: list[tuple[float, float]]) -> Any:
             if hasattr(value, "relevant"):
                 update["relevant"] = bool(kept)
             if hasattr(value, "strong"):
-                update["strong"] = any(words & set(re.findall(r"[a-z]{3,}", str(p.text).lower())) for p in kept)
+                update["strong"] = any(
+                    words & set(re.findall(r"[a-z]{3,}", str(p.text).lower())) for p in kept
+                )
         return value.model_copy(update=update)
     return value
 
@@ -134,7 +149,9 @@ def citations_in(value: Any, loop: ToolLoop) -> list[Citation]:
         return [Citation(start=value.start, end=value.end, kind="relisten", text=value.answer)]
     if isinstance(value, list | tuple):
         return [c for item in value for c in citations_in(item, loop)]
-    if isinstance(value, BaseModel) or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+    if isinstance(value, BaseModel) or (
+        dataclasses.is_dataclass(value) and not isinstance(value, type)
+    ):
         return _said_in(value, loop)
     return []
 
@@ -142,16 +159,39 @@ def citations_in(value: Any, loop: ToolLoop) -> list[Citation]:
 def _said_in(value: Any, loop: ToolLoop) -> list[Citation]:
     """Passages, minutes items and topics: what was said at a time (their own citations
     when they carry some, else themselves)."""
-    names = type(value).model_fields if isinstance(value, BaseModel) else [f.name for f in dataclasses.fields(value)]
-    fields = [getattr(value, n) for n in names if n != "closest"]  # what came closest is no evidence
-    inner = [f for f in fields if isinstance(f, list | tuple | BaseModel) or (dataclasses.is_dataclass(f) and not isinstance(f, type))]
+    names = (
+        type(value).model_fields
+        if isinstance(value, BaseModel)
+        else [f.name for f in dataclasses.fields(value)]
+    )
+    fields = [
+        getattr(value, n) for n in names if n != "closest"
+    ]  # what came closest is no evidence
+    inner = [
+        f
+        for f in fields
+        if isinstance(f, list | tuple | BaseModel)
+        or (dataclasses.is_dataclass(f) and not isinstance(f, type))
+    ]
     own = [c for item in inner for c in citations_in(item, loop)]
     if own:
         return own
-    text, start, end = getattr(value, "text", None), getattr(value, "start", None), getattr(value, "end", None)
+    text, start, end = (
+        getattr(value, "text", None),
+        getattr(value, "start", None),
+        getattr(value, "end", None),
+    )
     if isinstance(text, str) and isinstance(start, int | float) and isinstance(end, int | float):
         speaker = loop.name_of(getattr(value, "speaker", None))
-        return [Citation(start=float(start), end=float(end), kind="transcript", text=text.strip(), speaker=speaker)]
+        return [
+            Citation(
+                start=float(start),
+                end=float(end),
+                kind="transcript",
+                text=text.strip(),
+                speaker=speaker,
+            )
+        ]
     return []
 
 

@@ -68,7 +68,11 @@ class Trigger(BaseModel):
         """What matched (label, emotion or phrase) when ``event`` fires this trigger, else None."""
         if self.speaker is not None and (event.speaker or "") != self.speaker:
             return None
-        if self.min_confidence is not None and event.confidence is not None and event.confidence < self.min_confidence:
+        if (
+            self.min_confidence is not None
+            and event.confidence is not None
+            and event.confidence < self.min_confidence
+        ):
             return None
         if self.kind == "sound" and isinstance(event, SoundEvent | MusicEvent):
             return event.label if label_matches(event.label, self.match) else None
@@ -98,26 +102,40 @@ def load_triggers(path: str | Path, registry: ToolRegistry | None = None) -> lis
     except OSError as exc:
         raise TriggerConfigError(f"cannot read trigger file {path}: {exc.strerror or exc}") from exc
     try:
-        data: Any = json.loads(raw) if path.suffix.lower() == ".json" else tomllib.loads(raw.decode())
+        data: Any = (
+            json.loads(raw) if path.suffix.lower() == ".json" else tomllib.loads(raw.decode())
+        )
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise TriggerConfigError(f"{path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}") from exc
+        raise TriggerConfigError(
+            f"{path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}"
+        ) from exc
     return parse_triggers(data, source=str(path), registry=registry)
 
 
-def parse_triggers(data: Any, source: str = "triggers", registry: ToolRegistry | None = None) -> list[Trigger]:
+def parse_triggers(
+    data: Any, source: str = "triggers", registry: ToolRegistry | None = None
+) -> list[Trigger]:
     entries = data.get("trigger", data.get("triggers")) if isinstance(data, dict) else data
     if not isinstance(entries, list):
-        raise TriggerConfigError(f"{source}: expected a list of triggers ([[trigger]] tables in TOML)")
+        raise TriggerConfigError(
+            f"{source}: expected a list of triggers ([[trigger]] tables in TOML)"
+        )
     triggers: list[Trigger] = []
     for index, entry in enumerate(entries, 1):
-        label = f"{source}: trigger #{index}" + (f" ({entry.get('name')!r})" if isinstance(entry, dict) and entry.get("name") else "")
+        label = f"{source}: trigger #{index}" + (
+            f" ({entry.get('name')!r})" if isinstance(entry, dict) and entry.get("name") else ""
+        )
         try:
             trigger = Trigger.model_validate(entry)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in exc.errors()
+            )
             raise TriggerConfigError(f"{label}: {problems}") from None
         if registry is not None and trigger.action not in registry:
-            raise TriggerConfigError(f"{label}: action {trigger.action!r} is not a tool; tools: {', '.join(registry.names())}")
+            raise TriggerConfigError(
+                f"{label}: action {trigger.action!r} is not a tool; tools: {', '.join(registry.names())}"
+            )
         triggers.append(trigger)
     names = [t.name for t in triggers]
     if len(set(names)) != len(names):
@@ -140,7 +158,9 @@ class TriggerEngine:
     ) -> None:
         for trigger in triggers:
             if trigger.action not in registry:
-                raise TriggerConfigError(f"trigger {trigger.name!r}: action {trigger.action!r} is not a tool")
+                raise TriggerConfigError(
+                    f"trigger {trigger.name!r}: action {trigger.action!r} is not a tool"
+                )
         self.triggers = list(triggers)
         self.registry = registry
         self.memory = memory
@@ -167,7 +187,11 @@ class TriggerEngine:
                 continue
             self._last_fired[(trigger.name, session)] = event.start
             ctx = ToolContext(
-                memory=self.memory, session_id=session, backend=self.backend, bus=self.bus, reminders=self.reminders
+                memory=self.memory,
+                session_id=session,
+                backend=self.backend,
+                bus=self.bus,
+                reminders=self.reminders,
             )
             arguments = _fill(trigger.arguments, _template_values(trigger, event, matched))
             result = await self.registry.call(trigger.action, arguments, ctx)
@@ -222,4 +246,11 @@ def _fill(value: Any, values: dict[str, Any]) -> Any:
     return value
 
 
-__all__ = ["Trigger", "TriggerConfigError", "TriggerEngine", "TriggerFiring", "load_triggers", "parse_triggers"]
+__all__ = [
+    "Trigger",
+    "TriggerConfigError",
+    "TriggerEngine",
+    "TriggerFiring",
+    "load_triggers",
+    "parse_triggers",
+]

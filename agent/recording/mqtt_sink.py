@@ -14,8 +14,8 @@ import logging
 from collections.abc import Sequence
 from types import TracebackType
 
-from agent.recording.loop_thread import LoopThread
 from agent.bus.mqtt import MqttPublisher, MqttSettings, MqttUnavailableError
+from agent.recording.loop_thread import LoopThread
 from agent.recording.recorder import RecorderError
 from perception.events import Event
 
@@ -36,7 +36,10 @@ class MqttEventSink:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._loop.close(self._publisher.aclose())
 

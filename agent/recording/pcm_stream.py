@@ -152,13 +152,17 @@ def read_pcm_stream(
         yield tail
 
 
-def open_pcm_stream(stream: BinaryIO, chunk_seconds: float = DEFAULT_CHUNK_SECONDS) -> Iterator[np.ndarray]:
+def open_pcm_stream(
+    stream: BinaryIO, chunk_seconds: float = DEFAULT_CHUNK_SECONDS
+) -> Iterator[np.ndarray]:
     """``read_pcm_stream`` with the header and the first block read now, so that a stream
     that is empty, cut inside its header or not audio fails before anything is stored."""
     chunks = read_pcm_stream(stream, chunk_seconds)
     first = next(chunks, None)
     if first is None:
-        raise AudioDecodeError("stdin ended before any audio samples: pipe 16 kHz s16le PCM or a WAV stream")
+        raise AudioDecodeError(
+            "stdin ended before any audio samples: pipe 16 kHz s16le PCM or a WAV stream"
+        )
     return itertools.chain([first], chunks)
 
 

@@ -68,7 +68,9 @@ class RecordingResult:
 ProgressHandler = Callable[[RecordingProgress], None]
 
 
-def completed_recording(memory: Memory, title: str, source: str, total: float | None) -> SessionInfo | None:
+def completed_recording(
+    memory: Memory, title: str, source: str, total: float | None
+) -> SessionInfo | None:
     """The session titled ``title`` if it already holds ``source`` to its end, else None.
 
     A cheap check from memory alone, so a finished recording is reported without loading
@@ -80,6 +82,8 @@ def completed_recording(memory: Memory, title: str, source: str, total: float | 
     if session is None or session.title != title or session.source != source:
         return None
     return session if session.duration > 0 and session.duration >= total - END_TOLERANCE else None
+
+
 EventSink = Callable[[Sequence[Event]], None]
 
 
@@ -99,7 +103,9 @@ class _VoiceBook:
     clips: dict[str, list[np.ndarray]] = field(default_factory=dict)  # undecided speakers' speech
     held: list[Event] = field(default_factory=list)
 
-    def offer(self, event: Event, audio_at: Callable[[float, float], np.ndarray], encoder: Any) -> list[Event]:
+    def offer(
+        self, event: Event, audio_at: Callable[[float, float], np.ndarray], encoder: Any
+    ) -> list[Event]:
         """Events now ready, with stored speaker ids (``event`` itself may be held)."""
         speaker = event.speaker
         if speaker is None or speaker in self.mapping:
@@ -144,7 +150,9 @@ class _VoiceBook:
     def _match(self, vector: np.ndarray | None) -> str:
         taken = set(self.mapping.values())
         if vector is not None and self.embeddings:
-            scores = {sid: float(v @ vector) for sid, v in self.embeddings.items() if sid not in taken}
+            scores = {
+                sid: float(v @ vector) for sid, v in self.embeddings.items() if sid not in taken
+            }
             if scores:
                 best = max(scores, key=scores.__getitem__)
                 if scores[best] >= self.threshold:
@@ -252,7 +260,10 @@ class Recorder:
         run = _Run(self, session, resume_at, total, on_progress)
         stream = run.skip_and_collect(chunks)
         events = self.perceiver.process_stream(
-            stream, session.id, None if total is None else max(0.0, total - resume_at), run.checkpoint
+            stream,
+            session.id,
+            None if total is None else max(0.0, total - resume_at),
+            run.checkpoint,
         )
         try:
             for event in events:
@@ -320,19 +331,29 @@ class _Run:
         lost: list[SpeakerTurn] = []
         for segment in self.memory.transcript_between(self.session.id, since, self.offset):
             if segment.speaker is None or any(
-                t.speaker == segment.speaker and t.start <= segment.start + 0.01 and segment.end <= t.end + 0.01
+                t.speaker == segment.speaker
+                and t.start <= segment.start + 0.01
+                and segment.end <= t.end + 0.01
                 for t in turns
             ):
                 continue
             last = lost[-1] if lost else None
-            if last is not None and last.speaker == segment.speaker and segment.start - last.end <= TURN_GAP:
+            if (
+                last is not None
+                and last.speaker == segment.speaker
+                and segment.start - last.end <= TURN_GAP
+            ):
                 last.end = max(last.end, segment.end)
                 continue
             lost.append(
                 SpeakerTurn(
-                    start=segment.start, end=segment.end, speaker=segment.speaker,
-                    session_id=self.session.id, window_id=segment.window_id,
-                    backend=segment.backend, model=segment.model,
+                    start=segment.start,
+                    end=segment.end,
+                    speaker=segment.speaker,
+                    session_id=self.session.id,
+                    window_id=segment.window_id,
+                    backend=segment.backend,
+                    model=segment.model,
                 )
             )
         if lost:
@@ -378,7 +399,10 @@ class _Run:
 
     def _trim_recent(self) -> None:
         keep_from = self.received - 3 * self.recorder.perceiver.config.length
-        while len(self.recent) > 1 and self.recent[0][0] + len(self.recent[0][1]) / SAMPLE_RATE < keep_from:
+        while (
+            len(self.recent) > 1
+            and self.recent[0][0] + len(self.recent[0][1]) / SAMPLE_RATE < keep_from
+        ):
             self.recent.pop(0)
 
     def audio_between(self, t0: float, t1: float) -> np.ndarray:
@@ -398,7 +422,9 @@ class _Run:
                 continue
             picked = ranges.setdefault(segment.speaker, [])
             if sum(b - a for a, b in picked) < VOICE_SECONDS * SAMPLE_RATE:
-                picked.append((round(segment.start * SAMPLE_RATE), round(segment.end * SAMPLE_RATE)))
+                picked.append(
+                    (round(segment.start * SAMPLE_RATE), round(segment.end * SAMPLE_RATE))
+                )
         return ranges
 
     def _voice_book(self, clips: dict[str, list[np.ndarray]]) -> _VoiceBook:
@@ -480,7 +506,9 @@ class _Run:
 
     def checkpoint_now(self) -> None:
         perceiver = self.recorder.perceiver
-        self._advance(self.offset + max(0.0, perceiver.seconds_received - perceiver.buffered_seconds))
+        self._advance(
+            self.offset + max(0.0, perceiver.seconds_received - perceiver.buffered_seconds)
+        )
 
     def _advance(self, safe: float) -> None:
         self._settle_voices()
@@ -502,7 +530,9 @@ class _Run:
     def _report(self) -> None:
         if self.on_progress is not None:
             self.on_progress(
-                RecordingProgress(self.received, self.total, self.checkpoint_at, self.produced, self.stored)
+                RecordingProgress(
+                    self.received, self.total, self.checkpoint_at, self.produced, self.stored
+                )
             )
 
 

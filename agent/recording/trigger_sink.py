@@ -15,11 +15,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from agent.bus.in_process import EventBus
-from perception.topics import session_topic
-from agent.recording.loop_thread import LoopThread
 from agent.bus.mqtt import MqttPublisher, MqttSettings, MqttUnavailableError
 from agent.reasoning.triggers import Trigger, TriggerEngine, TriggerFiring
+from agent.recording.loop_thread import LoopThread
 from perception.events import Event
+from perception.topics import session_topic
 from tools import builtin_registry
 from tools.context import Publisher
 from tools.reminders import Reminder, ReminderScheduler

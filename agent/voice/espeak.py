@@ -44,7 +44,9 @@ def known_voices() -> frozenset[str]:
     for line in out.splitlines()[1:]:
         cols = line.split()
         if len(cols) >= 5:
-            names.update({cols[1].lower(), cols[3].lower(), cols[4].lower(), cols[4].split("/")[-1].lower()})
+            names.update(
+                {cols[1].lower(), cols[3].lower(), cols[4].lower(), cols[4].split("/")[-1].lower()}
+            )
     return frozenset(names)
 
 
@@ -94,7 +96,9 @@ async def synthesize_pcm(
             header = await proc.stdout.readexactly(_WAV_HEADER_BYTES)
         except asyncio.IncompleteReadError as exc:
             err = (await proc.stderr.read()).decode(errors="replace").strip()
-            raise EspeakError(f"espeak-ng failed for voice {voice!r}: {err or 'no output'}") from exc
+            raise EspeakError(
+                f"espeak-ng failed for voice {voice!r}: {err or 'no output'}"
+            ) from exc
         rate = _parse_header(header)
         carry = b""
         while chunk := await proc.stdout.read(_READ_BYTES):

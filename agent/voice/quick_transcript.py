@@ -68,11 +68,17 @@ class QuickTranscriber:
                     continue
                 w0 = min(max(0.0, w.start), seconds)
                 w1 = min(max(w.end, w0), seconds)
-                words.append(Word(start=start + w0, end=start + w1, text=text, confidence=word_confidence(w)))
+                words.append(
+                    Word(start=start + w0, end=start + w1, text=text, confidence=word_confidence(w))
+                )
                 raw_words.append(w.word)
         if not words:
             return None
         return TranscriptSegment(
-            start=words[0].start, end=words[-1].end, text=join_whisper_words(raw_words),
-            words=words, language=self.language, backend="lite-quick",
+            start=words[0].start,
+            end=words[-1].end,
+            text=join_whisper_words(raw_words),
+            words=words,
+            language=self.language,
+            backend="lite-quick",
         )

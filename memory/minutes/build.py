@@ -95,9 +95,7 @@ def extend_minutes(memory: Memory, stored: Minutes) -> Minutes:
         return build_minutes(memory, stored.session_id)
     cut = stored.topics[-1].start
     tail = [
-        s
-        for s in memory.transcript_between(stored.session_id, cut, float("inf"))
-        if s.start >= cut
+        s for s in memory.transcript_between(stored.session_id, cut, float("inf")) if s.start >= cut
     ]
     fresh = derive_minutes(stored.session_id, tail)
     offset = len(stored.topics) - 1

@@ -6,7 +6,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 ItemKind = Literal["decision", "action", "question", "disagreement", "next_meeting"]
-ITEM_KINDS: tuple[ItemKind, ...] = ("decision", "action", "question", "disagreement", "next_meeting")
+ITEM_KINDS: tuple[ItemKind, ...] = (
+    "decision",
+    "action",
+    "question",
+    "disagreement",
+    "next_meeting",
+)
 
 
 @dataclass(frozen=True)
@@ -98,8 +104,14 @@ class Minutes:
 
         return {
             "topics": [
-                {"index": t.index, "title": t.title, "keywords": t.keywords, "start": t.start,
-                 "end": t.end, "speakers": t.speakers}
+                {
+                    "index": t.index,
+                    "title": t.title,
+                    "keywords": t.keywords,
+                    "start": t.start,
+                    "end": t.end,
+                    "speakers": t.speakers,
+                }
                 for t in self.topics
             ],  # fmt: skip
             "decisions": [line(i) for i in self.decisions],
@@ -147,7 +159,10 @@ def to_rows(minutes: Minutes) -> list[dict[str, Any]]:
 
 
 def from_rows(
-    session_id: str, method: str, through: float, rows: list[tuple[str, float, float, str, str | None, dict[str, Any]]]
+    session_id: str,
+    method: str,
+    through: float,
+    rows: list[tuple[str, float, float, str, str | None, dict[str, Any]]],
 ) -> Minutes:
     """Minutes back from ``(kind, start, end, text, speaker, details)`` rows in time order."""
     topics: list[Topic] = []

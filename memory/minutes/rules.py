@@ -25,21 +25,60 @@ _DECISION = re.compile(
     r"|let'?s compromise|the plan is)\b",
     re.IGNORECASE,
 )
-_NOT_DECISION = re.compile(r"\bno decision\b|\bnot decided\b|\bhaven'?t decided\b|\bundecided\b", re.IGNORECASE)
+_NOT_DECISION = re.compile(
+    r"\bno decision\b|\bnot decided\b|\bhaven'?t decided\b|\bundecided\b", re.IGNORECASE
+)
 _COMMIT = re.compile(
     r"\b(?:i'?ll|i will|i can (?:take|do|handle|have|send|write|set)|i volunteer|i'?m going to|i am going to"
     r"|i'?ll take care)\b(?!\s+(?:be|have been|see|let you know if)\b)",
     re.IGNORECASE,
 )
-_NAMED_WILL = re.compile(r"\b([A-Z][a-z]+)(?: and [A-Z][a-z]+)? (?:will|is going to|takes care of|can take)\b")
+_NAMED_WILL = re.compile(
+    r"\b([A-Z][a-z]+)(?: and [A-Z][a-z]+)? (?:will|is going to|takes care of|can take)\b"
+)
 _LABELLED = re.compile(r"\b(?:action item|to-?do|follow[- ]up)\s*[:,-]", re.IGNORECASE)
-_REQUEST = re.compile(r"^(?:([A-Z][a-z]+),\s+)?(?:can|could|would) you\b|\b([A-Z][a-z]+), (?:please|can you|could you)\b")
+_REQUEST = re.compile(
+    r"^(?:([A-Z][a-z]+),\s+)?(?:can|could|would) you\b|\b([A-Z][a-z]+), (?:please|can you|could you)\b"
+)
 _ACCEPT = re.compile(
     r"^\s*(?:sure|yes|yeah|ok(?:ay)?|will do|no problem|of course|absolutely|i can do that|consider it done|on it)\b",
     re.IGNORECASE,
 )
 _NOT_NAMES = frozenset(
-    ["It", "That", "This", "We", "They", "He", "She", "There", "Which", "Who", "What", "Everyone", "Nobody", "Someone", "Somebody", "Everybody", "Anyone", "And", "But", "So", "Then", "Okay", "Ok", "Yes", "No", "Maybe", "Also", "Well", "Now", "Today", "Tomorrow", "Testing"]
+    [
+        "It",
+        "That",
+        "This",
+        "We",
+        "They",
+        "He",
+        "She",
+        "There",
+        "Which",
+        "Who",
+        "What",
+        "Everyone",
+        "Nobody",
+        "Someone",
+        "Somebody",
+        "Everybody",
+        "Anyone",
+        "And",
+        "But",
+        "So",
+        "Then",
+        "Okay",
+        "Ok",
+        "Yes",
+        "No",
+        "Maybe",
+        "Also",
+        "Well",
+        "Now",
+        "Today",
+        "Tomorrow",
+        "Testing",
+    ]
 )
 _DEADLINE = re.compile(
     r"\b(?:(?:by|before|until|no later than|due)\s+(?:the\s+)?"
@@ -53,7 +92,8 @@ _DEADLINE = re.compile(
     re.IGNORECASE,
 )
 _OPEN = re.compile(
-    r"\b(?:not sure|don'?t know|no idea|not yet|we'?ll see|open question|come back to (?:it|that)|leave (?:that|it) open"
+    r"\b(?:not sure|don'?t know|no idea|not yet|we'?ll see|open question|come back to (?:it|that)"
+    r"|leave (?:that|it) open"
     r"|tbd|to be decided|need to find out|still need|nobody knows|unclear|no owner)\b",
     re.IGNORECASE,
 )
@@ -68,12 +108,14 @@ _AGREE = re.compile(
     re.IGNORECASE,
 )
 _NEXT_MEETING = re.compile(
-    r"\b(?:next meeting|meet again|next sync|reconvene|same time next week|follow[- ]up meeting|next call|next check-in)\b",
+    r"\b(?:next meeting|meet again|next sync|reconvene|same time next week|follow[- ]up meeting"
+    r"|next call|next check-in)\b",
     re.IGNORECASE,
 )
 _WHEN = re.compile(
     r"\b(?:(?:next|this|on)\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day(?:\s+(?:at|morning|afternoon)\s*\w*)?"
-    r"|\bnext week\b|\btomorrow\b|\bin (?:two|three|\d+) weeks\b|\bat \d{1,2}(?::\d\d)?\b|\bat (?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b",
+    r"|\bnext week\b|\btomorrow\b|\bin (?:two|three|\d+) weeks\b|\bat \d{1,2}(?::\d\d)?\b"
+    r"|\bat (?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b",
     re.IGNORECASE,
 )
 DISAGREEMENT_WINDOW = 120.0  # seconds in which a disagreement may be settled
@@ -96,7 +138,9 @@ def sentences(segments: Sequence[TranscriptSegment]) -> list[Sentence]:
 
 
 def cite(segment: TranscriptSegment) -> Citation:
-    return Citation(start=segment.start, end=segment.end, speaker=segment.speaker, text=segment.text.strip())
+    return Citation(
+        start=segment.start, end=segment.end, speaker=segment.speaker, text=segment.text.strip()
+    )
 
 
 def _item(kind: str, sentence: Sentence, **fields: object) -> MinutesItem:
@@ -127,7 +171,11 @@ def decisions(found: Sequence[Sentence]) -> list[MinutesItem]:
         if not _DECISION.search(sentence.text) or _NOT_DECISION.search(sentence.text):
             continue
         item = _item("decision", sentence)
-        close = sentence.index - last_index <= 3 and item.start - items[-1].end < 45.0 if items else False
+        close = (
+            sentence.index - last_index <= 3 and item.start - items[-1].end < 45.0
+            if items
+            else False
+        )
         last_index = sentence.index
         if close:
             previous = items[-1]
@@ -163,7 +211,11 @@ def actions(found: Sequence[Sentence], segments: Sequence[TranscriptSegment]) ->
             owner = request.group(1) or request.group(2)
             # Owned by whoever accepts it in the next turn, when someone does.
             following = segments[sentence.index + 1] if sentence.index + 1 < len(segments) else None
-            if following is not None and following.speaker != segment.speaker and _ACCEPT.search(following.text):
+            if (
+                following is not None
+                and following.speaker != segment.speaker
+                and _ACCEPT.search(following.text)
+            ):
                 owner = following.speaker
                 citations.append(cite(following))
             elif owner is None:
@@ -187,18 +239,28 @@ def actions(found: Sequence[Sentence], segments: Sequence[TranscriptSegment]) ->
     return items
 
 
-def questions(found: Sequence[Sentence], segments: Sequence[TranscriptSegment]) -> list[MinutesItem]:
+def questions(
+    found: Sequence[Sentence], segments: Sequence[TranscriptSegment]
+) -> list[MinutesItem]:
     """Questions asked, each marked answered or open: open when the next turns say so
     ("not sure yet", "let's leave that open") or nobody else spoke after it."""
     items: list[MinutesItem] = []
     for sentence in found:
-        if not sentence.text.endswith("?") or len(sentence.text.split()) < 3 or not content_words(sentence.text):
+        if (
+            not sentence.text.endswith("?")
+            or len(sentence.text.split()) < 3
+            or not content_words(sentence.text)
+        ):
             continue
         if _REQUEST.search(sentence.text):  # a request: an action item, not a question
             continue
         segment = sentence.segment
-        later = [s for s in segments[sentence.index + 1 : sentence.index + 4] if s.speaker != segment.speaker]
-        rest_of_turn = segment.text[segment.text.find(sentence.text) + len(sentence.text):]
+        later = [
+            s
+            for s in segments[sentence.index + 1 : sentence.index + 4]
+            if s.speaker != segment.speaker
+        ]
+        rest_of_turn = segment.text[segment.text.find(sentence.text) + len(sentence.text) :]
         flagged_open = bool(_OPEN.search(rest_of_turn))
         reply = later[0] if later else None
         open_ = flagged_open or reply is None or bool(_OPEN.search(reply.text))
@@ -214,7 +276,11 @@ def questions(found: Sequence[Sentence], segments: Sequence[TranscriptSegment]) 
         )
     # Stated gaps ("we still need an owner for the movers") are open questions too.
     for sentence in found:
-        if re.search(r"\bstill need (?:an? )?(?:owner|decision|answer)\b|\bopen question\b", sentence.text, re.IGNORECASE):
+        if re.search(
+            r"\bstill need (?:an? )?(?:owner|decision|answer)\b|\bopen question\b",
+            sentence.text,
+            re.IGNORECASE,
+        ):
             if any(q.start == sentence.segment.start for q in items):
                 continue
             items.append(_item("question", sentence, resolved=False))
@@ -250,7 +316,9 @@ def disagreements(found: Sequence[Sentence]) -> list[MinutesItem]:
             None,
         )
         speakers = sorted({c.speaker for c in item.citations if c.speaker})
-        text = item.text if len(speakers) < 2 else f"{' and '.join(speakers)} disagreed: {item.text}"
+        text = (
+            item.text if len(speakers) < 2 else f"{' and '.join(speakers)} disagreed: {item.text}"
+        )
         settled.append(
             MinutesItem(
                 kind="disagreement", text=text, start=item.start, end=item.end, speaker=item.speaker,

@@ -45,13 +45,17 @@ class MinutesStore(Store):
                 )
             )
             if rows:
-                conn.execute(insert(MinutesItemRow), [{**row, "session_id": session_id} for row in rows])
+                conn.execute(
+                    insert(MinutesItemRow), [{**row, "session_id": session_id} for row in rows]
+                )
 
     def minutes(self, session_id: str) -> Minutes | None:
         """The session's stored minutes; ``None`` if none were ever built."""
         with self._reads.connect() as conn:
             head = conn.execute(
-                select(MinutesRow.method, MinutesRow.through).where(MinutesRow.session_id == session_id)
+                select(MinutesRow.method, MinutesRow.through).where(
+                    MinutesRow.session_id == session_id
+                )
             ).first()
             if head is None:
                 timeline.require_session(conn, session_id)
@@ -68,7 +72,9 @@ class MinutesStore(Store):
                 .where(MinutesItemRow.session_id == session_id)
                 .order_by(MinutesItemRow.start_time, MinutesItemRow.id)
             ).all()
-        return minutes_records.from_rows(session_id, head.method, float(head.through), [tuple(r) for r in rows])
+        return minutes_records.from_rows(
+            session_id, head.method, float(head.through), [tuple(r) for r in rows]
+        )
 
     def last_transcript_end(self, session_id: str) -> float:
         """End of the session's last transcript segment (0 when nothing was said)."""

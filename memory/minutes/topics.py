@@ -36,7 +36,23 @@ _INTRO = re.compile(
     r"let'?s (?:talk about|turn to|move on to))\s*(?:is\s+)?[,:]?\s+(?:the\s+)?([a-z][a-z -]{2,40}?)[.,;!?]",
     re.IGNORECASE,
 )
-_NOT_KEYWORDS = frozenset(["item", "items", "topic", "agenda", "minutes", "meeting", "today", "week", "next", "last", "first", "second", "third"])
+_NOT_KEYWORDS = frozenset(
+    [
+        "item",
+        "items",
+        "topic",
+        "agenda",
+        "minutes",
+        "meeting",
+        "today",
+        "week",
+        "next",
+        "last",
+        "first",
+        "second",
+        "third",
+    ]
+)
 
 
 def _cue(text: str) -> bool:
@@ -48,7 +64,9 @@ def boundaries(vectors: np.ndarray, texts: Sequence[str]) -> list[int]:
     n = len(texts)
     if n < 2 * MIN_SEGMENTS:
         return [0]
-    cumulative = np.vstack([np.zeros((1, vectors.shape[1]), np.float32), np.cumsum(vectors, axis=0)])
+    cumulative = np.vstack(
+        [np.zeros((1, vectors.shape[1]), np.float32), np.cumsum(vectors, axis=0)]
+    )
     gaps = np.zeros(n)
     for i in range(1, n):
         left = cumulative[i] - cumulative[max(0, i - BLOCK)]
@@ -58,7 +76,7 @@ def boundaries(vectors: np.ndarray, texts: Sequence[str]) -> list[int]:
     depth = np.zeros(n)
     for i in range(1, n):
         lo, hi = max(1, i - BLOCK), min(n, i + BLOCK + 1)
-        depth[i] = (gaps[lo:i + 1].max() - gaps[i]) + (gaps[i:hi].max() - gaps[i])
+        depth[i] = (gaps[lo : i + 1].max() - gaps[i]) + (gaps[i:hi].max() - gaps[i])
         if _cue(texts[i]):
             depth[i] += CUE_BONUS
     inner = depth[1:]
@@ -67,7 +85,10 @@ def boundaries(vectors: np.ndarray, texts: Sequence[str]) -> list[int]:
     for i in sorted(range(1, n), key=lambda j: -depth[j]):
         if depth[i] < threshold:
             break
-        if all(abs(i - j) >= MIN_SEGMENTS for j in chosen) and MIN_SEGMENTS <= i <= n - MIN_SEGMENTS:
+        if (
+            all(abs(i - j) >= MIN_SEGMENTS for j in chosen)
+            and MIN_SEGMENTS <= i <= n - MIN_SEGMENTS
+        ):
             chosen.append(i)
     return [0, *sorted(chosen)]
 
@@ -102,7 +123,9 @@ def segment_topics(
             merged[-1] = (merged[-1][0], b)
         else:
             merged.append((a, b))
-    words_of = [Counter(w for w in content_words(t) if len(w) > 2 and not w.isdigit()) for t in texts]
+    words_of = [
+        Counter(w for w in content_words(t) if len(w) > 2 and not w.isdigit()) for t in texts
+    ]
     counts = []
     for a, b in merged:
         count: Counter[str] = Counter()
@@ -139,4 +162,6 @@ def segment_topics(
 
 
 def _cite(segment: TranscriptSegment) -> Citation:
-    return Citation(start=segment.start, end=segment.end, speaker=segment.speaker, text=segment.text.strip())
+    return Citation(
+        start=segment.start, end=segment.end, speaker=segment.speaker, text=segment.text.strip()
+    )

@@ -48,7 +48,9 @@ def get_backend(name: str = "lite", **options: Any) -> PerceptionBackend:
     return cls(**validate_options(cls, name, options))
 
 
-def validate_options(cls: type[PerceptionBackend], name: str, options: dict[str, Any]) -> dict[str, Any]:
+def validate_options(
+    cls: type[PerceptionBackend], name: str, options: dict[str, Any]
+) -> dict[str, Any]:
     """``options`` converted to the types ``cls.__init__`` declares; ``ValueError`` for an
     unknown option or a value of the wrong type."""
     parameters = inspect.signature(cls.__init__).parameters
@@ -58,7 +60,9 @@ def validate_options(cls: type[PerceptionBackend], name: str, options: dict[str,
     checked: dict[str, Any] = {}
     for key, value in options.items():
         if key not in accepted:
-            raise ValueError(f"backend {name!r} has no option {key!r}; its options: {', '.join(accepted)}")
+            raise ValueError(
+                f"backend {name!r} has no option {key!r}; its options: {', '.join(accepted)}"
+            )
         checked[key] = _typed(key, value, annotations.get(key), cls)
     return checked
 
@@ -72,7 +76,11 @@ def _typed(key: str, value: Any, annotation: Any, cls: type) -> Any:
     from pydantic import TypeAdapter, ValidationError
 
     try:
-        hint = eval(annotation, vars(importlib.import_module(cls.__module__))) if isinstance(annotation, str) else annotation  # noqa: S307 - the class's own annotation text
+        hint = (
+            eval(annotation, vars(importlib.import_module(cls.__module__)))
+            if isinstance(annotation, str)
+            else annotation
+        )  # noqa: S307 - the class's own annotation text
         adapter: TypeAdapter[Any] = TypeAdapter(hint)
     except Exception:  # a hint that names a type only imported for type checking
         return value

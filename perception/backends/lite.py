@@ -151,8 +151,11 @@ class LiteBackend(PerceptionBackend):
         if _only_non_speech(probe):
             # A window of bells, rings or noise: Whisper would only hallucinate on it, slowly
             # (temperature fallbacks), so it is not asked.
-            log.info("window at %.1f s not transcribed: the sound detector hears only %s",
-                     window.start, ", ".join(sorted({p.label for p in probe})))
+            log.info(
+                "window at %.1f s not transcribed: the sound detector hears only %s",
+                window.start,
+                ", ".join(sorted({p.label for p in probe})),
+            )
             segments: list[TranscriptSegment] = []
         else:
             segments = self._transcribe(audio, speech)
@@ -172,10 +175,16 @@ class LiteBackend(PerceptionBackend):
             if self.voice_traits:
                 described = describe_voice(clip, len(seg.words))
                 if described is not None:
-                    events.append(VoiceTraits(
-                        start=seg.start, end=seg.end, speaker=speaker, traits=described.traits,
-                        summary=described.summary, heuristic=True,
-                    ))
+                    events.append(
+                        VoiceTraits(
+                            start=seg.start,
+                            end=seg.end,
+                            speaker=speaker,
+                            traits=described.traits,
+                            summary=described.summary,
+                            heuristic=True,
+                        )
+                    )
         events += [_sound_event(s) for s in sounds]
         _explain_speech_sounds(events, getattr(self, "_dropped", []), window.start)
         stamped = self.stamp(events, window)
@@ -200,13 +209,17 @@ class LiteBackend(PerceptionBackend):
                 # A repetition loop at temperature 0: instead of faster-whisper's sampled
                 # fallback (different on every run), a wider beam, which is deterministic.
                 retry = self._decode(
-                    audio, max(RETRY_BEAM_SIZE, self.beam_size + 1), repetition_penalty=RETRY_REPETITION_PENALTY
+                    audio,
+                    max(RETRY_BEAM_SIZE, self.beam_size + 1),
+                    repetition_penalty=RETRY_REPETITION_PENALTY,
                 )
                 if _looping_seconds(retry) < _looping_seconds(raw):
                     raw = retry
         except Exception as exc:  # a broken window must not end the session
             log.warning("faster-whisper failed on a window (%s); no transcript for it", exc)
-            self._dropped.append(DroppedSpeech(0.0, len(audio) / SAMPLE_RATE, f"faster-whisper failed: {exc}"))
+            self._dropped.append(
+                DroppedSpeech(0.0, len(audio) / SAMPLE_RATE, f"faster-whisper failed: {exc}")
+            )
             return []
         duration = len(audio) / SAMPLE_RATE
         out: list[TranscriptSegment] = []
@@ -214,18 +227,34 @@ class LiteBackend(PerceptionBackend):
         self._spaced = {}  # id(word) -> whether Whisper's token began with a space
         for source, seg in enumerate(raw):
             if is_not_speech(seg):
-                self._dropped.append(DroppedSpeech(seg.start, seg.end, (
-                    f"Whisper judged it not speech (no-speech probability {seg.no_speech_prob:.2f})")))
+                self._dropped.append(
+                    DroppedSpeech(
+                        seg.start,
+                        seg.end,
+                        (
+                            f"Whisper judged it not speech (no-speech probability {seg.no_speech_prob:.2f})"
+                        ),
+                    )
+                )
                 continue  # Whisper's own "this was not speech" rule
             if seg.compression_ratio > MAX_COMPRESSION_RATIO:
-                self._dropped.append(DroppedSpeech(seg.start, seg.end, (
-                    f"Whisper's transcript {seg.text.strip()[:40]!r} was a repetition loop "
-                    f"(compression ratio {seg.compression_ratio:.1f})")))
+                self._dropped.append(
+                    DroppedSpeech(
+                        seg.start,
+                        seg.end,
+                        (
+                            f"Whisper's transcript {seg.text.strip()[:40]!r} was a repetition loop "
+                            f"(compression ratio {seg.compression_ratio:.1f})"
+                        ),
+                    )
+                )
                 continue
             words = []
             for w in seg.words or []:
                 text = w.word.strip()
-                start, end = _snap_to_speech(max(0.0, w.start), min(duration, max(w.end, w.start)), speech)
+                start, end = _snap_to_speech(
+                    max(0.0, w.start), min(duration, max(w.end, w.start)), speech
+                )
                 if text and end >= start:
                     word = Word(start=start, end=end, text=text, confidence=word_confidence(w))
                     self._spaced[id(word)] = w.word[:1].isspace()
@@ -237,8 +266,12 @@ class LiteBackend(PerceptionBackend):
                     log.debug("dropping a segment over non-speech: %r", seg.text)
                     continue
                 part_segment = TranscriptSegment(
-                    start=start, end=end, text=self._join(part), words=part,
-                    confidence=confidence, language=self.language,
+                    start=start,
+                    end=end,
+                    text=self._join(part),
+                    words=part,
+                    confidence=confidence,
+                    language=self.language,
                 )
                 self._source[id(part_segment)] = source
                 out.append(part_segment)
@@ -253,7 +286,10 @@ class LiteBackend(PerceptionBackend):
         return self._speakers[session_id]
 
     def _speakers_of(
-        self, segments: list[TranscriptSegment], audio: np.ndarray, clusterer: OnlineSpeakerClusterer
+        self,
+        segments: list[TranscriptSegment],
+        audio: np.ndarray,
+        clusterer: OnlineSpeakerClusterer,
     ) -> list[str | None]:
         """One id per segment, in time order. A segment too short to open a voice that
         matches no known voice either (or has too little speech to embed) takes the id of the
@@ -315,10 +351,14 @@ class LiteBackend(PerceptionBackend):
                 continue
             log.debug("%d voices inside a segment at %.2f s", len(parts), seg.start)
             for words, vec in parts:
-                part = seg.model_copy(update={
-                    "start": words[0].start, "end": max(w.end for w in words), "words": words,
-                    "text": self._join(words),
-                })
+                part = seg.model_copy(
+                    update={
+                        "start": words[0].start,
+                        "end": max(w.end for w in words),
+                        "words": words,
+                        "text": self._join(words),
+                    }
+                )
                 part.speaker_embedding = _stored(vec) if vec is not None else None
                 self._source[id(part)] = self._source.get(id(seg), -1)
                 out.append(part)
@@ -329,13 +369,20 @@ class LiteBackend(PerceptionBackend):
     ) -> list[tuple[list[Word], np.ndarray | None]]:
         """``words`` (spoken from ``start`` to ``end``) split where the voice changes, each
         part with its embedding; each side of a split is checked again."""
-        cuts = [i for i in range(1, len(words))
-                if words[i - 1].end - start >= MIN_SPLIT_SECONDS and end - words[i].start >= MIN_SPLIT_SECONDS]
+        cuts = [
+            i
+            for i in range(1, len(words))
+            if words[i - 1].end - start >= MIN_SPLIT_SECONDS
+            and end - words[i].start >= MIN_SPLIT_SECONDS
+        ]
         cuts = sorted(cuts, key=lambda i: words[i - 1].end - words[i].start)[:SPLIT_CANDIDATES]
         best: tuple[float, int, float] | None = None
         for i in cuts:
             mid = (words[i - 1].end + words[i].start) / 2
-            left, right = frames.embed(start - origin, mid - origin), frames.embed(mid - origin, end - origin)
+            left, right = (
+                frames.embed(start - origin, mid - origin),
+                frames.embed(mid - origin, end - origin),
+            )
             if left is not None and right is not None:
                 sim = float(left @ right)
                 if best is None or sim < best[0]:
@@ -343,8 +390,9 @@ class LiteBackend(PerceptionBackend):
         if best is None or best[0] >= SPLIT_SIMILARITY:
             return [(words, frames.embed(start - origin, end - origin))]
         _, i, mid = best
-        return (self._voice_parts(words[:i], origin, start, mid, frames)
-                + self._voice_parts(words[i:], origin, mid, end, frames))
+        return self._voice_parts(words[:i], origin, start, mid, frames) + self._voice_parts(
+            words[i:], origin, mid, end, frames
+        )
 
     def _join(self, words: list[Word]) -> str:
         """Words as Whisper's own text has them: a word that came without a leading space
@@ -421,10 +469,14 @@ def _drop_words_under_tones(
         kept = [w for w in seg.words if not any(a <= (w.start + w.end) / 2 <= b for a, b in tones)]
         if kept and len(kept) != len(seg.words):
             log.debug("dropping words Whisper heard in a tone: %r", seg.text)
-            seg = seg.model_copy(update={
-                "words": kept, "text": " ".join(w.text for w in kept),
-                "start": kept[0].start, "end": max(w.end for w in kept),
-            })
+            seg = seg.model_copy(
+                update={
+                    "words": kept,
+                    "text": " ".join(w.text for w in kept),
+                    "start": kept[0].start,
+                    "end": max(w.end for w in kept),
+                }
+            )
         if kept:
             out.append(seg)
     return out
@@ -454,26 +506,57 @@ def _explain_speech_sounds(events: list[Any], dropped: list[DroppedSpeech], offs
         event.attributes["no_transcript"] = reason
         log.warning(
             "speech at %.1f-%.1f s is stored as %r, not words: %s",
-            offset + event.start, offset + event.end, event.label, reason,
+            offset + event.start,
+            offset + event.end,
+            event.label,
+            reason,
         )
 
 
 def _sound_event(sound: DetectedSound) -> SoundEvent:
     return SoundEvent(
-        start=sound.start, end=sound.end, label=sound.label, category=sound.category,
-        confidence=sound.confidence, heuristic=True, attributes=dict(sound.attributes),
+        start=sound.start,
+        end=sound.end,
+        label=sound.label,
+        category=sound.category,
+        confidence=sound.confidence,
+        heuristic=True,
+        attributes=dict(sound.attributes),
     )
 
 
-_SOUND_WORDS = ("sound", "noise", "hear", "heard", "happen", "ring", "bell", "door", "music", "beep")
-_WHO_WORDS = ("who", "speaker", "voice", "person", "people", "sound like", "tone", "mood", "emotion")
+_SOUND_WORDS = (
+    "sound",
+    "noise",
+    "hear",
+    "heard",
+    "happen",
+    "ring",
+    "bell",
+    "door",
+    "music",
+    "beep",
+)
+_WHO_WORDS = (
+    "who",
+    "speaker",
+    "voice",
+    "person",
+    "people",
+    "sound like",
+    "tone",
+    "mood",
+    "emotion",
+)
 
 
 def _answer(question: str, events: list[Event], model: str) -> str:
     """A plain answer assembled from perceived events (lite cannot reason about the question)."""
     q = question.lower()
     transcript = [e for e in events if isinstance(e, TranscriptSegment)]
-    sounds = [e for e in events if isinstance(e, SoundEvent) and e.category != SoundCategory.SILENCE]
+    sounds = [
+        e for e in events if isinstance(e, SoundEvent) and e.category != SoundCategory.SILENCE
+    ]
     voices = [e for e in events if isinstance(e, VoiceTraits)]
     parts: list[str] = []
     said = " ".join(f"[{e.start:.1f}-{e.end:.1f}s {e.speaker or '?'}] {e.text}" for e in transcript)
@@ -484,8 +567,11 @@ def _answer(question: str, events: list[Event], model: str) -> str:
         "sounds": f"Other sounds: {heard}." if heard else "No non-speech sounds were detected.",
         "who": (
             f"Speakers: {', '.join(speakers)}. "
-            + " ".join(f"{v.speaker}: {v.summary}." for v in voices[:len(speakers) or 1] if v.summary)
-            if speakers else "No speaker could be identified."
+            + " ".join(
+                f"{v.speaker}: {v.summary}." for v in voices[: len(speakers) or 1] if v.summary
+            )
+            if speakers
+            else "No speaker could be identified."
         ),
     }
     order = ["said", "sounds", "who"]
@@ -494,8 +580,10 @@ def _answer(question: str, events: list[Event], model: str) -> str:
     elif any(w in q for w in _WHO_WORDS):
         order = ["who", "said", "sounds"]
     parts = [sections[k] for k in order]
-    parts.append(f"(lite backend, {model} plus acoustic heuristics: it reports what it heard and "
-                 "does not reason about the question.)")
+    parts.append(
+        f"(lite backend, {model} plus acoustic heuristics: it reports what it heard and "
+        "does not reason about the question.)"
+    )
     return " ".join(parts)
 
 

@@ -105,7 +105,9 @@ class MossBackend(PerceptionBackend):
             # A copy, so that a processor shared with other callers keeps its own tokenizer.
             self._processor = copy.copy(self._processor)
             self._processor.tokenizer = _load_tokenizer(Path(tokenizer))
-        self.model = model_name or (f"moss-audio:{self.checkpoint.name}" if self.checkpoint else "moss-audio")
+        self.model = model_name or (
+            f"moss-audio:{self.checkpoint.name}" if self.checkpoint else "moss-audio"
+        )
         from perception.moss import DecodeOptions
 
         self.decode_options = DecodeOptions(**DECODE_MODES[decode])
@@ -171,9 +173,14 @@ class MossBackend(PerceptionBackend):
         from perception.moss import AudioInputError, MossAudioGenerator
 
         try:
-            return MossAudioGenerator(self._model, self._processor, self.decode_options).generate_tasks_batch(
-                list(audios), [list(q) for q in questions],
-                config or self.generation_config(), system=system, on_token=on_token,
+            return MossAudioGenerator(
+                self._model, self._processor, self.decode_options
+            ).generate_tasks_batch(
+                list(audios),
+                [list(q) for q in questions],
+                config or self.generation_config(),
+                system=system,
+                on_token=on_token,
             )
         except AudioInputError as exc:
             raise BackendError(f"MOSS-Audio cannot use this audio: {exc}") from exc
@@ -203,12 +210,16 @@ class MossBackend(PerceptionBackend):
                     f"most {self.max_window:.0f} s at once: use a shorter window"
                 )
             if len(window.samples) < _MIN_WINDOW_SAMPLES:
-                log.debug("window %s is too short to analyse (%d samples)", window.window_id, len(window.samples))
+                log.debug(
+                    "window %s is too short to analyse (%d samples)",
+                    window.window_id,
+                    len(window.samples),
+                )
                 continue
             usable.append(index)
         prompts = [PROMPTS[task] for task in self.tasks]
         for first in range(0, len(usable), self.batch_size):
-            chunk = usable[first: first + self.batch_size]
+            chunk = usable[first : first + self.batch_size]
             answers = self.generate(
                 [_as_waveform(windows[i].samples) for i in chunk], [prompts] * len(chunk)
             )
@@ -239,7 +250,12 @@ class MossBackend(PerceptionBackend):
         events = []
         for task, answer in zip(self.tasks, answers, strict=True):
             if answer.finish_reason == "length":
-                log.info("window %s, task %s: answer cut at %d tokens", window.window_id, task, self.max_new_tokens)
+                log.info(
+                    "window %s, task %s: answer cut at %d tokens",
+                    window.window_id,
+                    task,
+                    self.max_new_tokens,
+                )
             parsed = parse_task(task, answer.answer or "", window.duration)
             events.extend(parsed.events)
         return sorted(self.stamp(events, window), key=lambda e: (e.start, e.end))
@@ -254,11 +270,15 @@ def _checkpoint_dir(checkpoint: str | Path | None) -> Path:
         )
     path = Path(raw).expanduser()
     if not path.is_dir():
-        raise BackendUnavailableError(f"MOSS-Audio checkpoint {path} is not a directory; {_FETCH_HINT}")
+        raise BackendUnavailableError(
+            f"MOSS-Audio checkpoint {path} is not a directory; {_FETCH_HINT}"
+        )
     return path
 
 
-def _load(path: Path, device: str | None, dtype: str | None) -> tuple[MossAudioModel, MossAudioProcessor]:
+def _load(
+    path: Path, device: str | None, dtype: str | None
+) -> tuple[MossAudioModel, MossAudioProcessor]:
     from perception.moss import MossCheckpointError, MossConfigError, load_moss_audio
 
     try:

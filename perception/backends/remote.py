@@ -110,7 +110,9 @@ class RemoteBackend(PerceptionBackend):
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             headers=headers,
         )
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="remote-perception")
+        self._pool = ThreadPoolExecutor(
+            max_workers=concurrency, thread_name_prefix="remote-perception"
+        )
 
     # --- PerceptionBackend --------------------------------------------------------------
 
@@ -143,7 +145,9 @@ class RemoteBackend(PerceptionBackend):
             for index, task, future in jobs:
                 answer = future.result()
                 window = windows[index]
-                results[index].extend(self.stamp(parse_task(task, answer, window.duration).events, window))
+                results[index].extend(
+                    self.stamp(parse_task(task, answer, window.duration).events, window)
+                )
         except BaseException:
             for _, _, future in jobs:
                 future.cancel()
@@ -186,7 +190,12 @@ class RemoteBackend(PerceptionBackend):
     def _discover_model(self) -> str:
         data = self._request("GET", "/models", None)
         models = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(models, list) or not models or not isinstance(models[0], dict) or not models[0].get("id"):
+        if (
+            not isinstance(models, list)
+            or not models
+            or not isinstance(models[0], dict)
+            or not models[0].get("id")
+        ):
             raise RemoteProtocolError(
                 f"{self.url}/models lists no model; pass model=NAME (`-o model=NAME`)"
             )
@@ -208,7 +217,13 @@ class RemoteBackend(PerceptionBackend):
                         f"no answer from {url} within {self.timeout:g} s ({attempt + 1} tries); "
                         "the server is overloaded or stuck: check it, or raise timeout=SECONDS"
                     ) from exc
-                log.warning("%s timed out (try %d of %d); retrying in %.1f s", url, attempt + 1, self.retries + 1, delay)
+                log.warning(
+                    "%s timed out (try %d of %d); retrying in %.1f s",
+                    url,
+                    attempt + 1,
+                    self.retries + 1,
+                    delay,
+                )
             except httpx.TransportError as exc:  # refused, reset, DNS, ...
                 if last:
                     raise BackendUnavailableError(
@@ -258,7 +273,9 @@ def chat_answer(data: Any, url: str = "the server") -> tuple[str, str]:
             f"{str(data)[:200]!r}; is it an OpenAI-compatible /v1 endpoint?"
         ) from None
     if content is not None and not isinstance(content, str):
-        raise RemoteProtocolError(f"{url} answered a non-text message content: {str(content)[:200]!r}")
+        raise RemoteProtocolError(
+            f"{url} answered a non-text message content: {str(content)[:200]!r}"
+        )
     reasoning, answer = split_reasoning(content or "")
     extra = message.get("reasoning_content") or message.get("reasoning")
     if isinstance(extra, str) and extra.strip():
@@ -291,9 +308,13 @@ def _error_message(response: Any) -> str:
 
 def _status_advice(url: str, status: int, message: str) -> str:
     if status in (401, 403):
-        return f"{url} refused the request (HTTP {status}: {message}); set api_key= or {API_KEY_ENV}"
+        return (
+            f"{url} refused the request (HTTP {status}: {message}); set api_key= or {API_KEY_ENV}"
+        )
     if status == 404:
-        return f"{url} does not exist (HTTP 404: {message}); the url option must be the /v1 base URL"
+        return (
+            f"{url} does not exist (HTTP 404: {message}); the url option must be the /v1 base URL"
+        )
     return f"{url} rejected the request: HTTP {status}: {message}"
 
 

@@ -47,13 +47,25 @@ def parse_tool_calls(text: str) -> tuple[list[TextToolCall], str]:
             )
             continue
         if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-            calls.append(TextToolCall(name="", arguments=body, error='a tool call needs {"name": ..., "arguments": {...}}'))
+            calls.append(
+                TextToolCall(
+                    name="",
+                    arguments=body,
+                    error='a tool call needs {"name": ..., "arguments": {...}}',
+                )
+            )
             continue
         arguments = data.get("arguments", data.get("parameters", {}))
         if isinstance(arguments, str | dict):  # a string: some models double-encode
             calls.append(TextToolCall(name=data["name"], arguments=arguments))
         else:
-            calls.append(TextToolCall(name=data["name"], arguments=str(arguments), error="arguments must be a JSON object"))
+            calls.append(
+                TextToolCall(
+                    name=data["name"],
+                    arguments=str(arguments),
+                    error="arguments must be a JSON object",
+                )
+            )
     return calls, _TOOL_CALL.sub("", text).strip()
 
 
@@ -107,7 +119,11 @@ def render_chat(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | No
                     arguments: Any = json.loads(fn["arguments"])
                 except (json.JSONDecodeError, TypeError):
                     arguments = fn["arguments"]
-                blocks.append("<tool_call>\n" + json.dumps({"name": fn["name"], "arguments": arguments}, ensure_ascii=False) + "\n</tool_call>")
+                blocks.append(
+                    "<tool_call>\n"
+                    + json.dumps({"name": fn["name"], "arguments": arguments}, ensure_ascii=False)
+                    + "\n</tool_call>"
+                )
             content = (content + "\n" if content else "") + "\n".join(blocks)
         out.append(f"<|im_start|>{msg['role']}\n{content}<|im_end|>")
         i += 1

@@ -160,7 +160,9 @@ def prefill(
     if any(suffixes):
         suffix_ids, suffix_mask = _left_pad(suffixes, pad_id, device)
         mask = torch.cat([mask, suffix_mask], dim=1)
-        stage2 = model(suffix_ids, attention_mask=mask, cache=cache, use_cache=True, logits_to_keep=1)
+        stage2 = model(
+            suffix_ids, attention_mask=mask, cache=cache, use_cache=True, logits_to_keep=1
+        )
         assert stage2.logits is not None
         logits = stage2.logits[:, -1]
         if prefix_logits is not None:
@@ -286,9 +288,9 @@ def generate_from_prompts(
 class MossAudioGenerator:
     """Generation for one loaded MOSS-Audio: the model, its processor and the decode options.
 
-        model, processor = load_moss_audio("MOSS-Audio-4B-Instruct")
-        generator = MossAudioGenerator(model, processor)
-        [result] = generator.generate([waveform_16k], "Describe this audio.")
+    model, processor = load_moss_audio("MOSS-Audio-4B-Instruct")
+    generator = MossAudioGenerator(model, processor)
+    [result] = generator.generate([waveform_16k], "Describe this audio.")
     """
 
     def __init__(

@@ -29,7 +29,12 @@ class ParseResult(Generic[E]):
         logger.warning("%s", message)
 
     def admit(
-        self, fence: TimeFence, start: float | None, end: float | None, where: str, logger: logging.Logger
+        self,
+        fence: TimeFence,
+        start: float | None,
+        end: float | None,
+        where: str,
+        logger: logging.Logger,
     ) -> tuple[float, float] | None:
         """The span kept inside the window, or None (with a warning) when it cannot be trusted."""
         if start is None:

@@ -75,7 +75,10 @@ def parse_transcript(text: str, duration: float) -> ParseResult[TranscriptSegmen
                     f"the previous segment ({previous.start:.2f}-{previous.end:.2f}), dropped",
                 )
                 continue
-            result.warn(log, f"transcript line {number} overlaps the previous one: start moved to {previous.end:.2f}")
+            result.warn(
+                log,
+                f"transcript line {number} overlaps the previous one: start moved to {previous.end:.2f}",
+            )
             start = previous.end
         result.events.append(
             TranscriptSegment(start=start, end=max(start, end), text=body, speaker=speaker)
@@ -90,7 +93,7 @@ def _fill_open_ends(
     out = []
     for i, (start, end, body, number) in enumerate(spans):
         if start is not None and end is None:
-            later = [s for s, _, _, _ in spans[i + 1:] if s is not None and s > start]
+            later = [s for s, _, _, _ in spans[i + 1 :] if s is not None and s > start]
             end = min(later) if later else max(start, duration)
         out.append((start, end, body, number))
     return out
@@ -103,7 +106,7 @@ def _whisper_spans(text: str) -> list[tuple[float | None, float | None, str, int
         return None
     spans: list[tuple[float | None, float | None, str, int]] = []
     for i, (a, b) in enumerate(zip(marks, marks[1:], strict=False), start=1):
-        body = re.sub(r"\s+", " ", text[a.end(): b.start()]).strip()
+        body = re.sub(r"\s+", " ", text[a.end() : b.start()]).strip()
         if body:
             spans.append((float(a[1]), float(b[1]), body, i))
     return spans

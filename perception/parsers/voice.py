@@ -23,7 +23,9 @@ TRAIT_KEYS = (
     "gender", "pitch", "speed", "volume", "age", "clarity", "fluency", "accent",
     "texture", "emotion", "tone", "personality", "summary",
 )  # fmt: skip
-_KEY_LINE = re.compile(r"^\s*[-*•]?\s*\**\s*(?P<key>[A-Za-z][A-Za-z _]{1,30}?)\s*\**\s*[:=]\s*(?P<value>.+?)\s*,?\s*$")
+_KEY_LINE = re.compile(
+    r"^\s*[-*•]?\s*\**\s*(?P<key>[A-Za-z][A-Za-z _]{1,30}?)\s*\**\s*[:=]\s*(?P<value>.+?)\s*,?\s*$"
+)
 _MAX_VALUE = 500
 
 
@@ -50,14 +52,20 @@ def parse_voice_traits(text: str, duration: float) -> ParseResult[VoiceTraits]:
 
 
 def _to_event(
-    obj: dict[str, Any], fence: TimeFence, duration: float, result: ParseResult[VoiceTraits], index: int
+    obj: dict[str, Any],
+    fence: TimeFence,
+    duration: float,
+    result: ParseResult[VoiceTraits],
+    index: int,
 ) -> VoiceTraits | None:
     fields = {_norm_key(k): v for k, v in obj.items() if isinstance(k, str)}
     start, end = 0.0, duration
     if "start" in fields or "end" in fields:
         s = _as_time(fields.pop("start", 0.0))
         e = _as_time(fields.pop("end", duration))
-        span = result.admit(fence, s, e if e is not None else float("nan"), f"voice traits object {index}", log)
+        span = result.admit(
+            fence, s, e if e is not None else float("nan"), f"voice traits object {index}", log
+        )
         if span is None:
             return None
         start, end = span
@@ -69,7 +77,12 @@ def _to_event(
         result.warn(log, f"voice traits object {index} has no traits, dropped")
         return None
     return VoiceTraits(
-        start=start, end=max(start, end), speaker=speaker, emotion=emotion, summary=summary, traits=traits
+        start=start,
+        end=max(start, end),
+        speaker=speaker,
+        emotion=emotion,
+        summary=summary,
+        traits=traits,
     )
 
 
@@ -109,7 +122,7 @@ def _balanced(text: str, opener: str, closer: str) -> list[str]:
             elif ch == closer:
                 depth -= 1
                 if depth == 0:
-                    out.append(text[start: i + 1])
+                    out.append(text[start : i + 1])
                     break
         else:  # never closed: generation was cut off; try closing it
             out.append(text[start:] + closer * max(depth, 1))

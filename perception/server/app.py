@@ -107,7 +107,8 @@ class MossChatServer:
     def create_app(self) -> web.Application:
         """The aiohttp app: chat completions, models and health, behind the API key."""
         app = web.Application(
-            client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware(), auth_middleware(self.api_key)]
+            client_max_size=MAX_BODY_BYTES,
+            middlewares=[error_middleware(), auth_middleware(self.api_key)],
         )
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
@@ -150,7 +151,11 @@ class MossChatServer:
             except RequestError as exc:
                 return _error(exc.status, str(exc))
             if not isinstance(chat, TextChatRequest):
-                job = _Job(chat, asyncio.get_running_loop().create_future(), asyncio.Queue() if chat.stream else None)
+                job = _Job(
+                    chat,
+                    asyncio.get_running_loop().create_future(),
+                    asyncio.Queue() if chat.stream else None,
+                )
                 try:
                     self._queue.put_nowait(job)
                     self.requests += 1
@@ -172,7 +177,9 @@ class MossChatServer:
         return web.json_response(self._completion(chat, result))
 
     def _parse(self, raw: bytes) -> ChatRequest | TextChatRequest:
-        return parse_chat_request(load_json_body(raw), self.allowed_local_media_path, self.backend.max_window)
+        return parse_chat_request(
+            load_json_body(raw), self.allowed_local_media_path, self.backend.max_window
+        )
 
     async def _text_chat(self, request: web.Request, chat: TextChatRequest) -> web.StreamResponse:
         # One at a time on the model's own thread, between the audio batches.
@@ -198,7 +205,9 @@ class MossChatServer:
         tokenizer = self.backend.processor.tokenizer
         assert tokenizer is not None  # text chats are refused without one
         prompt_tokens = len(tokenizer.encode(chat.prompt, add_special_tokens=False))
-        return web.json_response(self._response(message, finish, prompt_tokens, len(result.token_ids)))
+        return web.json_response(
+            self._response(message, finish, prompt_tokens, len(result.token_ids))
+        )
 
     def _response(
         self, message: dict[str, Any], finish: str, prompt_tokens: int, completion_tokens: int
@@ -242,7 +251,10 @@ class MossChatServer:
             # (up to MAX_ARRIVAL_WAIT), up to max_batch different audio inputs (several
             # questions about one input cost little more than one).
             start = loop.time()
-            while len({j.request.audio_key for j in jobs}) < self.max_batch and len(jobs) < 8 * self.max_batch:
+            while (
+                len({j.request.audio_key for j in jobs}) < self.max_batch
+                and len(jobs) < 8 * self.max_batch
+            ):
                 try:
                     jobs.append(self._queue.get_nowait())
                     continue
@@ -253,7 +265,9 @@ class MossChatServer:
                     await asyncio.sleep(0.002)
                 elif waited < self.batch_wait:
                     try:
-                        jobs.append(await asyncio.wait_for(self._queue.get(), self.batch_wait - waited))
+                        jobs.append(
+                            await asyncio.wait_for(self._queue.get(), self.batch_wait - waited)
+                        )
                     except TimeoutError:
                         break
                 else:
@@ -283,7 +297,12 @@ class MossChatServer:
         self.generate_calls += 1
         try:
             nested = await loop.run_in_executor(
-                self._executor, self._generate, audios, questions, first.system, config,
+                self._executor,
+                self._generate,
+                audios,
+                questions,
+                first.system,
+                config,
                 on_token if streaming else None,
             )
         except BackendError as exc:
@@ -318,7 +337,10 @@ class MossChatServer:
 
     def _completion(self, chat: ChatRequest, result: GenerationResult) -> dict[str, Any]:
         return self._response(
-            _plain_message(result), result.finish_reason, self._prompt_tokens(chat), len(result.token_ids)
+            _plain_message(result),
+            result.finish_reason,
+            self._prompt_tokens(chat),
+            len(result.token_ids),
         )
 
     def _prompt_tokens(self, chat: ChatRequest) -> int:
@@ -351,7 +373,9 @@ class MossChatServer:
     async def _event_stream(self, request: web.Request) -> tuple[Any, Any]:
         """``send(delta, finish)`` writing OpenAI chunks as server-sent events, and
         ``done(error=None)`` ending the stream."""
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
         await response.prepare(request)
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
@@ -364,13 +388,17 @@ class MossChatServer:
 
         async def done(error: str | None = None) -> web.StreamResponse:
             if error is not None:
-                await response.write(f"data: {json.dumps({'error': {'message': error}})}\n\n".encode())
+                await response.write(
+                    f"data: {json.dumps({'error': {'message': error}})}\n\n".encode()
+                )
             await response.write(b"data: [DONE]\n\n")
             return response
 
         return send, done
 
-    def _deltas(self, tokens: list[int], sent: dict[str, str], final: bool) -> list[tuple[str, str]]:
+    def _deltas(
+        self, tokens: list[int], sent: dict[str, str], final: bool
+    ) -> list[tuple[str, str]]:
         text = self.backend.processor.decode(tokens) or ""
         if not final and (text.endswith("\ufffd") or _partial_tag(text)):
             return []  # half a character or half a tag: wait for the next token
@@ -378,7 +406,7 @@ class MossChatServer:
         out = []
         for key, value in (("reasoning", reasoning), ("answer", answer)):
             if value.startswith(sent[key]) and len(value) > len(sent[key]):
-                out.append((key, value[len(sent[key]):]))
+                out.append((key, value[len(sent[key]) :]))
                 sent[key] = value
         return out
 
@@ -418,7 +446,9 @@ def _assistant_message(result: GenerationResult) -> tuple[dict[str, Any], str]:
 
 def _partial_tag(text: str) -> bool:
     tail = text[-9:]
-    return any(tail.endswith(tag[:i]) for tag in ("<think>", "</think>") for i in range(1, len(tag)))
+    return any(
+        tail.endswith(tag[:i]) for tag in ("<think>", "</think>") for i in range(1, len(tag))
+    )
 
 
 async def _drain(queue: asyncio.Queue[int | None] | None) -> AsyncIterator[int]:

@@ -12,12 +12,24 @@ from agent.testing import EventScript, ScriptedSession
 
 def _meeting() -> EventScript:
     s = EventScript().name("S1", "Bob").name("S2", "Alice").name("S3", "Carol")
-    s.say("S1", "Good morning everyone. Let's start with the budget for the next quarter.", at=0.5, duration=4.0)
-    s.say("S2", "The budget is tight. We spent most of it on the new servers.", at=5.3, duration=3.8)
+    s.say(
+        "S1",
+        "Good morning everyone. Let's start with the budget for the next quarter.",
+        at=0.5,
+        duration=4.0,
+    )
+    s.say(
+        "S2", "The budget is tight. We spent most of it on the new servers.", at=5.3, duration=3.8
+    )
     s.sound("tonal sound (chime-like)", at=9.9, duration=1.6, heuristic=True)
     s.say("S1", "Someone is at the door. Let's move on to the hiring plan.", at=12.3, duration=3.5)
     s.say("S2", "We want to hire two engineers before March.", at=16.6, duration=2.8)
-    s.say("S3", "I disagree, we cannot afford two engineers because the budget is tight.", at=20.0, duration=3.5)
+    s.say(
+        "S3",
+        "I disagree, we cannot afford two engineers because the budget is tight.",
+        at=20.0,
+        duration=3.5,
+    )
     s.say("S1", "Okay, we agree to hire one engineer in March.", at=24.0, duration=3.0)
     s.say("S3", "I will write the job description by Friday.", at=27.5, duration=3.0)
     s.sound("tonal sound (ringing, phone-like)", at=31.0, duration=2.0, heuristic=True)
@@ -48,7 +60,9 @@ async def test_a_tonal_doorbell_is_not_music() -> None:
 async def test_lower_case_speaker_id_filters_to_that_speaker() -> None:
     result = await _ask("what did s2 say?")
     text = result.answer.answer
-    assert "budget is tight" in text and "Good morning" not in text and "job description" not in text
+    assert (
+        "budget is tight" in text and "Good morning" not in text and "job description" not in text
+    )
 
 
 async def test_noises_besides_talking_are_the_sounds() -> None:
@@ -85,7 +99,9 @@ async def test_talk_shares_list_every_speaker_without_double_brackets() -> None:
         ("tell me about the servers", "servers", 5.3),
     ],
 )
-async def test_meeting_questions_are_answered_with_citations(question: str, fact: str, at: float) -> None:
+async def test_meeting_questions_are_answered_with_citations(
+    question: str, fact: str, at: float
+) -> None:
     result = await _ask(question)
     assert result.answer.understood
     assert fact.lower() in result.answer.answer.lower(), result.answer.answer
@@ -112,12 +128,28 @@ async def test_a_question_without_content_is_not_understood() -> None:
 
 async def test_follow_up_resolves_it_from_the_previous_turn() -> None:
     async with ScriptedSession(_meeting()) as session:
-        first = await ask(session.memory, session.session_id, "who objected to hiring two engineers?", session.reasoner, conversation="new")
+        first = await ask(
+            session.memory,
+            session.session_id,
+            "who objected to hiring two engineers?",
+            session.reasoner,
+            conversation="new",
+        )
         assert first.conversation
-        follow = await ask(session.memory, session.session_id, "why?", session.reasoner, conversation="latest")
+        follow = await ask(
+            session.memory, session.session_id, "why?", session.reasoner, conversation="latest"
+        )
         assert follow.conversation == first.conversation
-        assert "budget is tight" in follow.answer and any(abs(c.start - 20.0) <= 2 for c in follow.citations)
-        said = await ask(session.memory, session.session_id, "who said that?", session.reasoner, conversation=first.conversation)
+        assert "budget is tight" in follow.answer and any(
+            abs(c.start - 20.0) <= 2 for c in follow.citations
+        )
+        said = await ask(
+            session.memory,
+            session.session_id,
+            "who said that?",
+            session.reasoner,
+            conversation=first.conversation,
+        )
         assert "Carol" in said.answer
 
 
@@ -128,7 +160,13 @@ async def test_questions_to_the_assistant_are_not_evidence() -> None:
     script = _meeting()
     script.say("S1", "Assistant, what did we decide about the budget?", at=40.0, duration=3.0)
     async with ScriptedSession(script) as session:
-        record_turn(session.memory, session.session_id, "Assistant, what did we decide about the budget?", Answer(answer="x"), session_time=40.0)
+        record_turn(
+            session.memory,
+            session.session_id,
+            "Assistant, what did we decide about the budget?",
+            Answer(answer="x"),
+            session_time=40.0,
+        )
         result = await session.ask("when did someone mention the budget?")
         assert not _cited(result, 40.0)
         assert _cited(result, 0.5)
@@ -170,10 +208,27 @@ async def test_why_quotes_a_reason_split_over_two_segments_only_when_it_fits() -
     s.say("S2", "That is too expensive anyway.", at=30.0, duration=2.0)
     s.say("S1", "We move the servers in August.", at=45.0, duration=2.0)
     async with ScriptedSession(s) as session:
-        first = await ask(session.memory, session.session_id, "what did they decide about the launch?", session.reasoner, conversation="new")
-        why = await ask(session.memory, session.session_id, "why?", session.reasoner, conversation=first.conversation)
+        first = await ask(
+            session.memory,
+            session.session_id,
+            "what did they decide about the launch?",
+            session.reasoner,
+            conversation="new",
+        )
+        why = await ask(
+            session.memory,
+            session.session_id,
+            "why?",
+            session.reasoner,
+            conversation=first.conversation,
+        )
         assert "ads are already booked for the first of June" in why.answer, why.answer
-        servers = await ask(session.memory, session.session_id, "why are the servers moved in August?", session.reasoner)
+        servers = await ask(
+            session.memory,
+            session.session_id,
+            "why are the servers moved in August?",
+            session.reasoner,
+        )
         assert "No reason was stated" in servers.answer and "too expensive" not in servers.answer
 
 
@@ -198,10 +253,17 @@ def _roadmap() -> EventScript:
         ("how much more will customers pay?", ["$12"], [], 14.1),
         ("did anyone disagree?", ["worried"], [], 18.3),
         ("were any deadlines set?", ["first of May", "Monday"], [], 100.0),
-        ("did anyone talk about hiring interns?", ["nothing about 'hiring interns'"], ["came up"], None),
+        (
+            "did anyone talk about hiring interns?",
+            ["nothing about 'hiring interns'"],
+            ["came up"],
+            None,
+        ),
     ],
 )
-async def test_roadmap_shapes(question: str, present: list[str], absent: list[str], at: float | None) -> None:
+async def test_roadmap_shapes(
+    question: str, present: list[str], absent: list[str], at: float | None
+) -> None:
     async with ScriptedSession(_roadmap(), record=False) as session:
         result = await session.ask(question)
     text = result.answer.answer
@@ -213,10 +275,24 @@ async def test_roadmap_shapes(question: str, present: list[str], absent: list[st
 
 async def test_who_takes_on_the_task_of_a_follow_up() -> None:
     async with ScriptedSession(_roadmap()) as session:
-        first = await ask(session.memory, session.session_id, "who suggested the chatbot?", session.reasoner, conversation="new")
+        first = await ask(
+            session.memory,
+            session.session_id,
+            "who suggested the chatbot?",
+            session.reasoner,
+            conversation="new",
+        )
         assert "Sam" in first.answer
-        who = await ask(session.memory, session.session_id, "who will look into it?", session.reasoner, conversation=first.conversation)
-        assert who.answer.startswith("Eve took it on") and any(abs(c.start - 86.0) < 1 for c in who.citations)
+        who = await ask(
+            session.memory,
+            session.session_id,
+            "who will look into it?",
+            session.reasoner,
+            conversation=first.conversation,
+        )
+        assert who.answer.startswith("Eve took it on") and any(
+            abs(c.start - 86.0) < 1 for c in who.citations
+        )
 
 
 async def test_summary_and_topics_list_the_items_the_meeting_named() -> None:

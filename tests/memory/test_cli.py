@@ -155,6 +155,8 @@ def test_export_help_lists_the_formats(capsys: pytest.CaptureFixture[str]) -> No
         main(["export", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "md: minutes" in out and "srt or vtt: subtitles" in out and "json: every event" in out
+
+
 def test_minutes_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from tests.memory.planning_meeting import planning_meeting_events
 

@@ -112,7 +112,9 @@ def test_text_search_uses_the_full_text_index(db_url: str) -> None:
             assert match.startswith("search_vector @@ ")
             conn.execute(text("SET LOCAL enable_seqscan = off"))
             plan = (
-                conn.execute(text(f"EXPLAIN SELECT id FROM events WHERE {match}"), {"any_words": "x"})
+                conn.execute(
+                    text(f"EXPLAIN SELECT id FROM events WHERE {match}"), {"any_words": "x"}
+                )
                 .scalars()
                 .all()
             )
@@ -148,8 +150,12 @@ def test_packed_words_migration_moves_every_word_exactly(db_url: str) -> None:
     # More segments than one migration batch, odd float times, a NUL-free unicode word,
     # a segment without words and a word without speaker or confidence.
     segments = [segment(i) for i in range(2100)]
-    segments[7].words[1] = segments[7].words[1].model_copy(
-        update={"text": "Zürich", "speaker": None, "confidence": None, "start": 7.1 + 1e-9}
+    segments[7].words[1] = (
+        segments[7]
+        .words[1]
+        .model_copy(
+            update={"text": "Zürich", "speaker": None, "confidence": None, "start": 7.1 + 1e-9}
+        )
     )
     segments[8] = segments[8].model_copy(update={"words": []})
     with open_memory(db_url) as memory:
@@ -167,7 +173,9 @@ def test_packed_words_migration_moves_every_word_exactly(db_url: str) -> None:
         assert memory.search_text(session.id, "w2050_3")[0].start == 2050.0
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_several_openers_of_a_new_database_at_once_migrate_it_once(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

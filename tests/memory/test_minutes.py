@@ -63,7 +63,11 @@ def test_action_items_have_owners_and_deadlines(minutes: Minutes) -> None:
     by_line = {line_of(a.start): a for a in minutes.actions}
     for line, (owner, deadline) in TRUTH["actions"].items():
         matching = [a for a in minutes.actions if line_of(a.start) == line and a.owner == owner]
-        assert matching, (line, owner, [(line_of(a.start), a.owner, a.text) for a in minutes.actions])
+        assert matching, (
+            line,
+            owner,
+            [(line_of(a.start), a.owner, a.text) for a in minutes.actions],
+        )
         assert any(a.deadline == deadline for a in matching) or deadline is None, (line, matching)
     # The accepted request cites the acceptance too.
     carol = by_line[14]
@@ -109,7 +113,14 @@ def test_minutes_are_stored_and_read_back(memory: Memory, meeting: str, minutes:
     assert minutes_for(memory, meeting) == written
     assert refresh_minutes(memory, meeting) == written
     # New speech makes them stale: derived again.
-    memory.ingest(meeting, [TranscriptSegment(start=900.0, end=903.0, speaker="S2", text="We decided to buy a new printer.")])
+    memory.ingest(
+        meeting,
+        [
+            TranscriptSegment(
+                start=900.0, end=903.0, speaker="S2", text="We decided to buy a new printer."
+            )
+        ],
+    )
     fresh = minutes_for(memory, meeting)
     assert fresh.method == "rules" and any("printer" in d.text for d in fresh.decisions)
 
@@ -130,16 +141,27 @@ def test_minutes_of_an_empty_session(memory: Memory) -> None:
     assert "## Minutes" in export_session(memory, session.id, "md")
 
 
-
 def test_labelled_and_named_action_items() -> None:
     said = [
-        TranscriptSegment(start=0.0, end=3.0, speaker="S1", text="Action item: Alice will write the job description by Friday."),
-        TranscriptSegment(start=4.0, end=6.0, speaker="S2", text="Action item: the slides go out on Monday."),
-        TranscriptSegment(start=7.0, end=9.0, speaker="S1", text="Okay, let me recap the action items."),
+        TranscriptSegment(
+            start=0.0,
+            end=3.0,
+            speaker="S1",
+            text="Action item: Alice will write the job description by Friday.",
+        ),
+        TranscriptSegment(
+            start=4.0, end=6.0, speaker="S2", text="Action item: the slides go out on Monday."
+        ),
+        TranscriptSegment(
+            start=7.0, end=9.0, speaker="S1", text="Okay, let me recap the action items."
+        ),
         TranscriptSegment(start=10.0, end=12.0, speaker="S3", text="It will be fine, I think."),
     ]
     actions = derive_minutes("s", said).actions
-    assert [(a.owner, a.deadline, a.start) for a in actions] == [("Alice", "by Friday", 0.0), (None, "on Monday", 4.0)]
+    assert [(a.owner, a.deadline, a.start) for a in actions] == [
+        ("Alice", "by Friday", 0.0),
+        (None, "on Monday", 4.0),
+    ]
 
 
 def test_a_failure_to_build_minutes_does_not_fail_the_recording(
@@ -170,11 +192,16 @@ def test_minutes_follow_a_live_recording(memory: Memory) -> None:
     # What came before the last topic of the early minutes is kept as it was.
     cut = early.topics[-1].start
     assert later.topics[: len(early.topics) - 1] == early.topics[:-1]
-    assert [d for d in later.decisions if d.start < cut] == [d for d in early.decisions if d.start < cut]
+    assert [d for d in later.decisions if d.start < cut] == [
+        d for d in early.decisions if d.start < cut
+    ]
     # The new speech is in: the office move, its open questions, the next meeting.
     assert any("office move" in t.title.lower() for t in later.topics)
     assert {line_of(q.start) for q in later.open_questions} >= set(TRUTH["open_questions"])
-    assert later.next_meeting is not None and line_of(later.next_meeting.start) == TRUTH["next_meeting"]
+    assert (
+        later.next_meeting is not None
+        and line_of(later.next_meeting.start) == TRUTH["next_meeting"]
+    )
     assert [t.index for t in later.topics] == list(range(len(later.topics)))
     full = build_minutes(memory, session.id)
     assert len(later.actions) == len(full.actions)

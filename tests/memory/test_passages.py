@@ -34,7 +34,9 @@ def test_content_words_drop_stop_words_and_question_words() -> None:
 
 def test_embedder_loads_from_the_package_folder_and_gives_unit_vectors() -> None:
     embedder = TextEmbedder()  # no network: files are read from the installed wheel
-    vectors = embedder.embed(["the budget for next quarter", "yeah okay", "we are hiring engineers"])
+    vectors = embedder.embed(
+        ["the budget for next quarter", "yeah okay", "we are hiring engineers"]
+    )
     assert vectors.shape == (3, DIM)
     assert np.allclose(np.linalg.norm(vectors[[0, 2]], axis=1), 1.0, atol=1e-5)
     assert not vectors[1].any()  # nothing but stop words
@@ -71,7 +73,8 @@ def test_every_stored_segment_has_its_vector(memory: Memory, meeting: str) -> No
         ("what did they say about QA?", {17, 21, 22, 23}),  # testing
         ("anything about the relocation?", {43, 44, 45, 55}),  # the office move
         pytest.param(
-            "what about recruiting?", set(range(31, 43)),  # hiring
+            "what about recruiting?",
+            set(range(31, 43)),  # hiring
             marks=pytest.mark.xfail(
                 strict=True,
                 reason="static sub-word vectors: 'recruiting' is rec+ruit+ing and lands near "
@@ -82,14 +85,17 @@ def test_every_stored_segment_has_its_vector(memory: Memory, meeting: str) -> No
         ("when do we meet again?", {64}),
     ],
 )
-def test_paraphrases_are_found(memory: Memory, meeting: str, question: str, said_as: set[int]) -> None:
+def test_paraphrases_are_found(
+    memory: Memory, meeting: str, question: str, said_as: set[int]
+) -> None:
     found = memory.search_passages(meeting, question, limit=3)
     assert found.relevant, f"nothing found for {question!r}; closest {found.closest}"
     assert _lines_of(found.hits) & said_as, (question, [h.segment.text for h in found.hits])
 
 
 @pytest.mark.parametrize(
-    "question", ["did anyone mention the holiday party?", "what about the christmas bonus?", "football"]
+    "question",
+    ["did anyone mention the holiday party?", "what about the christmas bonus?", "football"],
 )
 def test_things_never_discussed_are_not_found_but_the_closest_are_kept(
     memory: Memory, meeting: str, question: str
@@ -128,13 +134,20 @@ def test_speaker_and_time_filters(memory: Memory, meeting: str) -> None:
 
 def test_new_segments_are_searchable_at_once(memory: Memory, meeting: str) -> None:
     assert not memory.search_passages(meeting, "espresso").strong
-    late = TranscriptSegment(start=900.0, end=904.0, speaker="S2", text="The espresso machine in the kitchen is broken again.")
+    late = TranscriptSegment(
+        start=900.0,
+        end=904.0,
+        speaker="S2",
+        text="The espresso machine in the kitchen is broken again.",
+    )
     memory.ingest(meeting, [late])
     found = memory.search_passages(meeting, "espresso")
     assert found.strong and found.hits[0].start == 900.0
 
 
-def test_segments_stored_without_vectors_get_them_when_searched(memory: Memory, meeting: str) -> None:
+def test_segments_stored_without_vectors_get_them_when_searched(
+    memory: Memory, meeting: str
+) -> None:
     with memory.engine.begin() as conn:
         conn.execute(text("DELETE FROM segment_vectors"))
     fresh = Memory(memory.engine)  # a new process opening an old database

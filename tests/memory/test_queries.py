@@ -63,7 +63,9 @@ def test_nul_characters_from_model_output_are_dropped_not_fatal(memory: Memory) 
         Word(start=1.0, end=1.4, text="bud\x00get", speaker="S1", confidence=0.5),
         Word(start=1.4, end=2.0, text="cut", speaker="S1"),
     ]
-    segment = TranscriptSegment(start=1.0, end=2.0, text="bud\x00get cut", words=words, speaker="S1")
+    segment = TranscriptSegment(
+        start=1.0, end=2.0, text="bud\x00get cut", words=words, speaker="S1"
+    )
     assert memory.ingest(session.id, [segment]) == 1
     [stored] = memory.transcript_between(session.id, 0, 5)
     assert stored.text == "budget cut"

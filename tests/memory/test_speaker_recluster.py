@@ -33,10 +33,16 @@ def _store(memory: Memory, vectors: dict[str, list[float]]) -> str:
     for i, k in enumerate(CLIPS):
         start = 3.0 * i
         live = "S1" if i < 3 else "S3"  # live ids that mix the two people up
-        events.append(TranscriptSegment(
-            start=start, end=start + 3.0, text=k, speaker=live, speaker_embedding=vectors[k],
-            words=[Word(start=start, end=start + 1.0, text=k, speaker=live)],
-        ))
+        events.append(
+            TranscriptSegment(
+                start=start,
+                end=start + 3.0,
+                text=k,
+                speaker=live,
+                speaker_embedding=vectors[k],
+                words=[Word(start=start, end=start + 1.0, text=k, speaker=live)],
+            )
+        )
         events.append(SpeakerTurn(start=start, end=start + 3.0, speaker=live))
     memory.ingest(session.id, events)
     return session.id

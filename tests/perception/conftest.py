@@ -32,10 +32,14 @@ class ServeProcess:
 
 
 @pytest.fixture(scope="session")
-def moss_server(tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+def moss_server(
+    tokenizer_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServeProcess]:
     """``moss-agent serve`` with the tiny parity checkpoint, on a free loopback port (local
     audio files allowed under the tests' temporary directory)."""
-    yield from start_server(tokenizer_dir, "--allowed-local-media-path", str(tmp_path_factory.getbasetemp()))
+    yield from start_server(
+        tokenizer_dir, "--allowed-local-media-path", str(tmp_path_factory.getbasetemp())
+    )
 
 
 def start_server(tokenizer_dir: Path, *extra: str) -> Iterator[ServeProcess]:

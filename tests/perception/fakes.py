@@ -33,8 +33,15 @@ class BurstBackend(PerceptionBackend):
             events = []
             for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
                 s, e = a / SAMPLE_RATE, b / SAMPLE_RATE
-                events.append(TranscriptSegment(start=s, end=e, text="burst", speaker="S1",
-                                                words=[Word(start=s, end=e, text="burst")]))
+                events.append(
+                    TranscriptSegment(
+                        start=s,
+                        end=e,
+                        text="burst",
+                        speaker="S1",
+                        words=[Word(start=s, end=e, text="burst")],
+                    )
+                )
             out.append(self.stamp(events, w))
         return out
 
@@ -57,8 +64,13 @@ class ScriptBackend(PerceptionBackend):
     name = "fake-script"
     session_speakers = True
 
-    def __init__(self, words: Sequence[TrueWord], sounds: Sequence[TrueWord] = (), jitter: float = 0.08,
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        words: Sequence[TrueWord],
+        sounds: Sequence[TrueWord] = (),
+        jitter: float = 0.08,
+        seed: int = 0,
+    ) -> None:
         self.model = "script"
         self.words = list(words)
         self.sounds = list(sounds)
@@ -73,15 +85,26 @@ class ScriptBackend(PerceptionBackend):
             for t in self.words:
                 a, b = max(t.start, w.start), min(t.end, w.end)
                 if b - a > 0.5 * (t.end - t.start):
-                    words.append(Word(start=max(0.0, a + shift), end=max(0.0, b + shift), text=t.text))
+                    words.append(
+                        Word(start=max(0.0, a + shift), end=max(0.0, b + shift), text=t.text)
+                    )
             events: list[Event] = []
             if words:
-                events.append(TranscriptSegment(start=words[0].start, end=words[-1].end, speaker="S1",
-                                                text=" ".join(x.text for x in words), words=words))
+                events.append(
+                    TranscriptSegment(
+                        start=words[0].start,
+                        end=words[-1].end,
+                        speaker="S1",
+                        text=" ".join(x.text for x in words),
+                        words=words,
+                    )
+                )
             for s in self.sounds:
                 a, b = max(s.start, w.start), min(s.end, w.end)
                 if b > a:
-                    events.append(SoundEvent(start=a, end=b, label=s.text, category=SoundCategory.TONAL))
+                    events.append(
+                        SoundEvent(start=a, end=b, label=s.text, category=SoundCategory.TONAL)
+                    )
             out.append(self.stamp(events, w, relative=False))
         return out
 

@@ -77,7 +77,9 @@ class FaultServer:
     async def _models(self, request: web.Request) -> web.Response:
         if self.scenario == "no_models":
             return web.json_response({"object": "list", "data": []})
-        return web.json_response({"object": "list", "data": [{"id": "fault-model", "object": "model"}]})
+        return web.json_response(
+            {"object": "list", "data": [{"id": "fault-model", "object": "model"}]}
+        )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
@@ -100,20 +102,30 @@ class FaultServer:
         if scenario == "always_500":
             return web.Response(status=500, text="Internal Server Error")
         if scenario == "overloaded":
-            return web.json_response({"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "0"})
+            return web.json_response(
+                {"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "0"}
+            )
         if scenario == "bad_request":
             return web.json_response({"error": {"message": "audio is too long"}}, status=400)
         if scenario == "unauthorised":
             return web.json_response({"error": {"message": "bad key"}}, status=401)
         if scenario == "garbage":
-            return web.Response(status=200, text="<html>proxy error page</html>", content_type="text/html")
+            return web.Response(
+                status=200, text="<html>proxy error page</html>", content_type="text/html"
+            )
         if scenario == "not_chat":
             return web.json_response({"result": "fine"})
         if scenario == "truncated":
-            return web.Response(status=200, text='{"choices": [{"message": {"content": "0 - 1', content_type="application/json")
+            return web.Response(
+                status=200,
+                text='{"choices": [{"message": {"content": "0 - 1',
+                content_type="application/json",
+            )
         answer = ANSWERS.get(question, "I do not know.")
         message = {"role": "assistant", "content": answer, "reasoning_content": "thinking it over"}
-        return web.json_response({"object": "chat.completion", "choices": [{"index": 0, "message": message}]})
+        return web.json_response(
+            {"object": "chat.completion", "choices": [{"index": 0, "message": message}]}
+        )
 
     def _check(self, body: dict[str, Any]) -> str:
         try:

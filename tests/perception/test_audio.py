@@ -32,7 +32,9 @@ def _chirp(seconds: float, rate: int) -> np.ndarray:
 
 def _ffmpeg(src: Path, dst: Path, *args: str) -> Path:
     assert shutil.which("ffmpeg"), "ffmpeg is a test dependency (scripts/setup.sh)"
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(src), *args, str(dst)], check=True)
+    subprocess.run(
+        ["ffmpeg", "-y", "-loglevel", "error", "-i", str(src), *args, str(dst)], check=True
+    )
     return dst
 
 
@@ -113,7 +115,9 @@ def test_a_file_without_samples_is_an_error(tmp_path: Path) -> None:
         load_audio(path)
 
 
-def test_truncated_file_yields_what_came_before_the_damage(tmp_path: Path, source_wav: Path) -> None:
+def test_truncated_file_yields_what_came_before_the_damage(
+    tmp_path: Path, source_wav: Path
+) -> None:
     mp3 = _ffmpeg(source_wav, tmp_path / "t.mp3")
     data = mp3.read_bytes()
     cut = tmp_path / "cut.mp3"
@@ -128,7 +132,9 @@ def test_pcm_bytes_and_ints() -> None:
     with pytest.raises(AudioDecodeError, match="whole number"):
         to_float_mono(b"\x00\x01\x02", channels=1)
     stereo = np.array([[1000, 3000], [-1000, -3000]], np.int16)
-    assert to_float_mono(stereo, channels=2).tolist() == pytest.approx([2000 / 32768, -2000 / 32768])
+    assert to_float_mono(stereo, channels=2).tolist() == pytest.approx(
+        [2000 / 32768, -2000 / 32768]
+    )
     nan = np.array([np.nan, np.inf, -np.inf, 0.5], np.float32)
     assert to_float_mono(nan).tolist() == [0.0, 1.0, -1.0, 0.5]
 

@@ -22,7 +22,9 @@ def short_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_json_lines_carry_kind_times_text_or_label_and_speaker(short_wav: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_lines_carry_kind_times_text_or_label_and_speaker(
+    short_wav: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["transcribe", str(short_wav), "--format", "json"])
     out, err = capsys.readouterr()
     assert code == 0
@@ -41,13 +43,20 @@ def test_json_lines_carry_kind_times_text_or_label_and_speaker(short_wav: Path, 
 
 
 def test_srt_vtt_and_text(short_wav: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["transcribe", str(short_wav), "--format", "srt", "-q", "--window", "20", "--hop", "15"]) == 0
+    assert (
+        main(
+            ["transcribe", str(short_wav), "--format", "srt", "-q", "--window", "20", "--hop", "15"]
+        )
+        == 0
+    )
     srt, err = capsys.readouterr()
     assert err == ""
     assert re.search(r"^1\n00:00:00,\d{3} --> 00:00:0\d,\d{3}\nS1: .*hire", srt, re.M)
     assert re.search(r"^2\n00:00:0\d,\d{3} --> .*\n\[tonal sound \(chime-like\)\]", srt, re.M)
 
-    assert main(["transcribe", str(short_wav), "--format", "vtt", "-q", "--kinds", "transcript"]) == 0
+    assert (
+        main(["transcribe", str(short_wav), "--format", "vtt", "-q", "--kinds", "transcript"]) == 0
+    )
     vtt = capsys.readouterr().out
     assert vtt.startswith("WEBVTT\n\n") and "-->" in vtt and "chime" not in vtt
 
@@ -77,15 +86,23 @@ def test_bad_input_is_one_line_and_exit_2(
     out, err = capsys.readouterr()
     assert out == ""
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("moss-agent transcribe: error:") and message in lines[0]
+    assert (
+        len(lines) == 1
+        and lines[0].startswith("moss-agent transcribe: error:")
+        and message in lines[0]
+    )
 
 
-def test_window_longer_than_the_backend_allows_is_exit_2(short_wav: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_window_longer_than_the_backend_allows_is_exit_2(
+    short_wav: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["transcribe", str(short_wav), "--window", "300", "-q"]) == 2
     err = capsys.readouterr().err.strip()
     assert "maximum" in err and "--window" in err and len(err.splitlines()) == 1
 
 
-def test_unknown_backend_option_is_exit_2(short_wav: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_backend_option_is_exit_2(
+    short_wav: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["transcribe", str(short_wav), "-q", "-o", "no_such_option=1"]) == 2
     assert "no_such_option" in capsys.readouterr().err

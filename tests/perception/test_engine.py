@@ -54,8 +54,11 @@ def test_no_drift_over_three_hours_of_silence_and_sound() -> None:
     perceiver = Perceiver(backend, WindowConfig(length=30, hop=25))
     buffered: list[float] = []
     events = [
-        e for e in perceiver.process_stream(
-            chunks, "long", on_progress=lambda done, total: buffered.append(perceiver.buffered_seconds)
+        e
+        for e in perceiver.process_stream(
+            chunks,
+            "long",
+            on_progress=lambda done, total: buffered.append(perceiver.buffered_seconds),
         )
         if isinstance(e, TranscriptSegment)
     ]
@@ -81,7 +84,9 @@ def test_words_across_window_edges_are_neither_duplicated_nor_dropped(seed: int)
     # Continuous sound, no pauses: every cut goes through words, windows overlap by 2 s,
     # and each window's timing is shifted differently (up to 0.08 s either way).
     seconds = 60.0
-    audio = (0.05 * np.random.default_rng(seed).standard_normal(int(seconds * SR))).astype(np.float32)
+    audio = (0.05 * np.random.default_rng(seed).standard_normal(int(seconds * SR))).astype(
+        np.float32
+    )
     truth = _continuous_words(seconds)
     backend = ScriptBackend(truth, jitter=0.08, seed=seed)
     perceiver = Perceiver(backend, WindowConfig(length=8.0, hop=6.0))
@@ -143,7 +148,9 @@ def test_speaker_turns_are_derived_from_the_stitched_transcript() -> None:
     audio = np.zeros(20 * SR, np.float32)
     for s in (1.0, 3.0, 12.0):
         audio[int(s * SR) : int((s + 0.5) * SR)] = _burst(SR // 2)
-    events = list(Perceiver(BurstBackend(), WindowConfig(length=30, hop=25)).process_array(audio, "t"))
+    events = list(
+        Perceiver(BurstBackend(), WindowConfig(length=30, hop=25)).process_array(audio, "t")
+    )
     turns = [e for e in events if isinstance(e, SpeakerTurn)]
     # Same speaker: one turn for the first two bursts (gap 1.5 s), another after 8.5 s.
     assert [(round(t.start, 2), round(t.end, 2)) for t in turns] == [(1.0, 3.5), (12.0, 12.5)]
@@ -199,7 +206,9 @@ def test_process_file_streams_with_progress(tmp_path) -> None:
     path = tmp_path / "x.flac"
     sf.write(path, audio, SR)
     seen: list[tuple[float, float | None]] = []
-    events = list(Perceiver(BurstBackend()).process_file(path, on_progress=lambda d, t: seen.append((d, t))))
+    events = list(
+        Perceiver(BurstBackend()).process_file(path, on_progress=lambda d, t: seen.append((d, t)))
+    )
     assert [round(e.start, 3) for e in events if isinstance(e, TranscriptSegment)] == [50.0]
     assert all(e.session_id == "x" for e in events)
     done = [d for d, _ in seen]
@@ -259,8 +268,15 @@ class _SpeculatingBackend(BurstBackend):
 def test_live_speculation_starts_early_and_leaves_no_trace_when_speech_resumes() -> None:
     # burst, 0.3 s pause (long enough to speculate on, too short to end the utterance),
     # burst, 1 s pause (ends it), burst, silence.
-    parts = [np.zeros(SR // 2), _burst(SR), np.zeros(int(0.3 * SR)), _burst(SR), np.zeros(SR),
-             _burst(SR // 2), np.zeros(2 * SR)]
+    parts = [
+        np.zeros(SR // 2),
+        _burst(SR),
+        np.zeros(int(0.3 * SR)),
+        _burst(SR),
+        np.zeros(SR),
+        _burst(SR // 2),
+        np.zeros(2 * SR),
+    ]
     audio = np.concatenate(parts).astype(np.float32)
     pause_end = (SR // 2 + 2 * SR + int(0.3 * SR)) / SR  # where the 1 s pause starts
     step = int(0.02 * SR)
@@ -280,7 +296,9 @@ def test_live_speculation_starts_early_and_leaves_no_trace_when_speech_resumes()
     spec_backend, spec_events, spec_at = run(True)
     plain_backend, plain_events, plain_at = run(False)
     key = [(type(e).__name__, e.start, e.end, getattr(e, "text", None)) for e in plain_events]
-    assert [(type(e).__name__, e.start, e.end, getattr(e, "text", None)) for e in spec_events] == key
+    assert [
+        (type(e).__name__, e.start, e.end, getattr(e, "text", None)) for e in spec_events
+    ] == key
     assert len([e for e in plain_events if isinstance(e, TranscriptSegment)]) == 3
     # The 0.3 s pause was speculated on and dropped; the state it left was undone.
     assert spec_backend.restored >= 1

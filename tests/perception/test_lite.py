@@ -45,20 +45,28 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
 
 @pytest.fixture(scope="module")
 def fox() -> np.ndarray:
-    return np.concatenate([np.zeros(SR // 2, np.float32), speak(FOX, "en-us+m3"), np.zeros(SR // 2, np.float32)])
+    return np.concatenate(
+        [np.zeros(SR // 2, np.float32), speak(FOX, "en-us+m3"), np.zeros(SR // 2, np.float32)]
+    )
 
 
 # --- the meeting: words, timing, speakers, sounds -----------------------------------------
 
 
-def test_word_error_rate_on_the_meeting(lite_meeting_events: list[Event], meeting_scene: Scene) -> None:
+def test_word_error_rate_on_the_meeting(
+    lite_meeting_events: list[Event], meeting_scene: Scene
+) -> None:
     reference = " ".join(u.text for u in meeting_scene.utterances)
     assert word_error_rate(reference, _text(lite_meeting_events)) <= 0.15
 
 
-def test_segment_starts_match_known_onsets(lite_meeting_events: list[Event], meeting_scene: Scene) -> None:
-    errors = onset_errors([u.start for u in meeting_scene.utterances],
-                          [s.start for s in _segments(lite_meeting_events)])
+def test_segment_starts_match_known_onsets(
+    lite_meeting_events: list[Event], meeting_scene: Scene
+) -> None:
+    errors = onset_errors(
+        [u.start for u in meeting_scene.utterances],
+        [s.start for s in _segments(lite_meeting_events)],
+    )
     assert float(np.median(errors)) <= 0.3
     assert float(np.max(errors)) <= 1.0
 
@@ -73,7 +81,9 @@ def _speaker_map(events: list[Event], scene: Scene) -> dict[str, Counter[str | N
     return found
 
 
-def test_three_voices_get_three_stable_ids(lite_meeting_events: list[Event], meeting_scene: Scene) -> None:
+def test_three_voices_get_three_stable_ids(
+    lite_meeting_events: list[Event], meeting_scene: Scene
+) -> None:
     found = _speaker_map(lite_meeting_events, meeting_scene)
     assert set(found) == {"Bob", "Alice", "Carol"}
     ids = {person: set(c) for person, c in found.items()}
@@ -82,9 +92,14 @@ def test_three_voices_get_three_stable_ids(lite_meeting_events: list[Event], mee
     assert set.union(*ids.values()) == {"S1", "S2", "S3"}
 
 
-def test_speaker_ids_stay_stable_across_many_windows(lite_backend: LiteBackend, meeting_scene: Scene) -> None:
-    events = list(Perceiver(lite_backend, WindowConfig(length=9.0, hop=7.0)).process_array(
-        meeting_scene.audio, "many-windows"))
+def test_speaker_ids_stay_stable_across_many_windows(
+    lite_backend: LiteBackend, meeting_scene: Scene
+) -> None:
+    events = list(
+        Perceiver(lite_backend, WindowConfig(length=9.0, hop=7.0)).process_array(
+            meeting_scene.audio, "many-windows"
+        )
+    )
     windows = {s.window_id for s in _segments(events)}
     assert len(windows) >= 4
     found = _speaker_map(events, meeting_scene)
@@ -100,7 +115,11 @@ def test_doorbell_and_phone_are_found_between_utterances(
 ) -> None:
     sounds = [e for e in lite_meeting_events if isinstance(e, SoundEvent)]
     for truth, word in zip(meeting_scene.sounds, ("chime", "ringing"), strict=True):
-        hits = [s for s in sounds if _overlap(s.start, s.end, truth.start, truth.end) >= 0.8 * (truth.end - truth.start)]
+        hits = [
+            s
+            for s in sounds
+            if _overlap(s.start, s.end, truth.start, truth.end) >= 0.8 * (truth.end - truth.start)
+        ]
         assert len(hits) == 1, (truth, sounds)
         hit = hits[0]
         assert hit.category == SoundCategory.TONAL and word in hit.label
@@ -114,10 +133,22 @@ def test_doorbell_and_phone_are_found_between_utterances(
 
 def test_every_event_names_its_backend_model_and_session(lite_meeting_events: list[Event]) -> None:
     kinds = Counter(e.kind for e in lite_meeting_events)
-    assert kinds["transcript"] >= 6 and kinds["sound"] >= 2 and kinds["voice"] >= 5 and kinds["speaker"] >= 5
+    assert (
+        kinds["transcript"] >= 6
+        and kinds["sound"] >= 2
+        and kinds["voice"] >= 5
+        and kinds["speaker"] >= 5
+    )
     for e in lite_meeting_events:
-        assert e.backend == "lite" and e.model and e.session_id == "meeting" and e.window_id is not None
-    assert {e.model for e in _segments(lite_meeting_events)} == {"whisper-tiny.en (faster-whisper int8)"}
+        assert (
+            e.backend == "lite"
+            and e.model
+            and e.session_id == "meeting"
+            and e.window_id is not None
+        )
+    assert {e.model for e in _segments(lite_meeting_events)} == {
+        "whisper-tiny.en (faster-whisper int8)"
+    }
     starts = [e.start for e in _segments(lite_meeting_events)]
     assert starts == sorted(starts)
 
@@ -133,7 +164,9 @@ def test_voice_traits_are_marked_heuristic(lite_meeting_events: list[Event]) -> 
 # --- window edges through words --------------------------------------------------------------
 
 
-def test_words_cut_by_window_edges_are_kept_once(lite_backend: LiteBackend, meeting_scene: Scene) -> None:
+def test_words_cut_by_window_edges_are_kept_once(
+    lite_backend: LiteBackend, meeting_scene: Scene
+) -> None:
     # No pause-seeking: cuts fall every 5 s, inside utterances; windows overlap by 2 s.
     cfg = WindowConfig(length=7.0, hop=5.0, cut_in_pauses=False)
     events = list(Perceiver(lite_backend, cfg).process_array(meeting_scene.audio, "edges"))
@@ -156,7 +189,9 @@ def test_silent_file_gives_no_transcript(tmp_path: Path) -> None:
     assert [e for e in transcribe(path) if e.kind == "transcript"] == []
 
 
-@pytest.mark.parametrize("rate, channels, fmt", [(8_000, 2, "wav"), (48_000, 1, "flac"), (44_100, 2, "ogg")])
+@pytest.mark.parametrize(
+    "rate, channels, fmt", [(8_000, 2, "wav"), (48_000, 1, "flac"), (44_100, 2, "ogg")]
+)
 def test_other_rates_layouts_and_containers(
     tmp_path: Path, fox: np.ndarray, rate: int, channels: int, fmt: str
 ) -> None:
@@ -206,8 +241,13 @@ def test_corrupt_and_empty_files_fail_before_any_model_loads(tmp_path: Path) -> 
 
 
 def test_live_feed_gives_each_utterance_soon_after_it_ends(lite_backend: LiteBackend) -> None:
-    scene = compose([("say", DISTINCT_VOICES[0], "Please call me back tomorrow."), ("say", DISTINCT_VOICES[1], "I will call you back before noon.")],
-                    gap=1.0)
+    scene = compose(
+        [
+            ("say", DISTINCT_VOICES[0], "Please call me back tomorrow."),
+            ("say", DISTINCT_VOICES[1], "I will call you back before noon."),
+        ],
+        gap=1.0,
+    )
     perceiver = Perceiver(lite_backend, session_id="live")
     step = int(0.02 * SR)
     arrivals: list[tuple[float, TranscriptSegment]] = []
@@ -254,14 +294,21 @@ def test_real_voices_taking_turns_get_two_ids_live_and_refined(lite_backend: Lit
         assert set(ids) == {"a", "b"}
         a, b = ids["a"].most_common(1)[0][0], ids["b"].most_common(1)[0][0]
         assert a != b and {s.speaker for s in _segments(found)} == {a, b}, ids
-    assert all(s.speaker_embedding is not None and len(s.speaker_embedding) == 192
-               for s in _segments(events) if s.duration >= 0.5)
+    assert all(
+        s.speaker_embedding is not None and len(s.speaker_embedding) == 192
+        for s in _segments(events)
+        if s.duration >= 0.5
+    )
 
 
 def test_text_joins_words_the_way_whisper_does(lite_backend: LiteBackend) -> None:
-    audio = np.concatenate([np.zeros(SR // 2, np.float32),
-                            speak("It cost 20,000 dollars. We meet at 10 o'clock.", "en-us"),
-                            np.zeros(SR, np.float32)])
+    audio = np.concatenate(
+        [
+            np.zeros(SR // 2, np.float32),
+            speak("It cost 20,000 dollars. We meet at 10 o'clock.", "en-us"),
+            np.zeros(SR, np.float32),
+        ]
+    )
     segs = _segments(list(Perceiver(lite_backend).process_array(audio, "join")))
     text = " ".join(s.text for s in segs)
     assert "$20,000" in text and "10 o'clock" in text, text

@@ -20,7 +20,6 @@ from perception.engine import Perceiver
 from perception.events import SoundCategory, SoundEvent, TranscriptSegment
 from perception.synthetic import speak
 
-
 SR = 16_000
 CHANT = " ".join(["one two"] * 12)
 FAST = "We want to hire two engineers before March, and the budget is tight this quarter."

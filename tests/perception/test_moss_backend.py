@@ -30,7 +30,12 @@ def backend(moss_tiny, tokenizer_dir: Path) -> MossBackend:  # type: ignore[no-u
 def _windows(lengths: list[float], seed: int = 0) -> list[Window]:
     rng = np.random.default_rng(seed)
     return [
-        Window("sess", i, 100.0 + 30.0 * i, (0.1 * rng.standard_normal(int(16000 * s))).astype(np.float32))
+        Window(
+            "sess",
+            i,
+            100.0 + 30.0 * i,
+            (0.1 * rng.standard_normal(int(16000 * s))).astype(np.float32),
+        )
         for i, s in enumerate(lengths)
     ]
 
@@ -89,9 +94,15 @@ def test_answers_go_through_the_parsers_with_absolute_times(
 ) -> None:
     """The model's text is replaced by scripted answers (the tiny model only says nonsense)."""
     scripted = {
-        PROMPTS[Task.TRANSCRIPT]: "0.50 - 1.50: Hello there.\n9.0 - 12.0: past the window\ngarbage line",
-        PROMPTS[Task.VOICE]: '<think>\nhm\n</think>\n\n{"gender": "male", "emotion": "calm", "summary": "steady"}',
-        PROMPTS[Task.SOUNDS]: "1.0 - 1.8: doorbell ringing\n0.2 - 2.5: soft piano music\n3 - 1: broken",
+        PROMPTS[
+            Task.TRANSCRIPT
+        ]: "0.50 - 1.50: Hello there.\n9.0 - 12.0: past the window\ngarbage line",
+        PROMPTS[
+            Task.VOICE
+        ]: '<think>\nhm\n</think>\n\n{"gender": "male", "emotion": "calm", "summary": "steady"}',
+        PROMPTS[
+            Task.SOUNDS
+        ]: "1.0 - 1.8: doorbell ringing\n0.2 - 2.5: soft piano music\n3 - 1: broken",
     }
     questions_seen: list[list[str]] = []
 
@@ -112,7 +123,12 @@ def test_answers_go_through_the_parsers_with_absolute_times(
     ]
     assert [e.start for e in events] == sorted(e.start for e in events)
     for event in events:
-        assert (event.backend, event.model, event.session_id, event.window_id) == ("moss", backend.model, "sess", 0)
+        assert (event.backend, event.model, event.session_id, event.window_id) == (
+            "moss",
+            backend.model,
+            "sess",
+            0,
+        )
     by_kind = {type(e): e for e in events}
     assert by_kind[TranscriptSegment].text == "Hello there."
     assert by_kind[VoiceTraits].emotion == "calm" and by_kind[VoiceTraits].summary == "steady"
@@ -152,7 +168,9 @@ def test_window_longer_than_the_model_hears_is_refused(backend: MossBackend) -> 
 
 def test_without_tokenizer_text_tasks_fail_clearly_but_ids_work(moss_tiny) -> None:  # type: ignore[no-untyped-def]
     model, processor = moss_tiny
-    ids_only = MossBackend(model=model, processor=processor, checkpoint=PARITY_CHECKPOINT, max_new_tokens=2)
+    ids_only = MossBackend(
+        model=model, processor=processor, checkpoint=PARITY_CHECKPOINT, max_new_tokens=2
+    )
     assert not ids_only.has_tokenizer
     (window,) = _windows([2.0])
     with pytest.raises(BackendUnavailableError, match="no tokenizer.*tokenizer=DIR"):
@@ -172,7 +190,9 @@ def test_loading_from_the_checkpoint_path_via_the_registry(tokenizer_dir: Path) 
     backend.close()
 
 
-def test_missing_or_broken_checkpoint_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_or_broken_checkpoint_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("MOSS_AUDIO_CHECKPOINT", raising=False)
     with pytest.raises(BackendUnavailableError, match="MOSS_AUDIO_CHECKPOINT.*hf download"):
         MossBackend()

@@ -68,7 +68,9 @@ def test_transcript_start_only_lines_end_at_the_next_start() -> None:
     assert [(e.start, e.end) for e in result.events] == [(0.5, 2.0), (2.0, 4.0)]
 
 
-def test_transcript_malformed_lines_are_dropped_with_warnings(caplog: pytest.LogCaptureFixture) -> None:
+def test_transcript_malformed_lines_are_dropped_with_warnings(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     text = "\n".join([
         "Here is the transcript:",
         "4.0 - 5.0: later line first",
@@ -97,7 +99,9 @@ def test_transcript_malformed_lines_are_dropped_with_warnings(caplog: pytest.Log
 
 def test_transcript_without_times_covers_the_window() -> None:
     result = parse_transcript("Hello everyone.\nLet's begin.", 12.0)
-    assert [(e.start, e.end, e.text) for e in result.events] == [(0.0, 12.0, "Hello everyone. Let's begin.")]
+    assert [(e.start, e.end, e.text) for e in result.events] == [
+        (0.0, 12.0, "Hello everyone. Let's begin.")
+    ]
     assert "no timestamps" in result.warnings[0]
 
 
@@ -119,7 +123,10 @@ def test_sound_timeline_reference_format() -> None:
         ("MusicEvent", 3.0, 9.0, "piano music playing"),
         ("SoundEvent", 10.5, 12.0, "a man speaking"),
     ]
-    assert isinstance(result.events[1], MusicEvent) and result.events[1].description == "piano music playing"
+    assert (
+        isinstance(result.events[1], MusicEvent)
+        and result.events[1].description == "piano music playing"
+    )
     assert result.events[2].category is SoundCategory.SPEECH
     assert "clamped" in result.warnings[0]
 
@@ -143,16 +150,28 @@ def test_sound_none_is_not_a_warning() -> None:
 
 
 def test_voice_traits_json_in_fences_with_prose() -> None:
-    text = 'Sure!\n```json\n{"gender": "female", "pitch": "high", "age": 30, "emotion": "happy",\n "summary": "A cheerful young woman.",}\n```'
+    text = (
+        'Sure!\n```json\n{"gender": "female", "pitch": "high", "age": 30, "emotion": "happy",\n'
+        ' "summary": "A cheerful young woman.",}\n```'
+    )
     result = parse_voice_traits(text, 20.0)
     (event,) = result.events
     assert isinstance(event, VoiceTraits)
-    assert (event.start, event.end, event.emotion, event.summary) == (0.0, 20.0, "happy", "A cheerful young woman.")
+    assert (event.start, event.end, event.emotion, event.summary) == (
+        0.0,
+        20.0,
+        "happy",
+        "A cheerful young woman.",
+    )
     assert event.traits == {"gender": "female", "pitch": "high", "age": "30"}
 
 
 def test_voice_traits_single_quotes_list_and_times() -> None:
-    text = "[{'speaker': 'A', 'emotion': 'calm', 'start': 0, 'end': 4}, {'speaker': 'B', 'emotion': 'angry', 'start': '5.5', 'end': 99}, {'start': 50, 'emotion': 'x'}]"
+    text = (
+        "[{'speaker': 'A', 'emotion': 'calm', 'start': 0, 'end': 4}, "
+        "{'speaker': 'B', 'emotion': 'angry', 'start': '5.5', 'end': 99}, "
+        "{'start': 50, 'emotion': 'x'}]"
+    )
     result = parse_voice_traits(text, 10.0)
     assert [(e.speaker, e.emotion, e.start, e.end) for e in result.events] == [
         ("A", "calm", 0.0, 4.0),
@@ -251,7 +270,10 @@ def test_fuzz_parsers_never_raise_and_stay_in_the_window(text: str, duration: fl
         if task is Task.TRANSCRIPT:
             assert all(isinstance(e, TranscriptSegment) and e.text for e in result.events)
             ends = [e.end for e in result.events]
-            assert all(b.start >= a.end - 0.05 for a, b in zip(result.events, result.events[1:], strict=False))
+            assert all(
+                b.start >= a.end - 0.05
+                for a, b in zip(result.events, result.events[1:], strict=False)
+            )
             assert ends == sorted(ends)
         if task is Task.SOUNDS:
             assert all(isinstance(e, SoundEvent | MusicEvent) and e.label for e in result.events)

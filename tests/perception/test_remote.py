@@ -26,7 +26,9 @@ def fault_server() -> Iterator[FaultServer]:
 def _windows(n: int = 2, seconds: float = 1.5) -> list[Window]:
     rng = np.random.default_rng(3)
     return [
-        Window("s", i, 60.0 * i, (0.2 * rng.standard_normal(int(16000 * seconds))).astype(np.float32))
+        Window(
+            "s", i, 60.0 * i, (0.2 * rng.standard_normal(int(16000 * seconds))).astype(np.float32)
+        )
         for i in range(n)
     ]
 
@@ -46,11 +48,17 @@ def test_parsed_events_with_absolute_times(fault_server: FaultServer) -> None:
         base = 60.0 * index
         kinds = {type(e): e for e in events}
         assert set(kinds) == {TranscriptSegment, VoiceTraits, SoundEvent}
-        assert (kinds[TranscriptSegment].start, kinds[TranscriptSegment].end) == (base + 0.5, base + 1.2)
+        assert (kinds[TranscriptSegment].start, kinds[TranscriptSegment].end) == (
+            base + 0.5,
+            base + 1.2,
+        )
         assert kinds[TranscriptSegment].text == "Hello from the server."
         assert kinds[SoundEvent].label == "doorbell ringing"  # the <think> block was not parsed
         assert kinds[VoiceTraits].emotion == "cheerful"
-        assert all(e.backend == "remote" and e.model == "fault-model" and e.window_id == index for e in events)
+        assert all(
+            e.backend == "remote" and e.model == "fault-model" and e.window_id == index
+            for e in events
+        )
 
 
 def test_retries_with_backoff_then_succeeds(fault_server: FaultServer) -> None:
@@ -62,14 +70,20 @@ def test_retries_with_backoff_then_succeeds(fault_server: FaultServer) -> None:
 
 def test_persistent_500_is_a_clear_error(fault_server: FaultServer) -> None:
     fault_server.reset("always_500")
-    with _backend(fault_server, tasks="sounds") as backend, pytest.raises(BackendError, match="kept failing: HTTP 500.*3 tries"):
+    with (
+        _backend(fault_server, tasks="sounds") as backend,
+        pytest.raises(BackendError, match="kept failing: HTTP 500.*3 tries"),
+    ):
         backend.analyze(_windows(1))
     assert fault_server.requests == 3
 
 
 def test_overload_429_is_retried(fault_server: FaultServer) -> None:
     fault_server.reset("overloaded")
-    with _backend(fault_server, retries=1) as backend, pytest.raises(BackendError, match="HTTP 429: slow down"):
+    with (
+        _backend(fault_server, retries=1) as backend,
+        pytest.raises(BackendError, match="HTTP 429: slow down"),
+    ):
         backend.ask(_windows(1)[0].samples, "Anything?")
     assert fault_server.requests == 2
 
@@ -93,7 +107,10 @@ def test_client_errors_and_nonsense_are_not_retried(
 
 def test_timeout_is_retried_then_reported(fault_server: FaultServer) -> None:
     fault_server.reset("ok", delay=1.0)
-    with _backend(fault_server, timeout=0.2, retries=1) as backend, pytest.raises(BackendUnavailableError, match="no answer.*within 0.2 s.*timeout=SECONDS"):
+    with (
+        _backend(fault_server, timeout=0.2, retries=1) as backend,
+        pytest.raises(BackendUnavailableError, match="no answer.*within 0.2 s.*timeout=SECONDS"),
+    ):
         backend.ask(_windows(1)[0].samples, "Anything?")
     assert fault_server.requests == 2
 
@@ -111,13 +128,21 @@ def test_server_down_is_a_clear_error() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     backend = RemoteBackend(url=f"http://127.0.0.1:{port}/v1", model="m", retries=1, backoff=0.01)
-    with backend, pytest.raises(BackendUnavailableError, match="cannot reach the perception server.*moss-agent serve"):
+    with (
+        backend,
+        pytest.raises(
+            BackendUnavailableError, match="cannot reach the perception server.*moss-agent serve"
+        ),
+    ):
         backend.analyze(_windows(1))
 
 
 def test_model_discovery_failure(fault_server: FaultServer) -> None:
     fault_server.reset("no_models")
-    with _backend(fault_server) as backend, pytest.raises(RemoteProtocolError, match="lists no model.*model=NAME"):
+    with (
+        _backend(fault_server) as backend,
+        pytest.raises(RemoteProtocolError, match="lists no model.*model=NAME"),
+    ):
         backend.analyze(_windows(1))
 
 

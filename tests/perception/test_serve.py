@@ -25,13 +25,23 @@ from perception.server import MossChatServer, RequestError, parse_chat_request
 def _wav_bytes(seconds: float = 1.5, seed: int = 0, rate: int = 16000) -> bytes:
     rng = np.random.default_rng(seed)
     buffer = io.BytesIO()
-    sf.write(buffer, (0.2 * rng.standard_normal(int(rate * seconds))).astype(np.float32), rate, format="WAV")
+    sf.write(
+        buffer,
+        (0.2 * rng.standard_normal(int(rate * seconds))).astype(np.float32),
+        rate,
+        format="WAV",
+    )
     return buffer.getvalue()
 
 
 def _body(url: str, question: str = "What do you hear?", **extra) -> dict:  # type: ignore[no-untyped-def]
     content = [{"type": "audio_url", "audio_url": {"url": url}}, {"type": "text", "text": question}]
-    return {"model": "tiny-moss", "messages": [{"role": "user", "content": content}], "max_tokens": 6, **extra}
+    return {
+        "model": "tiny-moss",
+        "messages": [{"role": "user", "content": content}],
+        "max_tokens": 6,
+        **extra,
+    }
 
 
 def _data_url(data: bytes, mime: str = "audio/wav") -> str:
@@ -50,10 +60,14 @@ def test_health_and_models(moss_server) -> None:  # type: ignore[no-untyped-def]
 
 def test_chat_completion_shape_and_greedy_repeatability(moss_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     wav = _wav_bytes()
-    first = httpx.post(moss_server.url + "/chat/completions", json=_body(_data_url(wav)), timeout=60).json()
+    first = httpx.post(
+        moss_server.url + "/chat/completions", json=_body(_data_url(wav)), timeout=60
+    ).json()
     choice = first["choices"][0]
     assert first["object"] == "chat.completion" and first["model"] == "tiny-moss"
-    assert choice["message"]["role"] == "assistant" and isinstance(choice["message"]["content"], str)
+    assert choice["message"]["role"] == "assistant" and isinstance(
+        choice["message"]["content"], str
+    )
     assert "reasoning_content" in choice["message"]
     assert choice["finish_reason"] in ("stop", "length")
     assert first["usage"]["completion_tokens"] <= 6 and first["usage"]["prompt_tokens"] > 20
@@ -61,7 +75,9 @@ def test_chat_completion_shape_and_greedy_repeatability(moss_server, tmp_path: P
     path = tmp_path / "clip.wav"
     path.write_bytes(wav)
     for url in (str(path), path.as_uri()):
-        again = httpx.post(moss_server.url + "/chat/completions", json=_body(url), timeout=60).json()
+        again = httpx.post(
+            moss_server.url + "/chat/completions", json=_body(url), timeout=60
+        ).json()
         assert again["choices"][0]["message"] == choice["message"]
 
 
@@ -69,7 +85,9 @@ def test_streaming_equals_the_whole_answer(moss_server) -> None:  # type: ignore
     body = _body(_data_url(_wav_bytes(seed=4)), max_tokens=12)
     whole = httpx.post(moss_server.url + "/chat/completions", json=body, timeout=60).json()
     chunks = []
-    with httpx.stream("POST", moss_server.url + "/chat/completions", json={**body, "stream": True}, timeout=60) as r:
+    with httpx.stream(
+        "POST", moss_server.url + "/chat/completions", json={**body, "stream": True}, timeout=60
+    ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         for line in r.iter_lines():
             if line.startswith("data: "):
@@ -118,7 +136,13 @@ def test_request_parsing_accepts_openai_input_audio_and_system() -> None:
             {"type": "text", "text": "What?"}]}],
         "temperature": 0.7, "top_p": 0.9, "seed": 3}  # fmt: skip
     chat = parse_chat_request(body)
-    assert (chat.system, chat.question, chat.temperature, chat.top_p, chat.seed) == ("Be brief.", "What?", 0.7, 0.9, 3)
+    assert (chat.system, chat.question, chat.temperature, chat.top_p, chat.seed) == (
+        "Be brief.",
+        "What?",
+        0.7,
+        0.9,
+        3,
+    )
     assert len(chat.audio) == 24000
     with pytest.raises(RequestError, match="does not read local files"):
         parse_chat_request(_body("/tmp/x.wav"), allow_local_files=False)
@@ -151,7 +175,9 @@ def test_text_chat_with_tools_runs_the_language_model(moss_server) -> None:  # t
     without_tools = httpx.post(url, json=_text_body(tool_choice="none"), timeout=60).json()
     # The tools are in the prompt (Qwen3's <tools> block), and only when offered.
     assert first["usage"]["prompt_tokens"] > without_tools["usage"]["prompt_tokens"] + 50
-    assert httpx.post(url, json=_text_body(), timeout=60).json()["choices"] == first["choices"]  # greedy
+    assert (
+        httpx.post(url, json=_text_body(), timeout=60).json()["choices"] == first["choices"]
+    )  # greedy
     with httpx.stream("POST", url, json=_text_body(stream=True), timeout=60) as response:
         lines = [line for line in response.iter_lines() if line.startswith("data: ")]
     assert lines[-1] == "data: [DONE]"
@@ -161,13 +187,17 @@ def test_text_chat_with_tools_runs_the_language_model(moss_server) -> None:  # t
     assert content == (choice["message"]["content"] or "")
 
 
-def _scripted(moss_tiny, tokenizer_dir: Path, replies: list[str], prompts: list[str]) -> MossBackend:  # type: ignore[no-untyped-def]
+def _scripted(
+    moss_tiny, tokenizer_dir: Path, replies: list[str], prompts: list[str]
+) -> MossBackend:  # type: ignore[no-untyped-def]
     """The tiny checkpoint's backend answering text chats with ``replies`` in place of what
     random weights would say (rendering, parsing and the HTTP side are real)."""
     from perception.moss import GenerationResult
 
     model, processor = moss_tiny
-    backend = MossBackend(model=model, processor=processor, tokenizer=tokenizer_dir, model_name="tiny")
+    backend = MossBackend(
+        model=model, processor=processor, tokenizer=tokenizer_dir, model_name="tiny"
+    )
 
     def generate_text(prompt: str, config=None, on_token=None):  # type: ignore[no-untyped-def]
         prompts.append(prompt)
@@ -199,7 +229,9 @@ async def test_tool_calls_come_back_structured(moss_tiny, tokenizer_dir: Path) -
     assert prompts[0].endswith("<|im_start|>assistant\n")
 
 
-async def test_the_openai_reasoner_runs_its_tool_loop_on_this_server(moss_tiny, tokenizer_dir: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_the_openai_reasoner_runs_its_tool_loop_on_this_server(
+    moss_tiny, tokenizer_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
     from agent.reasoning.openai_chat import OpenAIReasoner
     from agent.testing import ScriptedSession
     from tests.agent.scripts import meeting_script
@@ -223,9 +255,13 @@ async def test_the_openai_reasoner_runs_its_tool_loop_on_this_server(moss_tiny, 
 # --- batching, in process --------------------------------------------------------------------
 
 
-async def test_concurrent_requests_share_one_encoder_pass(moss_tiny, tokenizer_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_requests_share_one_encoder_pass(
+    moss_tiny, tokenizer_dir: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     model, processor = moss_tiny
-    backend = MossBackend(model=model, processor=processor, tokenizer=tokenizer_dir, model_name="tiny")
+    backend = MossBackend(
+        model=model, processor=processor, tokenizer=tokenizer_dir, model_name="tiny"
+    )
     rows: list[int] = []
     encode = model.encode_audio
 
@@ -236,16 +272,22 @@ async def test_concurrent_requests_share_one_encoder_pass(moss_tiny, tokenizer_d
     monkeypatch.setattr(model, "encode_audio", counting)
     server = MossChatServer(backend, batch_wait=1.0)
     a, b = _wav_bytes(seed=1), _wav_bytes(seed=2, seconds=2.2)
-    bodies = [_body(_data_url(a), q) for q in ("one?", "two?", "three?")] + [_body(_data_url(b), "four?")]
+    bodies = [_body(_data_url(a), q) for q in ("one?", "two?", "three?")] + [
+        _body(_data_url(b), "four?")
+    ]
     async with TestClient(TestServer(server.create_app())) as client:
-        responses = await asyncio.gather(*(client.post("/v1/chat/completions", json=x) for x in bodies))
+        responses = await asyncio.gather(
+            *(client.post("/v1/chat/completions", json=x) for x in bodies)
+        )
         answers = [await r.json() for r in responses]
     # Three questions on one clip plus one on another: one batch, each clip encoded once.
     assert server.generate_calls == 1 and rows == [2]
     # Each batched answer equals the same question asked alone.
     for body, answer in zip(bodies, answers, strict=True):
         chat = parse_chat_request(body)
-        [[alone]] = backend.generate([chat.audio], [[chat.question]], backend.generation_config(max_new_tokens=6))
+        [[alone]] = backend.generate(
+            [chat.audio], [[chat.question]], backend.generation_config(max_new_tokens=6)
+        )
         assert answer["usage"]["completion_tokens"] == len(alone.token_ids)
         assert answer["choices"][0]["message"]["content"] == (alone.answer or "")
 

@@ -214,8 +214,8 @@ async def test_local_paths_are_refused_by_default(
      (b'{"messages": [{"role": "user", "content": "hi"}], "temperature": "hot"}', "`temperature` must be a number"),
      (b'{"messages": [' + b'{"role": "user", "content": "hi"},' * 1100 + b'{"role": "user", "content": "x"}]}',
       "at most 1024")],
-    ids=["100k-deep-array", "100001-arrays", "100-deep-field", "5k-deep-object", "max_tokens-1e400", "input_audio-string", "string-temperature",
-         "too-many-messages"],
+    ids=["100k-deep-array", "100001-arrays", "100-deep-field", "5k-deep-object", "max_tokens-1e400",
+         "input_audio-string", "string-temperature", "too-many-messages"],
 )  # fmt: skip
 def test_malformed_bodies_are_json_4xx(keyed: ServeProcess, body: bytes, match: str) -> None:
     before = len(keyed.log)

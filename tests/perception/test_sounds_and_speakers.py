@@ -34,11 +34,19 @@ def _melody(seconds: float = 4.0) -> np.ndarray:
         (doorbell, SoundCategory.TONAL, "chime"),
         (phone_ring, SoundCategory.TONAL, "ringing"),
         (lambda: noise_burst(1.0), SoundCategory.NOISE, "noise"),
-        (lambda: (0.1 * np.random.default_rng(1).standard_normal(3 * SR)).astype(np.float32),
-         SoundCategory.NOISE, "broadband"),
+        (
+            lambda: (0.1 * np.random.default_rng(1).standard_normal(3 * SR)).astype(np.float32),
+            SoundCategory.NOISE,
+            "broadband",
+        ),
         (_melody, SoundCategory.MUSIC, "music"),
-        (lambda: np.tile(0.3 * np.sin(2 * np.pi * 1000 * np.arange(SR) / SR), 1).astype(np.float32),
-         SoundCategory.TONAL, "steady"),
+        (
+            lambda: np.tile(0.3 * np.sin(2 * np.pi * 1000 * np.arange(SR) / SR), 1).astype(
+                np.float32
+            ),
+            SoundCategory.TONAL,
+            "steady",
+        ),
     ],
 )
 def test_each_kind_of_sound_is_named(make, category: SoundCategory, word: str) -> None:
@@ -55,12 +63,18 @@ def test_speech_without_a_transcript_is_not_called_a_tone() -> None:
 def test_sounds_between_words_are_found_with_their_times() -> None:
     gap = np.zeros(SR // 2, np.float32)
     speech = speak("Hello there.", "en-us+m3")
-    audio = np.concatenate([gap, speech, gap, doorbell(), gap, phone_ring(), gap, np.zeros(6 * SR, np.float32)])
+    audio = np.concatenate(
+        [gap, speech, gap, doorbell(), gap, phone_ring(), gap, np.zeros(6 * SR, np.float32)]
+    )
     speech_span = (0.5, 0.5 + len(speech) / SR)
     bell_start = speech_span[1] + 0.5
     found = SoundDetector().detect(audio, [speech_span])
     labels = [(round(s.start, 1), s.category, s.label) for s in found]
-    assert [s.category for s in found] == [SoundCategory.TONAL, SoundCategory.TONAL, SoundCategory.SILENCE], labels
+    assert [s.category for s in found] == [
+        SoundCategory.TONAL,
+        SoundCategory.TONAL,
+        SoundCategory.SILENCE,
+    ], labels
     assert found[0].start == pytest.approx(bell_start, abs=0.05)
     assert found[1].start == pytest.approx(bell_start + 1.6 + 0.5, abs=0.05)
     assert found[2].end - found[2].start >= 5.0
@@ -71,7 +85,12 @@ def test_clusterer_opens_ids_in_order_and_keeps_them() -> None:
     a = np.array([1.0, 0.0, 0.0])
     b = np.array([0.0, 1.0, 0.0])
     near_a = np.array([0.95, 0.3, 0.0]) / np.linalg.norm([0.95, 0.3, 0.0])
-    assert [c.assign(a, 2), c.assign(b, 2), c.assign(near_a, 2), c.assign(b, 2)] == ["S1", "S2", "S1", "S2"]
+    assert [c.assign(a, 2), c.assign(b, 2), c.assign(near_a, 2), c.assign(b, 2)] == [
+        "S1",
+        "S2",
+        "S1",
+        "S2",
+    ]
     assert c.assign(np.array([0.0, 0.0, 1.0]), 1, may_open=False) in ("S1", "S2")
     assert len(c.voices) == 2
 
@@ -87,13 +106,19 @@ def test_tracker_gives_window_local_labels_session_ids() -> None:
     bob = [sf.read(voices / f"{k}.flac", dtype="float32")[0] for k in ("a1", "a2")]
     alice = [sf.read(voices / f"{k}.flac", dtype="float32")[0] for k in ("b1", "b2")]
     ids = []
-    for w, (first, second, labels) in enumerate([(bob[0], alice[0], ("A", "B")), (alice[1], bob[1], ("A", "B"))]):
+    for w, (first, second, labels) in enumerate(
+        [(bob[0], alice[0], ("A", "B")), (alice[1], bob[1], ("A", "B"))]
+    ):
         audio = np.concatenate([first, np.zeros(SR // 2, np.float32), second])
         t1 = len(first) / SR
         window = Window("s", w, 100.0 * w, audio.astype(np.float32))
         segs = [
-            TranscriptSegment(start=window.start, end=window.start + t1, text="x", speaker=labels[0]),
-            TranscriptSegment(start=window.start + t1 + 0.5, end=window.end, text="y", speaker=labels[1]),
+            TranscriptSegment(
+                start=window.start, end=window.start + t1, text="x", speaker=labels[0]
+            ),
+            TranscriptSegment(
+                start=window.start + t1 + 0.5, end=window.end, text="y", speaker=labels[1]
+            ),
         ]
         ids.append([e.speaker for e in tracker.relabel(segs, window)])
     # Window 0: Bob, Alice. Window 1: Alice, Bob -- the local labels swapped, the ids did not.

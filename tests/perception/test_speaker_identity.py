@@ -71,14 +71,21 @@ def test_recluster_groups_by_person(vectors: dict[str, np.ndarray]) -> None:
     assert groups[0] != groups[1]
 
 
-def test_relabel_fixes_live_mistakes_keeps_ids_and_is_idempotent(vectors: dict[str, np.ndarray]) -> None:
+def test_relabel_fixes_live_mistakes_keeps_ids_and_is_idempotent(
+    vectors: dict[str, np.ndarray],
+) -> None:
     # Live, the first person was split in two (S1, S3) and one answer of the other went to S1.
     live = ["S1", "S2", "S3", "S1", "S3", "S2"]
-    spans = [Span(3.0 * i, 3.0 * i + 3.0, s, vectors[k]) for i, (k, s) in enumerate(zip(CLIPS, live, strict=True))]
+    spans = [
+        Span(3.0 * i, 3.0 * i + 3.0, s, vectors[k])
+        for i, (k, s) in enumerate(zip(CLIPS, live, strict=True))
+    ]
     refined = relabel(spans)
     assert refined[0] == refined[2] == refined[4] and refined[1] == refined[3] == refined[5]
     assert refined[0] != refined[1] and set(refined) <= {"S1", "S2", "S3"}
-    again = relabel([Span(s.start, s.end, r, s.embedding) for s, r in zip(spans, refined, strict=True)])
+    again = relabel(
+        [Span(s.start, s.end, r, s.embedding) for s, r in zip(spans, refined, strict=True)]
+    )
     assert again == refined
 
 
@@ -87,11 +94,16 @@ def test_refine_speakers_rewrites_words_and_turns(vectors: dict[str, np.ndarray]
     for i, k in enumerate(CLIPS):
         start = 3.0 * i
         wrong = "S1" if i < 4 else "S3"  # live: everybody S1, then a new id for the same people
-        events.append(TranscriptSegment(
-            start=start, end=start + 3.0, text=k, speaker=wrong,
-            words=[Word(start=start, end=start + 1.0, text=k, speaker=wrong)],
-            speaker_embedding=vectors[k].astype(np.float32).tolist(),
-        ))
+        events.append(
+            TranscriptSegment(
+                start=start,
+                end=start + 3.0,
+                text=k,
+                speaker=wrong,
+                words=[Word(start=start, end=start + 1.0, text=k, speaker=wrong)],
+                speaker_embedding=vectors[k].astype(np.float32).tolist(),
+            )
+        )
         events.append(SpeakerTurn(start=start, end=start + 3.0, speaker=wrong))
     out = refine_speakers(events)
     segs = [e for e in out if isinstance(e, TranscriptSegment)]
@@ -108,11 +120,20 @@ def test_refine_without_embeddings_changes_nothing() -> None:
     assert refine_speakers(events) == events
 
 
-def test_a_turn_over_two_voices_is_cut_where_the_voice_changes(vectors: dict[str, np.ndarray]) -> None:
+def test_a_turn_over_two_voices_is_cut_where_the_voice_changes(
+    vectors: dict[str, np.ndarray],
+) -> None:
     live = ["S1", "S2", "S2", "S2", "S1", "S2"]  # live, a2 went to the other person
-    segs = [TranscriptSegment(start=3.0 * i, end=3.0 * i + 2.5, text=k, speaker=who,
-                              speaker_embedding=vectors[k].astype(np.float32).tolist())
-            for i, (k, who) in enumerate(zip(CLIPS, live, strict=True))]
+    segs = [
+        TranscriptSegment(
+            start=3.0 * i,
+            end=3.0 * i + 2.5,
+            text=k,
+            speaker=who,
+            speaker_embedding=vectors[k].astype(np.float32).tolist(),
+        )
+        for i, (k, who) in enumerate(zip(CLIPS, live, strict=True))
+    ]
     one_turn = SpeakerTurn(start=3.0, end=11.5, speaker="S2")  # b1, a2, b2 as one live turn
     out = refine_speakers([*segs, one_turn])
     a, b = out[0].speaker, out[1].speaker

@@ -40,7 +40,11 @@ _SPACE, _NEWLINE = "\u0120", "\u010a"  # byte-level symbols of b" " and b"\n"
 
 def byte_symbols() -> list[str]:
     """GPT-2's printable stand-ins for the 256 byte values, in vocabulary order."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
     codes = list(printable)
     extra = 0
     for byte in range(256):
@@ -60,15 +64,23 @@ def write_byte_tokenizer(directory: Path) -> Path:
     vocab = {symbol: index for index, symbol in enumerate(symbols)}
     filler = [symbols[ord(c) - 33] if 33 <= ord(c) <= 126 else None for c in ALPHABET]
     filler = [f for f in filler if f] + [_SPACE, _NEWLINE]
-    pieces = itertools.chain(itertools.product(filler, repeat=3), itertools.product(filler, repeat=4))
+    pieces = itertools.chain(
+        itertools.product(filler, repeat=3), itertools.product(filler, repeat=4)
+    )
     for token_id, piece in zip(range(256, min(SPECIAL_TOKENS.values())), pieces, strict=False):
         vocab["".join(piece)] = token_id
     vocab.update(SPECIAL_TOKENS)
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
+    tokenizer.add_special_tokens(
+        [AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS]
+    )
     tokenizer.save(str(directory / "tokenizer.json"))
-    config = {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}
+    config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "eos_token": "<|im_end|>",
+        "pad_token": "<|endoftext|>",
+    }
     (directory / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
     return directory

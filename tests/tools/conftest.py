@@ -25,4 +25,6 @@ def bus() -> EventBus:
 
 @pytest.fixture
 def ctx(session: ScriptedSession, bus: EventBus) -> ToolContext:
-    return ToolContext(memory=session.memory, session_id=session.session_id, bus=bus, reminders=ReminderScheduler())
+    return ToolContext(
+        memory=session.memory, session_id=session.session_id, bus=bus, reminders=ReminderScheduler()
+    )

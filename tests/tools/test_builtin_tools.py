@@ -55,7 +55,10 @@ async def test_transcript_at_and_between(ctx: ToolContext) -> None:
 
 async def test_transcript_between_refuses_backwards_and_huge_spans(ctx: ToolContext) -> None:
     backwards = await registry.call("transcript_between", {"start": 10, "end": 5}, ctx)
-    assert backwards.error == "invalid arguments for transcript_between: end (5 s) is before start (10 s)"
+    assert (
+        backwards.error
+        == "invalid arguments for transcript_between: end (5 s) is before start (10 s)"
+    )
     huge = await registry.call("transcript_between", {"start": 0, "end": 86400}, ctx)
     assert huge.error is not None and "at most 21600 s" in huge.error
     negative = await registry.call("transcript_at", {"time": -3}, ctx)
@@ -81,9 +84,17 @@ async def test_speakers_most_talk_first(ctx: ToolContext) -> None:
 
 @pytest.mark.parametrize(
     ("label", "expected"),
-    [(None, ["doorbell", "phone ringing"]), ("phone", ["phone ringing"]), ("door", ["doorbell"]), ("chime", []), ("ring", ["doorbell", "phone ringing"])],
+    [
+        (None, ["doorbell", "phone ringing"]),
+        ("phone", ["phone ringing"]),
+        ("door", ["doorbell"]),
+        ("chime", []),
+        ("ring", ["doorbell", "phone ringing"]),
+    ],
 )
-async def test_sound_events_between(ctx: ToolContext, label: str | None, expected: list[str]) -> None:
+async def test_sound_events_between(
+    ctx: ToolContext, label: str | None, expected: list[str]
+) -> None:
     args = {"label": label} if label else {}
     sounds = await call(ctx, "sound_events_between", **args)
     assert [s.label for s in sounds] == expected  # type: ignore[attr-defined]
@@ -136,11 +147,16 @@ async def test_schedule_reminder_fires_on_stream_time(ctx: ToolContext) -> None:
     assert isinstance(later, Reminder) and later.due == 15.0
     assert await ctx.reminders.advance(ctx.session_id, 14.9) == []
     assert await ctx.reminders.advance("other-session", 100.0) == []  # another session's clock
-    assert [r.message for r in await ctx.reminders.advance(ctx.session_id, 15.0)] == ["check the budget"]
+    assert [r.message for r in await ctx.reminders.advance(ctx.session_id, 15.0)] == [
+        "check the budget"
+    ]
     assert [r.message for r in await ctx.reminders.advance(ctx.session_id, 60.0)] == ["wrap up"]
     assert fixed.due == 30.0 and ctx.reminders.pending() == []
     both = await registry.call("schedule_reminder", {"message": "x", "at": 3, "in_seconds": 3}, ctx)
-    assert both.error == "invalid arguments for schedule_reminder: give exactly one of `at` and `in_seconds`"
+    assert (
+        both.error
+        == "invalid arguments for schedule_reminder: give exactly one of `at` and `in_seconds`"
+    )
 
 
 class PitchBackend(PerceptionBackend):
@@ -159,7 +175,9 @@ class PitchBackend(PerceptionBackend):
         return f"{question} The loudest tone is at {peak:.0f} Hz."
 
 
-async def test_relisten_reads_the_archive_and_asks_the_backend(ctx: ToolContext, session: ScriptedSession) -> None:
+async def test_relisten_reads_the_archive_and_asks_the_backend(
+    ctx: ToolContext, session: ScriptedSession
+) -> None:
     audio = np.zeros(30 * 16_000, np.float32)
     bell = synthetic.doorbell()
     start = int(9.9 * 16_000)
@@ -182,7 +200,10 @@ async def test_relisten_without_a_backend_says_so(ctx: ToolContext) -> None:
 
 async def test_results_are_compact_json_for_models(ctx: ToolContext) -> None:
     result = await registry.call("sound_events_between", {"label": "doorbell"}, ctx)
-    assert result.content() == '[{"start":9.9,"end":11.5,"kind":"sound","label":"doorbell","category":"tonal"}]'
+    assert (
+        result.content()
+        == '[{"start":9.9,"end":11.5,"kind":"sound","label":"doorbell","category":"tonal"}]'
+    )
     assert result.summary() == "1 sound event at 00:09-00:11"
     assert isinstance(result.value[0], SoundEvent)
 

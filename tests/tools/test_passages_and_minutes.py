@@ -62,7 +62,9 @@ async def test_unknown_speaker_is_a_clear_error(meeting_ctx: ToolContext) -> Non
         ("transcript_between", {"start": 0, "end": 60, "speaker": "Zed"}),
     ]:
         result = await registry.call(name, args, meeting_ctx)
-        assert result.error is not None and "known speakers: S1, S2, S3" in result.error, result.error
+        assert result.error is not None and "known speakers: S1, S2, S3" in result.error, (
+            result.error
+        )
 
 
 async def test_what_did_s2_say(meeting_ctx: ToolContext) -> None:

@@ -14,7 +14,12 @@ from tools import ToolContext, ToolRegistry, builtin_registry
 from tools.context import ToolInputError
 
 
-def area(ctx: ToolContext, width: float, height: Annotated[float, Field(gt=0)] = 1.0, unit: Literal["m", "cm"] = "m") -> str:
+def area(
+    ctx: ToolContext,
+    width: float,
+    height: Annotated[float, Field(gt=0)] = 1.0,
+    unit: Literal["m", "cm"] = "m",
+) -> str:
     """Area of a rectangle.
 
     Args:
@@ -129,12 +134,20 @@ async def test_bad_arguments_come_back_as_errors(
     assert result.summary().startswith("error: ")
 
 
-async def test_unknown_tool_lists_the_known_ones(registry: ToolRegistry, plain_ctx: ToolContext) -> None:
+async def test_unknown_tool_lists_the_known_ones(
+    registry: ToolRegistry, plain_ctx: ToolContext
+) -> None:
     result = await registry.call("volume", {}, plain_ctx)
-    assert result.error is not None and "unknown tool 'volume'" in result.error and "area" in result.error
+    assert (
+        result.error is not None
+        and "unknown tool 'volume'" in result.error
+        and "area" in result.error
+    )
 
 
-async def test_async_and_sync_tools_time_out(registry: ToolRegistry, plain_ctx: ToolContext) -> None:
+async def test_async_and_sync_tools_time_out(
+    registry: ToolRegistry, plain_ctx: ToolContext
+) -> None:
     quick = await registry.call("slow", {"seconds": 0.01}, plain_ctx)
     assert quick.value == "done"
     late = await registry.call("slow", {"seconds": 5}, plain_ctx, timeout=0.1)

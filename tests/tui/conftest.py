@@ -29,32 +29,59 @@ LINES = [
 def fixed_events(session_id: str = SESSION_ID) -> list:
     events: list = [
         TranscriptSegment(
-            start=s, end=e, speaker=spk, text=text, session_id=session_id, backend="lite", model="fixed"
+            start=s,
+            end=e,
+            speaker=spk,
+            text=text,
+            session_id=session_id,
+            backend="lite",
+            model="fixed",
         )
         for s, e, spk, text in LINES
     ]
     events.append(
         SoundEvent(
-            start=10.0, end=11.5, label="doorbell", category=SoundCategory.TONAL,
-            session_id=session_id, backend="lite", model="fixed",
+            start=10.0,
+            end=11.5,
+            label="doorbell",
+            category=SoundCategory.TONAL,
+            session_id=session_id,
+            backend="lite",
+            model="fixed",
         )
     )
     events.append(
         SoundEvent(
-            start=100.0, end=102.0, label="phone ringing", category=SoundCategory.TONAL,
-            heuristic=True, session_id=session_id, backend="lite", model="fixed",
+            start=100.0,
+            end=102.0,
+            label="phone ringing",
+            category=SoundCategory.TONAL,
+            heuristic=True,
+            session_id=session_id,
+            backend="lite",
+            model="fixed",
         )
     )
     events.append(
         VoiceTraits(
-            start=5.0, end=9.0, speaker="S2", emotion="worried", session_id=session_id,
-            backend="lite", model="fixed",
+            start=5.0,
+            end=9.0,
+            speaker="S2",
+            emotion="worried",
+            session_id=session_id,
+            backend="lite",
+            model="fixed",
         )
     )
     events.append(
         VoiceTraits(
-            start=125.0, end=129.0, speaker="S2", emotion="happy", session_id=session_id,
-            backend="lite", model="fixed",
+            start=125.0,
+            end=129.0,
+            speaker="S2",
+            emotion="happy",
+            session_id=session_id,
+            backend="lite",
+            model="fixed",
         )
     )
     return events
@@ -63,19 +90,31 @@ def fixed_events(session_id: str = SESSION_ID) -> list:
 def build_memory(path: Path) -> Memory:
     memory = open_memory(f"sqlite:///{path}")
     memory.create_session(
-        "Weekly sync", source="weekly.wav", started_at=datetime(2025, 3, 3, 9, 0, tzinfo=UTC),
-        backend="lite", model="fixed", session_id=SESSION_ID,
+        "Weekly sync",
+        source="weekly.wav",
+        started_at=datetime(2025, 3, 3, 9, 0, tzinfo=UTC),
+        backend="lite",
+        model="fixed",
+        session_id=SESSION_ID,
     )
     memory.ingest(SESSION_ID, fixed_events())
     memory.set_duration(SESSION_ID, 130.0)
     memory.rename_speaker(SESSION_ID, "S1", "Bob")
     memory.create_session(
-        "Stand-up", source="standup.wav", started_at=datetime(2025, 3, 2, 9, 0, tzinfo=UTC),
-        backend="lite", model="fixed", session_id=OTHER_ID,
+        "Stand-up",
+        source="standup.wav",
+        started_at=datetime(2025, 3, 2, 9, 0, tzinfo=UTC),
+        backend="lite",
+        model="fixed",
+        session_id=OTHER_ID,
     )
     memory.ingest(
         OTHER_ID,
-        [TranscriptSegment(start=0.5, end=3.0, speaker="S1", text="Quick stand-up today.", session_id=OTHER_ID)],
+        [
+            TranscriptSegment(
+                start=0.5, end=3.0, speaker="S1", text="Quick stand-up today.", session_id=OTHER_ID
+            )
+        ],
     )
     return memory
 

@@ -64,7 +64,9 @@ async def test_choosing_a_minute_jumps_to_what_was_said_then(memory: Memory) -> 
         transcript = app.query_one("#transcript", OptionList)
         row = _rows(app)[transcript.highlighted]
         assert row.startswith("01:02") and "Action item" in row
-        assert "01:00-02:00" in str(transcript.border_subtitle) and "3 lines" in str(transcript.border_subtitle)
+        assert "01:00-02:00" in str(transcript.border_subtitle) and "3 lines" in str(
+            transcript.border_subtitle
+        )
 
 
 async def test_question_answer_citations_jump_to_the_transcript(memory: Memory, asker) -> None:  # type: ignore[no-untyped-def]
@@ -117,7 +119,13 @@ async def test_live_events_are_appended_as_they_arrive(memory: Memory) -> None:
         while bus.subscriber_count == 0:  # the UI's worker subscribes on mount
             await asyncio.sleep(0.01)
         new = [
-            TranscriptSegment(start=131.0, end=134.0, speaker="S3", text="One more thing: the budget review.", session_id=SESSION_ID),
+            TranscriptSegment(
+                start=131.0,
+                end=134.0,
+                speaker="S3",
+                text="One more thing: the budget review.",
+                session_id=SESSION_ID,
+            ),
             SoundEvent(start=135.0, end=136.0, label="door slam", session_id=SESSION_ID),
         ]
         memory.ingest(SESSION_ID, new)  # the recorder stores first, then publishes
@@ -150,7 +158,9 @@ async def test_live_event_of_a_new_session_is_adopted_when_nothing_is_open(tmp_p
         while bus.subscriber_count == 0:
             await asyncio.sleep(0.01)
         session = memory.create_session("Live call")
-        event = TranscriptSegment(start=0.2, end=1.5, speaker="S1", text="Hello there.", session_id=session.id)
+        event = TranscriptSegment(
+            start=0.2, end=1.5, speaker="S1", text="Hello there.", session_id=session.id
+        )
         memory.ingest(session.id, [event])
         await bus.publish_event(event)
         for _ in range(50):
@@ -167,6 +177,10 @@ async def test_reasoning_title_counts_in_the_singular(memory: Memory) -> None:
 
     app = MossTUI(memory, session=SESSION_ID)
     async with app.run_test(size=SIZE) as pilot:
-        app.show_answer(Answer(answer="x", reasoning=["one step"], tool_calls=[ToolCallRecord(name="session_info")]))
+        app.show_answer(
+            Answer(
+                answer="x", reasoning=["one step"], tool_calls=[ToolCallRecord(name="session_info")]
+            )
+        )
         await pilot.pause()
         assert app.query_one("#reasoning", Collapsible).title == "Reasoning · 1 step · 1 tool call"

@@ -42,7 +42,9 @@ def _rows(app: MossTUI) -> list[str]:
     return [str(transcript.get_option_at_index(i).prompt) for i in range(transcript.option_count)]
 
 
-async def test_follows_events_published_by_another_process(memory: Memory, mosquitto: Broker) -> None:
+async def test_follows_events_published_by_another_process(
+    memory: Memory, mosquitto: Broker
+) -> None:
     ready = asyncio.Event()
     settings = MqttSettings(port=mosquitto.port)
     app = MossTUI(memory, session=SESSION_ID, live=mqtt_events(settings, ready=ready))
@@ -50,9 +52,15 @@ async def test_follows_events_published_by_another_process(memory: Memory, mosqu
         await asyncio.wait_for(ready.wait(), 10)  # subscribed before anything is published
         before = len(_rows(app))
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", PUBLISHER, str(mosquitto.port), SESSION_ID,
-            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            sys.executable,
+            "-c",
+            PUBLISHER,
+            str(mosquitto.port),
+            SESSION_ID,
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 0, err.decode()[-2000:]

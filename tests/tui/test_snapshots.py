@@ -30,7 +30,9 @@ BUDGET_ANSWER = Answer(
         "Called search_transcript(query='budget', limit=50): 2 transcript events at 00:01-00:09.",
     ],
     tool_calls=[
-        ToolCallRecord(name="session_info", result_summary="session 'Weekly sync': 02:10 long, 11 events"),
+        ToolCallRecord(
+            name="session_info", result_summary="session 'Weekly sync': 02:10 long, 11 events"
+        ),
         ToolCallRecord(
             name="search_transcript",
             arguments={"query": "budget", "limit": 50},
@@ -38,8 +40,20 @@ BUDGET_ANSWER = Answer(
         ),
     ],
     citations=[
-        Citation(start=1.0, end=4.5, kind="transcript", text="Good morning everyone, let's start with the budget.", speaker="Bob"),
-        Citation(start=5.0, end=9.0, kind="transcript", text="The budget is tight this quarter.", speaker="S2"),
+        Citation(
+            start=1.0,
+            end=4.5,
+            kind="transcript",
+            text="Good morning everyone, let's start with the budget.",
+            speaker="Bob",
+        ),
+        Citation(
+            start=5.0,
+            end=9.0,
+            kind="transcript",
+            text="The budget is tight this quarter.",
+            speaker="S2",
+        ),
         Citation(start=10.0, end=11.5, kind="sound", label="doorbell"),
     ],
     reasoner="rules",
@@ -56,7 +70,9 @@ def test_minute_selected(snap_compare, memory: Memory) -> None:  # type: ignore[
         await pilot.press("down", "enter")
         await pilot.pause()
 
-    assert snap_compare(MossTUI(memory, session=SESSION_ID), terminal_size=SIZE, run_before=choose_minute)
+    assert snap_compare(
+        MossTUI(memory, session=SESSION_ID), terminal_size=SIZE, run_before=choose_minute
+    )
 
 
 def test_answer_with_citations_and_open_reasoning(snap_compare, memory: Memory) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +87,9 @@ def test_answer_with_citations_and_open_reasoning(snap_compare, memory: Memory) 
         await pilot.click("#reasoning CollapsibleTitle")
         await pilot.pause()
 
-    assert snap_compare(MossTUI(memory, session=SESSION_ID), terminal_size=SIZE, run_before=show_and_open)
+    assert snap_compare(
+        MossTUI(memory, session=SESSION_ID), terminal_size=SIZE, run_before=show_and_open
+    )
 
 
 # The layout at the sizes terminals come in: 80x24 folds the left column away and puts
@@ -83,7 +101,9 @@ def test_answer_at_80x24(snap_compare, memory: Memory) -> None:  # type: ignore[
         pilot.app.show_answer(BUDGET_ANSWER)
         await pilot.pause()
 
-    assert snap_compare(MossTUI(memory, session=SESSION_ID), terminal_size=(80, 24), run_before=show)
+    assert snap_compare(
+        MossTUI(memory, session=SESSION_ID), terminal_size=(80, 24), run_before=show
+    )
 
 
 def test_answer_at_120x40(snap_compare, memory: Memory) -> None:  # type: ignore[no-untyped-def]
@@ -91,7 +111,9 @@ def test_answer_at_120x40(snap_compare, memory: Memory) -> None:  # type: ignore
         pilot.app.show_answer(BUDGET_ANSWER)
         await pilot.pause()
 
-    assert snap_compare(MossTUI(memory, session=SESSION_ID), terminal_size=(120, 40), run_before=show)
+    assert snap_compare(
+        MossTUI(memory, session=SESSION_ID), terminal_size=(120, 40), run_before=show
+    )
 
 
 def test_sessions_unfolded_at_80x24(snap_compare, memory: Memory) -> None:  # type: ignore[no-untyped-def]

@@ -75,7 +75,9 @@ class AnswerPanel(Vertical):
         citations.display = bool(self.citations)
         steps = list(getattr(answer, "reasoning", []) or [])
         calls = list(getattr(answer, "tool_calls", []) or [])
-        reasoning.title = f"Reasoning · {_count(len(steps), 'step')} · {_count(len(calls), 'tool call')}"
+        reasoning.title = (
+            f"Reasoning · {_count(len(steps), 'step')} · {_count(len(calls), 'tool call')}"
+        )
         reasoning.collapsed = True
         reasoning.display = bool(steps or calls)
         self.query_one("#trace", Static).update(trace(steps, calls))

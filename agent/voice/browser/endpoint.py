@@ -14,8 +14,8 @@ import logging
 import signal
 from collections.abc import Callable
 
-from agent.voice.livekit.assistant import VoiceAssistant
 from agent.voice.browser.server import Call, CallHandler, VoiceServer
+from agent.voice.livekit.assistant import VoiceAssistant
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +44,7 @@ def call_handler(assistant: VoiceAssistant) -> CallHandler:
     return handle
 
 
-async def serve_forever(
-    server: VoiceServer, on_ready: Callable[[str], None] | None = None
-) -> None:
+async def serve_forever(server: VoiceServer, on_ready: Callable[[str], None] | None = None) -> None:
     """Start ``server`` and run until SIGINT/SIGTERM."""
     await server.start()
     if on_ready is not None:

@@ -80,7 +80,9 @@ class TrackAudioInput(io.AudioInput):
                     listener(converted)
                 if self._queue.qsize() >= self._max_frames:
                     self._queue.get_nowait()
-                    logger.warning("microphone audio is arriving faster than it is processed; dropping")
+                    logger.warning(
+                        "microphone audio is arriving faster than it is processed; dropping"
+                    )
                 self._queue.put_nowait(converted)
         except MediaStreamError:
             logger.info("microphone track ended")

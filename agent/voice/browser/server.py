@@ -118,7 +118,9 @@ class VoiceServer:
         self.app = self._build_app()
 
     def _build_app(self) -> web.Application:
-        guard = guard_middleware(self.token, is_loopback(self.host), allowed_hosts=self.allowed_hosts)
+        guard = guard_middleware(
+            self.token, is_loopback(self.host), allowed_hosts=self.allowed_hosts
+        )
         app = web.Application(client_max_size=_MAX_SDP_BYTES, middlewares=[guard])
         app.router.add_get("/", self._page)
         app.router.add_get("/app.js", self._script)
@@ -171,14 +173,20 @@ class VoiceServer:
         return token_matches(str(body.get("token") or "") or request_token(request), self.token)
 
     async def _offer(self, request: web.Request) -> web.Response:
-        if request.content_type != "application/json":  # a form or text/plain post from another page
+        if (
+            request.content_type != "application/json"
+        ):  # a form or text/plain post from another page
             return refusal(415, "send the offer as application/json: {sdp, type, token}")
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             return refusal(400, "the body must be JSON: {sdp, type, token}")
-        if not isinstance(body, dict) or body.get("type") != "offer" or not isinstance(body.get("sdp"), str):
-            return refusal(400, "expected {\"sdp\": \"...\", \"type\": \"offer\"}")
+        if (
+            not isinstance(body, dict)
+            or body.get("type") != "offer"
+            or not isinstance(body.get("sdp"), str)
+        ):
+            return refusal(400, 'expected {"sdp": "...", "type": "offer"}')
         if not self._authorised(request, body):
             return refusal(403, "wrong or missing token: open the page with ?token=SECRET")
         if len(self._expiry) >= self.max_pending_offers:
@@ -194,7 +202,9 @@ class VoiceServer:
 
     async def _accept(self, offer: RTCSessionDescription) -> RTCSessionDescription:
         call_id = uuid.uuid4().hex[:12]
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in self.ice_servers]))
+        pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in self.ice_servers])
+        )
         answer_track = AnswerAudioTrack()
         mic: dict[str, TrackAudioInput] = {}
         channel_box: list[RTCDataChannel] = []
@@ -227,7 +237,9 @@ class VoiceServer:
         except Exception:
             await pc.close()
             raise
-        call = Call(call_id=call_id, audio_input=mic["in"], audio_output=TrackAudioOutput(answer_track))
+        call = Call(
+            call_id=call_id, audio_input=mic["in"], audio_output=TrackAudioOutput(answer_track)
+        )
         if channel_box:
             call.attach_channel(channel_box[0])
         self.calls[call_id] = call
@@ -252,7 +264,9 @@ class VoiceServer:
     async def _expire(self, call_id: str) -> None:
         await asyncio.sleep(self.connect_timeout)
         if call_id in self.calls and call_id not in self._tasks:
-            logger.warning("call %s did not connect within %g s; dropped", call_id, self.connect_timeout)
+            logger.warning(
+                "call %s did not connect within %g s; dropped", call_id, self.connect_timeout
+            )
             self._expiry.pop(call_id, None)
             await self._close_call(call_id)
 
@@ -292,4 +306,6 @@ class VoiceServer:
 
 
 def _static(name: str) -> str:
-    return resources.files("agent.voice.browser").joinpath("static", name).read_text(encoding="utf-8")
+    return (
+        resources.files("agent.voice.browser").joinpath("static", name).read_text(encoding="utf-8")
+    )

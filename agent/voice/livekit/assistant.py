@@ -24,12 +24,12 @@ from livekit import rtc
 from livekit.agents import Agent, AgentSession, ModelSettings
 
 from agent.voice.livekit.llm import ReasonerLLM, SpokenAnswer
-from agent.voice.quick_transcript import QuickTranscriber
-from agent.voice.reasoning_filter import strip_reasoning_stream
 from agent.voice.livekit.stt import PerceptionSTT
 from agent.voice.livekit.tools import ToolResultMemo, livekit_tools
 from agent.voice.livekit.tts import EspeakTTS
 from agent.voice.livekit.vad import WebRTCVAD
+from agent.voice.quick_transcript import QuickTranscriber
+from agent.voice.reasoning_filter import strip_reasoning_stream
 from perception.backend import SAMPLE_RATE
 from perception.events import Event, event_to_json
 from tools.context import ToolContext
@@ -60,7 +60,9 @@ class MossVoiceAgent(Agent):
     async def tts_node(
         self, text: AsyncIterable[str], model_settings: ModelSettings
     ) -> AsyncIterable[rtc.AudioFrame]:
-        async for frame in Agent.default.tts_node(self, strip_reasoning_stream(text), model_settings):
+        async for frame in Agent.default.tts_node(
+            self, strip_reasoning_stream(text), model_settings
+        ):
             yield frame
 
 
@@ -167,9 +169,13 @@ class VoiceAssistant:
             model=self.backend.model,
             session_id=session_id,
         )
-        context = ToolContext(memory=self.memory, session_id=info.id, backend=self.backend, bus=self.bus)
+        context = ToolContext(
+            memory=self.memory, session_id=info.id, backend=self.backend, bus=self.bus
+        )
         memo = ToolResultMemo()
-        stt = PerceptionSTT(self.backend, session_id=info.id, quick=self.quick, quick_finals=self.quick_finals)
+        stt = PerceptionSTT(
+            self.backend, session_id=info.id, quick=self.quick, quick_finals=self.quick_finals
+        )
         llm_ = ReasonerLLM(
             self.reasoner, context, memo=memo,
             # memory must hold everything heard before the question before it is answered
@@ -198,7 +204,11 @@ class VoiceAssistant:
             turn_handling={
                 "turn_detection": "stt",
                 "endpointing": {"min_delay": 0.3, "max_delay": 3.0},
-                "interruption": {"mode": "vad", "min_duration": 0.4, "resume_false_interruption": False},
+                "interruption": {
+                    "mode": "vad",
+                    "min_duration": 0.4,
+                    "resume_false_interruption": False,
+                },
                 "preemptive_generation": {"enabled": False},
             },
             user_away_timeout=None,
@@ -236,12 +246,16 @@ class VoiceAssistant:
         # A question said aloud was said to the assistant, not in the meeting: later answers
         # leave its transcript out of search, time ranges and speaker statistics.
         asked_at = record.stt.last_final_start
-        heard = await asyncio.to_thread(question_spans, self.memory, record.session_id, answer.question, asked_at)
+        heard = await asyncio.to_thread(
+            question_spans, self.memory, record.session_id, answer.question, asked_at
+        )
         record.llm.context.extras.setdefault("addressed_spans", []).extend(heard)
         raw = answer.raw
         if raw is not None and hasattr(raw, "to_json_dict"):
             when = asked_at if heard else record.stt.perceiver.seconds_received
-            await asyncio.to_thread(record_turn, self.memory, record.session_id, answer.question, raw, when)
+            await asyncio.to_thread(
+                record_turn, self.memory, record.session_id, answer.question, raw, when
+            )
 
 
 def _event_dict(event: Event) -> dict[str, Any]:
@@ -258,7 +272,14 @@ def _forward_session_events(session: AgentSession, record: CallRecord) -> None:
 
     @session.on("user_input_transcribed")
     def _transcribed(ev: Any) -> None:
-        later({"type": "transcript", "text": ev.transcript, "final": ev.is_final, "speaker": ev.speaker_id})
+        later(
+            {
+                "type": "transcript",
+                "text": ev.transcript,
+                "final": ev.is_final,
+                "speaker": ev.speaker_id,
+            }
+        )
 
     @session.on("agent_state_changed")
     def _agent_state(ev: Any) -> None:

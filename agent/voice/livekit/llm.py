@@ -31,8 +31,8 @@ from livekit.agents.types import (
     NotGivenOr,
 )
 
-from agent.voice.reasoning_filter import strip_reasoning
 from agent.voice.livekit.tools import ToolResultMemo
+from agent.voice.reasoning_filter import strip_reasoning
 from tools.context import ToolContext
 
 logger = logging.getLogger(__name__)
@@ -137,14 +137,17 @@ class ReasonerLLM(llm.LLM):
         tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
     ) -> ReasonerLLMStream:
-        return ReasonerLLMStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
+        return ReasonerLLMStream(
+            self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
+        )
 
     async def _ask(self, question: str) -> SpokenAnswer:
         if self.before_answer is not None:
             await self.before_answer()
         # the call's earlier answers, for follow-ups ("why was it moved?")
         self.context.extras["previous_turns"] = [
-            {"question": a.question, "answer": a.text, "citations": a.citations} for a in self.answers[-4:]
+            {"question": a.question, "answer": a.text, "citations": a.citations}
+            for a in self.answers[-4:]
         ]
         try:
             raw = await self.reasoner.answer(question, self.context)
@@ -216,7 +219,9 @@ class ReasonerLLMStream(llm.LLMStream):
         for sentence in _SENTENCE_END.split(answer.text):
             if sentence:
                 self._event_ch.send_nowait(
-                    ChatChunk(id=chunk_id, delta=ChoiceDelta(role="assistant", content=sentence + " "))
+                    ChatChunk(
+                        id=chunk_id, delta=ChoiceDelta(role="assistant", content=sentence + " ")
+                    )
                 )
 
 
@@ -249,7 +254,11 @@ def _tool_call_dict(call: Any) -> dict[str, Any]:
         except json.JSONDecodeError:
             arguments = {"raw": arguments}
     summary_fn = getattr(call, "summary", None)
-    summary = summary_fn() if callable(summary_fn) else str(data.get("result_summary") or data.get("summary") or "")
+    summary = (
+        summary_fn()
+        if callable(summary_fn)
+        else str(data.get("result_summary") or data.get("summary") or "")
+    )
     error = data.get("error")
     content_fn = getattr(call, "content", None)
     if callable(content_fn):  # a tools.ToolResult: the exact text a model would get
@@ -287,7 +296,9 @@ def _last_user_text(items: Sequence[llm.ChatItem]) -> str:
     return ""
 
 
-def _answered_turn(items: Sequence[llm.ChatItem], pending: OrderedDict[str, SpokenAnswer]) -> SpokenAnswer | None:
+def _answered_turn(
+    items: Sequence[llm.ChatItem], pending: OrderedDict[str, SpokenAnswer]
+) -> SpokenAnswer | None:
     """The pending answer whose tool outputs came back since the last user message."""
     outputs: set[str] = set()
     for item in reversed(items):

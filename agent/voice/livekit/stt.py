@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 from livekit import rtc
 from livekit.agents import stt
-from livekit.agents.language import LanguageCode
 from livekit.agents._exceptions import APIConnectionError
+from livekit.agents.language import LanguageCode
 from livekit.agents.types import (
     DEFAULT_API_CONNECT_OPTIONS,
     NOT_GIVEN,
@@ -39,9 +39,9 @@ from livekit.agents.types import (
 from livekit.agents.utils import AudioBuffer
 
 from perception.backend import SAMPLE_RATE, BackendError, PerceptionBackend
+from perception.endpointing import Endpointer, frames_for
 from perception.engine import Perceiver
 from perception.events import Event, TranscriptSegment
-from perception.endpointing import Endpointer, frames_for
 from perception.vad import FRAME, FRAME_SECONDS, VoiceActivityDetector
 from perception.windowing import WindowConfig
 
@@ -249,7 +249,10 @@ _WORKERS: dict[int, tuple[PerceptionBackend, concurrent.futures.ThreadPoolExecut
 def _worker_for(backend: PerceptionBackend) -> concurrent.futures.ThreadPoolExecutor:
     entry = _WORKERS.get(id(backend))
     if entry is None or entry[0] is not backend:
-        entry = (backend, concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="perception"))
+        entry = (
+            backend,
+            concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="perception"),
+        )
         _WORKERS[id(backend)] = entry
     return entry[1]
 
@@ -257,7 +260,9 @@ def _worker_for(backend: PerceptionBackend) -> concurrent.futures.ThreadPoolExec
 class PerceptionRecognizeStream(stt.RecognizeStream):
     _stt: PerceptionSTT
 
-    def __init__(self, *, stt: PerceptionSTT, conn_options: APIConnectOptions, language: str) -> None:
+    def __init__(
+        self, *, stt: PerceptionSTT, conn_options: APIConnectOptions, language: str
+    ) -> None:
         super().__init__(stt=stt, conn_options=conn_options, sample_rate=SAMPLE_RATE)
         self._language = language
         self._request_id = uuid.uuid4().hex[:12]
@@ -281,7 +286,9 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
 
     async def _run(self) -> None:
         # (priority, sequence, item): utterances for a quick transcript jump the audio queue
-        work: asyncio.PriorityQueue[tuple[int, int, _Chunk | _Utterance | None]] = asyncio.PriorityQueue()
+        work: asyncio.PriorityQueue[tuple[int, int, _Chunk | _Utterance | None]] = (
+            asyncio.PriorityQueue()
+        )
         reader = asyncio.create_task(self._read_input(work), name="stt-reader")
         try:
             await self._process(work)
@@ -348,27 +355,66 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
                         # only when the worker is idle: a final must never wait behind it
                         next_interim = frames_seen + interim_frames
                         self._interim_busy = True
-                        put(0, _Utterance(np.concatenate(history), utterance_start * FRAME_SECONDS, now, interim=True))
+                        put(
+                            0,
+                            _Utterance(
+                                np.concatenate(history),
+                                utterance_start * FRAME_SECONDS,
+                                now,
+                                interim=True,
+                            ),
+                        )
                     elif change == "end":
                         if quick_finals and history:
                             # the transcript started at the pause is used if no word came since
                             voiced = history[: len(history) - silence_frames + 2]
-                            put(0, _Utterance(np.concatenate(voiced), utterance_start * FRAME_SECONDS,
-                                              last_voice_wall, generation=generation))
+                            put(
+                                0,
+                                _Utterance(
+                                    np.concatenate(voiced),
+                                    utterance_start * FRAME_SECONDS,
+                                    last_voice_wall,
+                                    generation=generation,
+                                ),
+                            )
                         history = history[-preroll_frames:]
-                    elif quick_finals and endpointer.speaking and silence_frames == quick_after_frames:
+                    elif (
+                        quick_finals
+                        and endpointer.speaking
+                        and silence_frames == quick_after_frames
+                    ):
                         # transcribe ahead, before the engine closes its window (it would go first)
                         voiced = history[: len(history) - silence_frames + 2]
-                        put(0, _Utterance(np.concatenate(voiced), utterance_start * FRAME_SECONDS,
-                                          last_voice_wall, generation=generation, speculative=True))
+                        put(
+                            0,
+                            _Utterance(
+                                np.concatenate(voiced),
+                                utterance_start * FRAME_SECONDS,
+                                last_voice_wall,
+                                generation=generation,
+                                speculative=True,
+                            ),
+                        )
                     if is_speech:
                         generation += 1  # speech after a pause: a transcript made ahead is stale
             while len(pending) >= chunk_bytes:
-                put(1, _Chunk(bytes(pending[:chunk_bytes]), endpointer.speaking, endpointer.silence_seconds,
-                              last_voice_wall))
+                put(
+                    1,
+                    _Chunk(
+                        bytes(pending[:chunk_bytes]),
+                        endpointer.speaking,
+                        endpointer.silence_seconds,
+                        last_voice_wall,
+                    ),
+                )
                 del pending[:chunk_bytes]
         if pending:
-            put(1, _Chunk(bytes(pending), endpointer.speaking, endpointer.silence_seconds, last_voice_wall))
+            put(
+                1,
+                _Chunk(
+                    bytes(pending), endpointer.speaking, endpointer.silence_seconds, last_voice_wall
+                ),
+            )
         put(2, None)
 
     def _report_start_of_speech(self) -> None:
@@ -422,8 +468,15 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
         start = self._origin + utterance.start
         finals_before = self._finals_sent
         ahead = self._ahead
-        if not utterance.interim and not utterance.speculative and ahead is not None and ahead[0] == utterance.generation:
-            segment: TranscriptSegment | None = ahead[1]  # transcribed at the pause, nobody spoke since
+        if (
+            not utterance.interim
+            and not utterance.speculative
+            and ahead is not None
+            and ahead[0] == utterance.generation
+        ):
+            segment: TranscriptSegment | None = ahead[
+                1
+            ]  # transcribed at the pause, nobody spoke since
         else:
             try:
                 segment = await self._stt.run_in_worker(quick.transcribe, utterance.samples, start)
@@ -499,7 +552,9 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
         )
 
 
-def _speech_data(segments: Sequence[TranscriptSegment], language: str, offset: float) -> stt.SpeechData:
+def _speech_data(
+    segments: Sequence[TranscriptSegment], language: str, offset: float
+) -> stt.SpeechData:
     """One LiveKit alternative from perception segments, times moved by ``offset`` seconds."""
     words: list[TimedString] = []
     for seg in segments:

@@ -25,7 +25,9 @@ ESPEAK_SAMPLE_RATE = 22_050
 class EspeakTTS(tts.TTS):
     """Speak text with espeak-ng (``voice`` is any ``espeak-ng --voices`` name)."""
 
-    def __init__(self, *, voice: str = "en-us", words_per_minute: int = 175, pitch: int = 50) -> None:
+    def __init__(
+        self, *, voice: str = "en-us", words_per_minute: int = 175, pitch: int = 50
+    ) -> None:
         check_voice(voice)  # fail at construction, with the fix in the message
         super().__init__(
             capabilities=tts.TTSCapabilities(streaming=False),
@@ -74,7 +76,9 @@ class EspeakChunkedStream(tts.ChunkedStream):
                 pitch=self._tts.pitch,
             ):
                 if rate != ESPEAK_SAMPLE_RATE:
-                    raise EspeakError(f"espeak-ng produced {rate} Hz, expected {ESPEAK_SAMPLE_RATE}")
+                    raise EspeakError(
+                        f"espeak-ng produced {rate} Hz, expected {ESPEAK_SAMPLE_RATE}"
+                    )
                 output_emitter.push(pcm)
         except EspeakError as exc:
             raise APIConnectionError(str(exc), retryable=False) from exc

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from agent.bus.in_process import BusMessage, EventBus
-from agent.recording.memory_sink import store_events
 from agent.bus.mqtt import (
     MqttPublisher,
     MqttSettings,
@@ -22,8 +21,9 @@ from agent.bus.mqtt import (
     encode_payload,
     mqtt_messages,
 )
-from agent.testing import ScriptedSession
 from agent.reasoning.triggers import TriggerEngine, parse_triggers
+from agent.recording.memory_sink import store_events
+from agent.testing import ScriptedSession
 from perception.events import SoundEvent, TranscriptSegment
 from tests.fixtures.mosquitto import Broker, start_mosquitto, stop_mosquitto
 from tools import builtin_registry
@@ -32,7 +32,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @contextlib.asynccontextmanager
-async def subscribed(settings: MqttSettings, pattern: str) -> AsyncIterator[asyncio.Queue[BusMessage]]:
+async def subscribed(
+    settings: MqttSettings, pattern: str
+) -> AsyncIterator[asyncio.Queue[BusMessage]]:
     """Messages on ``pattern`` collected into a queue by a background task."""
     queue: asyncio.Queue[BusMessage] = asyncio.Queue()
     ready = asyncio.Event()
@@ -82,7 +84,9 @@ async def test_events_cross_the_broker_with_qos1(mosquitto: Broker) -> None:
 
 async def test_publisher_reconnects_after_the_broker_restarts(tmp_path: Path) -> None:
     broker = start_mosquitto(tmp_path)
-    settings = MqttSettings(port=broker.port, reconnect_initial=0.05, reconnect_max=0.5, timeout=1.0)
+    settings = MqttSettings(
+        port=broker.port, reconnect_initial=0.05, reconnect_max=0.5, timeout=1.0
+    )
     publisher = MqttPublisher(settings, give_up_after=15.0)
     try:
         await publisher.publish("moss/r1/alerts", {"n": 1})
@@ -141,13 +145,22 @@ async def test_perception_process_to_memory_and_agent_process(mosquitto: Broker)
     async with ScriptedSession(reasoner="rules", title="placeholder") as agent_side:
         memory = agent_side.memory
         session = "meeting-over-mqtt"
-        engine = TriggerEngine(parse_triggers(tomllib.loads(TRIGGERS)), builtin_registry(), memory, bus=alerts)
+        engine = TriggerEngine(
+            parse_triggers(tomllib.loads(TRIGGERS)), builtin_registry(), memory, bus=alerts
+        )
         ready = asyncio.Event()
         events = mqtt_messages(settings, f"moss/{session}/+", ready=ready)
-        consumer = asyncio.create_task(store_events(events, memory, on_event=engine.handle, stop_after=12))
+        consumer = asyncio.create_task(
+            store_events(events, memory, on_event=engine.handle, stop_after=12)
+        )
         await asyncio.wait_for(ready.wait(), 10)
         child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.agent.bus.mqtt_publisher", str(mosquitto.port), session, cwd=REPO
+            sys.executable,
+            "-m",
+            "tests.agent.bus.mqtt_publisher",
+            str(mosquitto.port),
+            session,
+            cwd=REPO,
         )
         assert await asyncio.wait_for(child.wait(), 60) == 0
         stored = await asyncio.wait_for(consumer, 30)
@@ -157,7 +170,9 @@ async def test_perception_process_to_memory_and_agent_process(mosquitto: Broker)
             memory.rename_speaker(session, speaker, name)
         agent_side.session_id = session
         bell = await agent_side.ask("Was there a doorbell?")
-        bell.expect.answer_contains("Yes: doorbell at 00:09").contains_citation(at=10.0, label="doorbell")
+        bell.expect.answer_contains("Yes: doorbell at 00:09").contains_citation(
+            at=10.0, label="doorbell"
+        )
         who = await agent_side.ask("Who said action item?")
         who.expect.answer_contains("Carol (at 00:20) said 'action item'")
 
@@ -165,5 +180,7 @@ async def test_perception_process_to_memory_and_agent_process(mosquitto: Broker)
         assert alert.topic == f"moss/{session}/alerts"
         assert alert.payload.message == "Doorbell at 00:09" and alert.payload.at == 9.9
         notes = [t for t in memory.agent_turns(session) if t.question.startswith("[note]")]
-        assert [n.answer for n in notes] == ["S3: Action item: Alice will write the job description by Friday."]
+        assert [n.answer for n in notes] == [
+            "S3: Action item: Alice will write the job description by Friday."
+        ]
         assert [f.trigger for f in engine.firings] == ["doorbell", "action items"]

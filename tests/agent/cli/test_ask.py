@@ -26,7 +26,9 @@ def db(tmp_path: Path) -> str:
 
 
 def test_json_output(db: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["ask", "standup", "When did someone mention the budget?", "--db", db, "--json"]) == 0
+    assert (
+        main(["ask", "standup", "When did someone mention the budget?", "--db", db, "--json"]) == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert set(out) >= {"answer", "reasoning", "tool_calls", "citations"}
     assert "at 00:00 by Bob" in out["answer"]
@@ -40,15 +42,21 @@ def test_json_output(db: str, capsys: pytest.CaptureFixture[str]) -> None:
                      "text": "Good morning everyone. Let's start with the budget for the next quarter."}  # fmt: skip
 
 
-def test_readable_output_and_the_turn_is_recorded(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_readable_output_and_the_turn_is_recorded(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["ask", "standup-1", "when did the phone ring?", "--db", db]) == 0
     out = capsys.readouterr().out
     assert out.startswith("I heard it 1 time: phone ringing at 00:24-00:26.")
     assert "Sources:\n  [00:24-00:26] sound      phone ringing" in out
-    assert "Reasoning:\n  1. " in out and "Tool calls:\n  session_info() -> session 'standup'" in out
+    assert (
+        "Reasoning:\n  1. " in out and "Tool calls:\n  session_info() -> session 'standup'" in out
+    )
     with open_memory(db) as memory:
         (turn,) = memory.agent_turns("standup-1")
-    assert turn.question == "when did the phone ring?" and turn.answer.startswith("I heard it 1 time")
+    assert turn.question == "when did the phone ring?" and turn.answer.startswith(
+        "I heard it 1 time"
+    )
     assert turn.citations[0]["label"] == "phone ringing"
 
 
@@ -61,7 +69,9 @@ def test_no_record(db: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_session_is_a_usage_error(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "retro", "who spoke?", "--db", db]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "moss-agent ask: error: no session 'retro'; `moss-agent sessions` lists them"
+    assert (
+        err.strip() == "moss-agent ask: error: no session 'retro'; `moss-agent sessions` lists them"
+    )
 
 
 def test_bad_database_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,10 +83,24 @@ def test_openai_server_down(db: str, capsys: pytest.CaptureFixture[str]) -> None
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    code = main(["ask", "standup", "who spoke?", "--db", db, "--reasoner", "openai", "--base-url", f"http://127.0.0.1:{port}/v1"])
+    code = main(
+        [
+            "ask",
+            "standup",
+            "who spoke?",
+            "--db",
+            db,
+            "--reasoner",
+            "openai",
+            "--base-url",
+            f"http://127.0.0.1:{port}/v1",
+        ]
+    )
     assert code == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"moss-agent ask: cannot reach an OpenAI-compatible server at http://127.0.0.1:{port}/v1")
+    assert err.startswith(
+        f"moss-agent ask: cannot reach an OpenAI-compatible server at http://127.0.0.1:{port}/v1"
+    )
     assert len(err.splitlines()) == 1
 
 
@@ -92,21 +116,44 @@ def test_the_reasoner_choices_match_the_factory() -> None:
         assert hasattr(__import__(module_name, fromlist=[class_name]), class_name)
 
 
-def test_follow_up_continues_the_last_conversation(db: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["ask", "standup", "who will write the job description?", "--db", db, "--json"]) == 0
+def test_follow_up_continues_the_last_conversation(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["ask", "standup", "who will write the job description?", "--db", db, "--json"]) == 0
+    )
     first = json.loads(capsys.readouterr().out)
     assert "Carol" in first["answer"] and first["conversation"]
     assert main(["ask", "standup", "who said that?", "--db", db, "--json", "--follow-up"]) == 0
     follow = json.loads(capsys.readouterr().out)
     assert follow["conversation"] == first["conversation"] and "Carol" in follow["answer"]
-    assert main(["ask", "standup", "when was it due?", "--db", db, "--conversation", first["conversation"]]) == 0
+    assert (
+        main(
+            [
+                "ask",
+                "standup",
+                "when was it due?",
+                "--db",
+                db,
+                "--conversation",
+                first["conversation"],
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Friday" in out and f"Conversation {first['conversation']}" in out
     with open_memory(db) as memory:
         turns = memory.agent_turns("standup-1")
-    assert [t.question for t in turns][-3:] == ["who will write the job description?", "who said that?", "when was it due?"]
+    assert [t.question for t in turns][-3:] == [
+        "who will write the job description?",
+        "who said that?",
+        "when was it due?",
+    ]
 
 
-def test_a_bad_conversation_id_is_a_usage_error(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_conversation_id_is_a_usage_error(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["ask", "standup", "why?", "--db", db, "--conversation", "not an id!"]) == 2
     assert "--conversation takes the id" in capsys.readouterr().err

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.reasoning.reasoner import ReasonerUnavailableError
 from agent.reasoning.moss import MossReasoner
+from agent.reasoning.reasoner import ReasonerUnavailableError
 from agent.testing import ScriptedSession
 from perception.moss.chat_format import parse_tool_calls, render_chat, split_thinking
 from tests.agent.scripts import meeting_script
@@ -17,20 +17,30 @@ from tools import builtin_registry
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = write_random_checkpoint(small_random_config(lm_layers=2, encoder_layers=2, taps=(0, 1), inject=1), tmp_path_factory.mktemp("moss_reasoner"))
+    directory = write_random_checkpoint(
+        small_random_config(lm_layers=2, encoder_layers=2, taps=(0, 1), inject=1),
+        tmp_path_factory.mktemp("moss_reasoner"),
+    )
     write_char_tokenizer(directory)
     return directory
 
 
 async def test_text_mode_generation_runs_on_a_real_checkpoint(tiny_checkpoint: Path) -> None:
     # One tool keeps the prompt short: the character tokenizer makes a token of every letter.
-    reasoner = MossReasoner(builtin_registry().subset(["speakers"]), checkpoint=tiny_checkpoint, max_new_tokens=6, max_steps=1)
+    reasoner = MossReasoner(
+        builtin_registry().subset(["speakers"]),
+        checkpoint=tiny_checkpoint,
+        max_new_tokens=6,
+        max_steps=1,
+    )
     async with ScriptedSession(meeting_script(), reasoner=reasoner) as session:
         result = await session.ask("Who spoke?")
     assert result.answer.reasoner == "moss" and result.answer.model == tiny_checkpoint.name
     assert result.answer.answer  # random weights: some text, but an answer
     prompt = reasoner.last_prompt
-    assert prompt.startswith("<|im_start|>system\nYou answer questions about a recorded audio session")
+    assert prompt.startswith(
+        "<|im_start|>system\nYou answer questions about a recorded audio session"
+    )
     assert prompt.endswith("<|im_start|>assistant\n")
 
 
@@ -49,7 +59,8 @@ class ScriptedMoss(MossReasoner):
 
 async def test_qwen_tool_calls_loop_through_the_tools() -> None:
     reasoner = ScriptedMoss([
-        '<think>Search first.</think>\n<tool_call>\n{"name": "search_transcript", "arguments": {"query": "budget"}}\n</tool_call>',
+        '<think>Search first.</think>\n<tool_call>\n'
+        '{"name": "search_transcript", "arguments": {"query": "budget"}}\n</tool_call>',
         "<tool_call>\n{\"name\": \"speakers\", \"arguments\": {}\n</tool_call>",
         "The budget came up at 00:00 (Bob) and 00:05 (Alice).",
     ])  # fmt: skip
@@ -63,7 +74,10 @@ async def test_qwen_tool_calls_loop_through_the_tools() -> None:
     first, second, third = reasoner.prompts
     assert "<tools>\n" in first and '"name": "relisten"' in first
     assert second.count("<tool_response>") == 1 and '"start":0.5' in second
-    assert '<|im_start|>assistant\n<tool_call>\n{"name": "search_transcript", "arguments": {"query": "budget"}}' in second
+    assert (
+        '<|im_start|>assistant\n<tool_call>\n{"name": "search_transcript", "arguments": {"query": "budget"}}'
+        in second
+    )
     assert "not valid JSON" in third
 
 
@@ -87,19 +101,25 @@ def test_render_and_parse_round_trip() -> None:
         "<|im_start|>assistant\n"
     )
     calls, rest = parse_tool_calls(text.split("<|im_start|>assistant\n")[1])
-    assert [c.name for c in calls] == ["speakers", "session_info"] and all(c.error is None for c in calls)
+    assert [c.name for c in calls] == ["speakers", "session_info"] and all(
+        c.error is None for c in calls
+    )
     assert split_thinking("plan</think>answer") == ("plan", "answer")
     assert split_thinking("<think>unfinished") == ("unfinished", "")
 
 
-def test_a_missing_checkpoint_or_tokenizer_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_missing_checkpoint_or_tokenizer_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("MOSS_AUDIO_CHECKPOINT", raising=False)
     with pytest.raises(ReasonerUnavailableError, match="pass --checkpoint DIR"):
         MossReasoner()
 
 
 async def test_a_checkpoint_without_tokenizer(tmp_path: Path) -> None:
-    directory = write_random_checkpoint(small_random_config(lm_layers=1, encoder_layers=1, taps=(0,), inject=1), tmp_path)
+    directory = write_random_checkpoint(
+        small_random_config(lm_layers=1, encoder_layers=1, taps=(0,), inject=1), tmp_path
+    )
     reasoner = MossReasoner(checkpoint=directory)
     async with ScriptedSession(meeting_script(), reasoner=reasoner) as session:
         with pytest.raises(ReasonerUnavailableError, match="has no tokenizer"):

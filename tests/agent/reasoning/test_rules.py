@@ -11,7 +11,12 @@ from tests.agent.scripts import meeting_script
 @pytest.fixture
 async def session() -> ScriptedSession:
     script = meeting_script()
-    script.say("S1", "We need to discuss the budget again before the end of the month.", at=722.0, duration=4.0)
+    script.say(
+        "S1",
+        "We need to discuss the budget again before the end of the month.",
+        at=722.0,
+        duration=4.0,
+    )
     async with ScriptedSession(script, duration=800.0) as s:
         yield s  # type: ignore[misc]
 
@@ -21,8 +26,12 @@ async def test_what_was_said_at_minute_12(session: ScriptedSession) -> None:
     result.expect.next_tool_call(name="session_info")
     result.expect.next_tool_call(name="transcript_between", arguments={"start": 720, "end": 780})
     result.expect.no_more_tool_calls()
-    result.expect.contains_citation(at=723, kind="transcript", speaker="Bob", text="discuss the budget again")
-    result.expect.answer_contains("Between 12:00 and 13:00", "[12:02] Bob: We need to discuss the budget again")
+    result.expect.contains_citation(
+        at=723, kind="transcript", speaker="Bob", text="discuss the budget again"
+    )
+    result.expect.answer_contains(
+        "Between 12:00 and 13:00", "[12:02] Bob: We need to discuss the budget again"
+    )
     result.expect.reasoning_contains("'at minute 12'")
     assert len(result.answer.citations) == 1
 
@@ -37,7 +46,9 @@ async def test_what_was_said_at_a_clock_time(session: ScriptedSession) -> None:
 async def test_when_was_something_mentioned(session: ScriptedSession) -> None:
     result = await session.ask("When did someone mention the budget?")
     result.expect.contains_tool_call("search_passages", {"query": "budget"})
-    result.expect.answer_contains('"budget" came up 3 times', "at 00:00 by Bob", "at 00:05 by Alice", "at 12:02 by Bob")
+    result.expect.answer_contains(
+        '"budget" came up 3 times', "at 00:00 by Bob", "at 00:05 by Alice", "at 12:02 by Bob"
+    )
     for t in (0.5, 5.3, 722.0):
         result.expect.contains_citation(at=t, kind="transcript")
 
@@ -86,7 +97,9 @@ async def test_sound_questions(session: ScriptedSession) -> None:
     bell.expect.contains_citation(at=10.0, kind="sound", label="doorbell")
     phone = await session.ask("When did the phone ring?")
     phone.expect.contains_tool_call("sound_events_between", {"label": "phone"})
-    phone.expect.answer_contains("phone ringing at 00:24-00:26").contains_citation(at=25.0, label="phone")
+    phone.expect.answer_contains("phone ringing at 00:24-00:26").contains_citation(
+        at=25.0, label="phone"
+    )
     all_sounds = await session.ask("What sounds were heard?")
     all_sounds.expect.answer_contains("doorbell", "phone ringing")
     dog = await session.ask("was there a dog barking?")
@@ -133,7 +146,9 @@ async def test_session_length(session: ScriptedSession) -> None:
 
 async def test_unknown_questions_say_what_can_be_answered(session: ScriptedSession) -> None:
     result = await session.ask("Hello?")
-    result.expect.not_understood().answer_contains("I did not understand", "when something was mentioned", "was there a doorbell")
+    result.expect.not_understood().answer_contains(
+        "I did not understand", "when something was mentioned", "was there a doorbell"
+    )
     result.expect.next_tool_call(name="session_info")
     result.expect.no_more_tool_calls()
 
@@ -163,7 +178,10 @@ async def test_an_empty_session() -> None:
 
 async def test_harness_failures_show_the_run(session: ScriptedSession) -> None:
     result = await session.ask("Was there a doorbell?")
-    with pytest.raises(AssertionError, match=r"expected tool call #1 to be 'speakers', got 'session_info'[\s\S]*--- run ---"):
+    with pytest.raises(
+        AssertionError,
+        match=r"expected tool call #1 to be 'speakers', got 'session_info'[\s\S]*--- run ---",
+    ):
         result.expect.next_tool_call(name="speakers")
     with pytest.raises(AssertionError, match="no citation matching"):
         result.expect.contains_citation(at=300)

@@ -48,7 +48,9 @@ def test_expressions_resolve_to_spans(question: str, span: tuple[float, float]) 
     assert expr.resolve(DURATION) == pytest.approx(span)
 
 
-@pytest.mark.parametrize("question", ["who spoke most", "when did someone mention the budget", "was there a doorbell"])
+@pytest.mark.parametrize(
+    "question", ["who spoke most", "when did someone mention the budget", "was there a doorbell"]
+)
 def test_no_time_in_plain_questions(question: str) -> None:
     assert find_time_expression(question) is None
 
@@ -69,4 +71,6 @@ def test_clock_and_compact_forms() -> None:
 
 def test_strip_leaves_the_topic() -> None:
     text = "when was the budget mentioned between minute 3 and 5"
-    assert strip_time_expression(text, find_time_expression(text)) == "when was the budget mentioned"
+    assert (
+        strip_time_expression(text, find_time_expression(text)) == "when was the budget mentioned"
+    )

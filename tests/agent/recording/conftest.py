@@ -28,7 +28,9 @@ def recorded(
 
 
 @pytest.fixture(scope="session")
-def long_meeting_wav(meeting_scene: synthetic.Scene, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def long_meeting_wav(
+    meeting_scene: synthetic.Scene, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """The meeting twice over (about 63 s), long enough to interrupt mid-way."""
     path = tmp_path_factory.mktemp("audio") / "long_meeting.wav"
     sf.write(str(path), np.concatenate([meeting_scene.audio] * 2), synthetic.SAMPLE_RATE)

@@ -9,7 +9,9 @@ from pathlib import Path
 from agent.cli import main
 
 
-def test_demo_records_the_meeting_and_answers_its_questions(capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_records_the_meeting_and_answers_its_questions(
+    capsys, monkeypatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the fresh work dir lands here
     assert main(["demo"]) == 0
@@ -20,6 +22,12 @@ def test_demo_records_the_meeting_and_answers_its_questions(capsys, monkeypatch,
     by_time, by_topic, by_speaker, actions = out.split("Q: ")[1:]
     assert "What was said at 0:05?" in by_time and "budget is tight" in by_time.lower()
     assert "Tool calls" in by_time and "Reasoning" in by_time and "Citations" in by_time
-    assert "budget" in by_topic and re.search(r"\[00:0[0-3]", by_topic) and re.search(r"\[00:0[5-6]", by_topic)
+    assert (
+        "budget" in by_topic
+        and re.search(r"\[00:0[0-3]", by_topic)
+        and re.search(r"\[00:0[5-6]", by_topic)
+    )
     assert re.search(r"S[123] spoke most", by_speaker)
-    assert "job description" in actions and "Friday" in actions and re.search(r"\[00:2[0-2]", actions)
+    assert (
+        "job description" in actions and "Friday" in actions and re.search(r"\[00:2[0-2]", actions)
+    )

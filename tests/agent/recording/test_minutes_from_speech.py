@@ -15,8 +15,16 @@ from perception import synthetic
 from perception.backend import PerceptionBackend
 
 SCRIPT = (
-    ("say", "en-us+m3", "Good morning. First item, the budget. We spend too much on cloud servers."),
-    ("say", "en-gb+f3", "We can turn off the test servers at night. That saves four thousand dollars a month."),
+    (
+        "say",
+        "en-us+m3",
+        "Good morning. First item, the budget. We spend too much on cloud servers.",
+    ),
+    (
+        "say",
+        "en-gb+f3",
+        "We can turn off the test servers at night. That saves four thousand dollars a month.",
+    ),
     ("say", "en-us+m3", "Good. We decided to turn off the test servers at night."),
     ("say", "en-us+m7", "I will set up the schedule by Friday."),
     ("say", "en-us+m3", "Next item, the office move. The new building is ready in September."),
@@ -44,12 +52,16 @@ def _said_at(scene: synthetic.Scene, fragment: str) -> float:
     return next(u.start for u in scene.utterances if fragment in u.text)
 
 
-def test_the_recorder_builds_minutes_of_what_was_said(recorded: tuple[Memory, str, synthetic.Scene]) -> None:
+def test_the_recorder_builds_minutes_of_what_was_said(
+    recorded: tuple[Memory, str, synthetic.Scene],
+) -> None:
     memory, session_id, scene = recorded
     minutes = memory.minutes(session_id)
     assert minutes is not None and minutes.method == "rules"
     decided = _said_at(scene, "We decided")
-    assert any(abs(d.start - decided) <= 2.0 and "server" in d.text.lower() for d in minutes.decisions), minutes.decisions
+    assert any(
+        abs(d.start - decided) <= 2.0 and "server" in d.text.lower() for d in minutes.decisions
+    ), minutes.decisions
     schedule = _said_at(scene, "set up the schedule")
     action = next(a for a in minutes.actions if abs(a.start - schedule) <= 2.0)
     assert action.deadline is not None and "friday" in action.deadline.lower()
@@ -60,7 +72,9 @@ def test_the_recorder_builds_minutes_of_what_was_said(recorded: tuple[Memory, st
     assert "## Minutes" in export_session(memory, session_id, "md")
 
 
-def test_paraphrase_search_on_recorded_speech(recorded: tuple[Memory, str, synthetic.Scene]) -> None:
+def test_paraphrase_search_on_recorded_speech(
+    recorded: tuple[Memory, str, synthetic.Scene],
+) -> None:
     memory, session_id, scene = recorded
     found = memory.search_passages(session_id, "what about the costs?", limit=3)
     assert found.relevant

@@ -40,11 +40,20 @@ def test_raw_pcm_is_read_as_16k_mono() -> None:
     assert len(out) == len(tone) and np.abs(out - tone).max() < 1e-3
 
 
-@pytest.mark.parametrize(("rate", "channels", "subtype"), [(48000, 2, "PCM_16"), (8000, 1, "FLOAT"), (16000, 1, "PCM_24")])
+@pytest.mark.parametrize(
+    ("rate", "channels", "subtype"),
+    [(48000, 2, "PCM_16"), (8000, 1, "FLOAT"), (16000, 1, "PCM_24")],
+)
 def test_wav_streams_are_resampled(rate: int, channels: int, subtype: str) -> None:
     tone = _tone(2.0, rate)
     buf = io.BytesIO()
-    sf.write(buf, np.stack([tone] * channels, axis=1) if channels > 1 else tone, rate, format="WAV", subtype=subtype)
+    sf.write(
+        buf,
+        np.stack([tone] * channels, axis=1) if channels > 1 else tone,
+        rate,
+        format="WAV",
+        subtype=subtype,
+    )
     if subtype == "PCM_24":
         with pytest.raises(AudioDecodeError, match="ffmpeg"):
             list(read_pcm_stream(_Pipe(buf.getvalue())))

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import OptionList
 
-from agent.cli import main
 from agent.bus.mqtt import MqttSettings, mqtt_messages
+from agent.cli import main
 from memory import open_memory
 from perception import synthetic
 from tests.fixtures.mosquitto import Broker
@@ -57,10 +57,19 @@ async def test_tui_in_another_process_follows_a_recording(
             await asyncio.wait_for(asyncio.gather(ready.wait(), tap_ready.wait()), 10)
             assert app.view is None  # nothing recorded yet
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "agent.cli", "record", str(short_clip_wav), "--db", db,
-                "--mqtt", f"127.0.0.1:{mosquitto.port}",
-                cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                sys.executable,
+                "-m",
+                "agent.cli",
+                "record",
+                str(short_clip_wav),
+                "--db",
+                db,
+                "--mqtt",
+                f"127.0.0.1:{mosquitto.port}",
+                cwd=REPO,
+                env={**os.environ, "PYTHONPATH": str(REPO)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
             out, err = await asyncio.wait_for(proc.communicate(), 180)
             assert proc.returncode == 0, err.decode()[-2000:]
@@ -77,7 +86,10 @@ async def test_tui_in_another_process_follows_a_recording(
             # The UI adopted the new session and shows what was said.
             assert app.view is not None and app.view.id == session.id
             transcript = app.query_one("#transcript", OptionList)
-            rows = " ".join(str(transcript.get_option_at_index(i).prompt) for i in range(transcript.option_count))
+            rows = " ".join(
+                str(transcript.get_option_at_index(i).prompt)
+                for i in range(transcript.option_count)
+            )
             assert "budget" in rows.lower() and "numbers" in rows.lower()
     finally:
         tapping.cancel()
@@ -86,7 +98,9 @@ async def test_tui_in_another_process_follows_a_recording(
         memory.close()
 
 
-def test_unreachable_broker_is_a_one_line_error(short_clip_wav: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_unreachable_broker_is_a_one_line_error(
+    short_clip_wav: Path, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
     import socket
 
     with socket.socket() as sock:

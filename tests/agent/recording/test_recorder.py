@@ -89,7 +89,10 @@ def test_recording_again_adds_nothing(
 
 
 def test_completed_recording_is_reported_without_loading_a_model(
-    recorded: tuple[Memory, RecordingResult], meeting_wav: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    recorded: tuple[Memory, RecordingResult],
+    meeting_wav: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
 ) -> None:  # type: ignore[no-untyped-def]
     import perception.backends
 
@@ -97,7 +100,9 @@ def test_completed_recording_is_reported_without_loading_a_model(
     count = memory.find_session(first.session.id).event_count
 
     def no_model(name: str) -> PerceptionBackend:
-        raise AssertionError(f"the {name} backend was loaded for a recording with nothing left to do")
+        raise AssertionError(
+            f"the {name} backend was loaded for a recording with nothing left to do"
+        )
 
     monkeypatch.setattr(perception.backends, "get_backend", no_model)
     db = memory.engine.url.render_as_string(hide_password=False)
@@ -142,12 +147,17 @@ def test_storing_events_never_moves_the_resume_point_past_the_checkpoint(
     assert all(stored == checkpoint for stored, checkpoint in memory.after_ingest)
 
 
-def test_interrupted_recording_resumes_without_duplicates(long_meeting_wav: Path, tmp_path: Path) -> None:
+def test_interrupted_recording_resumes_without_duplicates(
+    long_meeting_wav: Path, tmp_path: Path
+) -> None:
     db = f"sqlite:///{tmp_path / 'memory.db'}"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent.cli", "record", str(long_meeting_wav), "--db", db],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=REPO,
     )
     checkpoint = 0.0
     deadline = time.monotonic() + 240
@@ -162,7 +172,9 @@ def test_interrupted_recording_resumes_without_duplicates(long_meeting_wav: Path
     finally:
         proc.kill()
         proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the recording finished before it could be interrupted"
+    assert proc.returncode == -signal.SIGKILL, (
+        "the recording finished before it could be interrupted"
+    )
     assert 0 < checkpoint < 60
 
     assert main(["record", str(long_meeting_wav), "--db", db]) == 0
@@ -183,7 +195,10 @@ def test_interrupted_recording_resumes_without_duplicates(long_meeting_wav: Path
         # Every attributed line lies in a turn of its speaker, also the turn open at the kill.
         turns = memory.session_events(session.id, kinds=["speaker"])
         for s in segments:
-            assert any(t.speaker == s.speaker and t.start <= s.start + 0.01 and s.end <= t.end + 0.01 for t in turns), s
+            assert any(
+                t.speaker == s.speaker and t.start <= s.start + 0.01 and s.end <= t.end + 0.01
+                for t in turns
+            ), s
     finally:
         memory.close()
 

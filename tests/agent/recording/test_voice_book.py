@@ -57,7 +57,9 @@ def test_speaker_is_matched_on_enough_speech_not_on_a_short_phrase() -> None:
     released = book.offer(more, audio, encoder)
     assert [e.start for e in released] == [30.0, 30.0, 32.0]
     assert {e.speaker for e in released} == {"S2"}
-    assert all(w.speaker == "S2" for e in released if isinstance(e, TranscriptSegment) for w in e.words)
+    assert all(
+        w.speaker == "S2" for e in released if isinstance(e, TranscriptSegment) for w in e.words
+    )
     later = TranscriptSegment(start=40.0, end=41.0, text="Yes.", speaker="S1")
     assert [e.speaker for e in book.offer(later, audio, encoder)] == ["S2"]  # decided once
 

@@ -38,7 +38,13 @@ class SpeechInput(io.AudioInput):
     def say(self, audio: np.ndarray) -> None:
         """Speak ``audio`` from now on (the scripted audio must have finished)."""
         pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-        self.pcm = np.concatenate([self.pcm[: self.position], np.zeros(max(0, self.position - len(self.pcm)), np.int16), pcm])
+        self.pcm = np.concatenate(
+            [
+                self.pcm[: self.position],
+                np.zeros(max(0, self.position - len(self.pcm)), np.int16),
+                pcm,
+            ]
+        )
 
     async def __anext__(self) -> rtc.AudioFrame:
         if self.started is None:
@@ -70,7 +76,12 @@ class CaptureOutput(io.AudioOutput):
     def samples(self) -> np.ndarray:
         if not self.frames:
             return np.zeros(0, np.float32)
-        return np.concatenate([np.frombuffer(bytes(f.data), np.int16) for f in self.frames]).astype(np.float32) / 32768
+        return (
+            np.concatenate([np.frombuffer(bytes(f.data), np.int16) for f in self.frames]).astype(
+                np.float32
+            )
+            / 32768
+        )
 
     async def capture_frame(self, frame: rtc.AudioFrame) -> None:
         await super().capture_frame(frame)

@@ -8,9 +8,9 @@ from livekit import rtc
 from livekit.agents import vad as lk_vad
 
 from agent.voice.espeak import EspeakError, synthesize_pcm
-from agent.voice.reasoning_filter import strip_reasoning, strip_reasoning_stream
 from agent.voice.livekit.tts import ESPEAK_SAMPLE_RATE, EspeakTTS
 from agent.voice.livekit.vad import WebRTCVAD
+from agent.voice.reasoning_filter import strip_reasoning, strip_reasoning_stream
 from perception import synthetic
 
 
@@ -27,7 +27,9 @@ async def test_espeak_tts_speaks_the_text() -> None:
 async def test_espeak_tts_never_speaks_reasoning() -> None:
     tts = EspeakTTS()
     plain = await tts.synthesize("Yes.").collect()
-    with_thought = await tts.synthesize("<think>The user asked a long question about budgets and servers.</think>Yes.").collect()
+    with_thought = await tts.synthesize(
+        "<think>The user asked a long question about budgets and servers.</think>Yes."
+    ).collect()
     # the thought would add seconds of speech; the answer alone is well under a second longer
     assert abs(with_thought.duration - plain.duration) < 0.1
 
@@ -59,13 +61,19 @@ async def test_strip_reasoning_stream_with_split_tags() -> None:
     parts = ["Sure. <thi", "nk>secret ", "plan</th", "ink> The door", "bell rang at 0:10."]
     out = "".join([c async for c in strip_reasoning_stream(chunks(parts))])
     assert out == "Sure.  The doorbell rang at 0:10."
-    assert "".join([c async for c in strip_reasoning_stream(chunks(["a < b", " and c"]))]) == "a < b and c"
+    assert (
+        "".join([c async for c in strip_reasoning_stream(chunks(["a < b", " and c"]))])
+        == "a < b and c"
+    )
 
 
 def _frames(audio: np.ndarray, rate: int = 16_000, ms: int = 20) -> list[rtc.AudioFrame]:
     pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
     n = rate * ms // 1000
-    return [rtc.AudioFrame(pcm[i : i + n].tobytes(), rate, 1, len(pcm[i : i + n])) for i in range(0, len(pcm) - n + 1, n)]
+    return [
+        rtc.AudioFrame(pcm[i : i + n].tobytes(), rate, 1, len(pcm[i : i + n]))
+        for i in range(0, len(pcm) - n + 1, n)
+    ]
 
 
 async def test_webrtc_vad_finds_start_and_end_of_real_speech() -> None:
@@ -94,7 +102,9 @@ async def test_webrtc_vad_hears_nothing_in_silence_at_48k() -> None:
         stream.push_frame(frame)
     stream.end_input()
     events = [ev async for ev in stream]
-    assert events and all(e.type == lk_vad.VADEventType.INFERENCE_DONE and not e.speaking for e in events)
+    assert events and all(
+        e.type == lk_vad.VADEventType.INFERENCE_DONE and not e.speaking for e in events
+    )
 
 
 def test_espeak_tts_refuses_unknown_voice_at_construction() -> None:

@@ -8,9 +8,9 @@ import time
 import numpy as np
 from livekit import rtc
 
-from agent.voice.livekit.assistant import VoiceAssistant
 from agent.reasoning.registry import get_reasoner
 from agent.voice.browser.media import TRACK_SAMPLE_RATE, AnswerAudioTrack, TrackAudioOutput
+from agent.voice.livekit.assistant import VoiceAssistant
 from perception import synthetic
 from perception.events import TranscriptSegment
 from tests.agent.voice.fakes import PacedOutput, SpeechInput
@@ -38,7 +38,11 @@ async def test_talking_over_a_long_answer_stops_it(lite_backend, memory) -> None
     ])  # fmt: skip
     session, agent = assistant.make_session(call, close_transcript_timeout=0.1)
     pause = np.zeros(8_000, np.float32)
-    speech = SpeechInput(np.concatenate([pause, synthetic.speak("What happened so far?", "en-us", words_per_minute=150), pause]))
+    speech = SpeechInput(
+        np.concatenate(
+            [pause, synthetic.speak("What happened so far?", "en-us", words_per_minute=150), pause]
+        )
+    )
     output = PacedOutput()
     session.input.audio = speech
     session.output.audio = output
@@ -47,7 +51,9 @@ async def test_talking_over_a_long_answer_stops_it(lite_backend, memory) -> None
         await _until(lambda: output.first_frame_wall is not None, timeout=40)
         await asyncio.sleep(1.0)
         assert not output.played  # the long answer is still playing
-        speech.say(synthetic.speak("Wait, stop, stop talking please.", "en-gb+f3", words_per_minute=150))
+        speech.say(
+            synthetic.speak("Wait, stop, stop talking please.", "en-gb+f3", words_per_minute=150)
+        )
         await _until(lambda: output.interrupted >= 1, timeout=15)
     finally:
         await session.aclose()
@@ -62,7 +68,9 @@ async def test_clearing_the_answer_track_silences_it_at_once() -> None:
     output = TrackAudioOutput(track)
     finished = []
     output.on("playback_finished", finished.append)
-    tone = (np.sin(np.arange(TRACK_SAMPLE_RATE * 3) * 2 * np.pi * 440 / TRACK_SAMPLE_RATE) * 8000).astype(np.int16)
+    tone = (
+        np.sin(np.arange(TRACK_SAMPLE_RATE * 3) * 2 * np.pi * 440 / TRACK_SAMPLE_RATE) * 8000
+    ).astype(np.int16)
     await output.capture_frame(rtc.AudioFrame(tone.tobytes(), TRACK_SAMPLE_RATE, 1, len(tone)))
     output.flush()
     heard = []

@@ -14,10 +14,10 @@ import pytest
 import soundfile as sf
 
 from agent.bus.in_process import EventBus
-from agent.voice.livekit.assistant import VoiceAssistant
 from agent.reasoning.registry import get_reasoner
 from agent.voice.browser.endpoint import call_handler
 from agent.voice.browser.server import VoiceServer
+from agent.voice.livekit.assistant import VoiceAssistant
 from perception import synthetic
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -41,13 +41,15 @@ async def endpoint(lite_backend, memory) -> AsyncIterator[tuple[str, object]]:
 
 def _question_wav(path: Path) -> Path:
     pause = np.zeros(16_000, np.float32)
-    audio = np.concatenate([
-        pause,
-        synthetic.speak(STATEMENT, "en-gb+f3", words_per_minute=150),
-        pause,
-        synthetic.speak(QUESTION, "en-us", words_per_minute=150),
-        pause,
-    ])
+    audio = np.concatenate(
+        [
+            pause,
+            synthetic.speak(STATEMENT, "en-gb+f3", words_per_minute=150),
+            pause,
+            synthetic.speak(QUESTION, "en-us", words_per_minute=150),
+            pause,
+        ]
+    )
     sf.write(path, audio, 16_000, subtype="PCM_16")
     return path
 
@@ -59,9 +61,16 @@ def _chrome(tmp_path: Path, wav: Path):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
         "--autoplay-policy=no-user-gesture-required",
         f"--use-file-for-fake-audio-capture={wav}%noloop",
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
@@ -71,7 +80,9 @@ def _chrome(tmp_path: Path, wav: Path):
 
 
 @pytest.mark.slow
-async def test_browser_call_shows_question_and_answer_and_plays_it(endpoint, tmp_path: Path) -> None:
+async def test_browser_call_shows_question_and_answer_and_plays_it(
+    endpoint, tmp_path: Path
+) -> None:
     url, memory = endpoint
     # selenium is blocking: drive it from a thread while the endpoint runs on this loop
     driver = await asyncio.to_thread(_chrome, tmp_path, _question_wav(tmp_path / "question.wav"))
@@ -105,7 +116,10 @@ async def test_browser_call_shows_question_and_answer_and_plays_it(endpoint, tmp
     # the call was recorded as a memory session, question and answer included
     sessions = memory.list_sessions()
     assert len(sessions) == 1 and sessions[0].source == "webrtc"
-    assert state["sessionId"] == sessions[0].id and sessions[0].title == f"browser call {sessions[0].id}"
+    assert (
+        state["sessionId"] == sessions[0].id
+        and sessions[0].title == f"browser call {sessions[0].id}"
+    )
     turns = memory.agent_turns(sessions[0].id)
     assert turns and turns[0].answer == answer["text"]
     assert any("basement" in seg.text for seg in memory.transcript_between(sessions[0].id, 0, 60))

@@ -16,7 +16,8 @@ from tests.agent.voice.test_browser import CHROMEDRIVER, CHROMIUM
 SESSION_ID = "3f9c2a71be04"
 MESSAGES: list[dict[str, Any]] = [
     {"type": "session", "session_id": SESSION_ID},
-    {"type": "transcript", "text": "We keep the printer in the basement.", "final": True, "speaker": "S1", "start": 1.0},
+    {"type": "transcript", "text": "We keep the printer in the basement.", "final": True, "speaker": "S1",
+     "start": 1.0},
     {"type": "transcript", "text": "Who mentioned the basement?", "final": True, "speaker": "S2", "start": 4.0},
     {"type": "transcript", "text": "Anyone there?", "final": True, "speaker": None, "start": 6.0},
     {"type": "event", "event": {"kind": "speaker", "speaker": "S1", "start": 1.0, "end": 3.5}},

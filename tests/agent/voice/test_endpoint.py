@@ -32,13 +32,21 @@ async def test_page_script_and_offer_checks() -> None:
                 assert r.status == 200 and "RTCPeerConnection" in await r.text()
             async with http.post(server.url + "offer", data="not json") as r:
                 assert r.status == 415  # only application/json
-            async with http.post(server.url + "offer", data="not json", headers={"Content-Type": "application/json"}) as r:
+            async with http.post(
+                server.url + "offer", data="not json", headers={"Content-Type": "application/json"}
+            ) as r:
                 assert r.status == 400
-            async with http.post(server.url + "offer", json={"sdp": "v=0", "type": "offer", "token": "wrong"}) as r:
+            async with http.post(
+                server.url + "offer", json={"sdp": "v=0", "type": "offer", "token": "wrong"}
+            ) as r:
                 assert r.status == 403 and "token" in await r.text()
-            async with http.post(server.url + "offer", json={"sdp": "v=0\r\n", "type": "offer", "token": "s3cret"}) as r:
+            async with http.post(
+                server.url + "offer", json={"sdp": "v=0\r\n", "type": "offer", "token": "s3cret"}
+            ) as r:
                 assert r.status == 400  # authorised, but not a usable offer
-            async with http.get(server.url + "health", headers={"Authorization": "Bearer s3cret"}) as r:
+            async with http.get(
+                server.url + "health", headers={"Authorization": "Bearer s3cret"}
+            ) as r:
                 assert (await r.json())["calls"] == 0
     finally:
         await server.stop()

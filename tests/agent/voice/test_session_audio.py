@@ -11,8 +11,8 @@ import pytest
 from livekit.agents import llm as lk_llm
 
 from agent.bus.in_process import EventBus
-from agent.voice.livekit.assistant import VoiceAssistant
 from agent.reasoning.registry import get_reasoner
+from agent.voice.livekit.assistant import VoiceAssistant
 from perception import synthetic
 from tests.agent.voice.fakes import CaptureOutput, SpeechInput
 
@@ -22,15 +22,17 @@ QUESTION = "Did you hear a doorbell?"
 
 def _call_audio() -> np.ndarray:
     pause = np.zeros(16_000, np.float32)
-    return np.concatenate([
-        pause[:8_000],
-        synthetic.speak(STATEMENT, "en-gb+f3", words_per_minute=150),
-        pause,
-        synthetic.doorbell(),
-        pause,
-        synthetic.speak(QUESTION, "en-us", words_per_minute=150),
-        pause,
-    ])
+    return np.concatenate(
+        [
+            pause[:8_000],
+            synthetic.speak(STATEMENT, "en-gb+f3", words_per_minute=150),
+            pause,
+            synthetic.doorbell(),
+            pause,
+            synthetic.speak(QUESTION, "en-us", words_per_minute=150),
+            pause,
+        ]
+    )
 
 
 async def _wait_for(condition, timeout: float) -> None:
@@ -45,14 +47,18 @@ async def _wait_for(condition, timeout: float) -> None:
 async def test_spoken_question_about_an_earlier_doorbell(lite_backend, memory) -> None:
     bus = EventBus()
     on_bus = bus.subscribe("moss/#", maxsize=10_000)
-    assistant = VoiceAssistant(lite_backend, memory, get_reasoner("rules"), bus=bus, interim_transcripts=True)
+    assistant = VoiceAssistant(
+        lite_backend, memory, get_reasoner("rules"), bus=bus, interim_transcripts=True
+    )
     call = await assistant.new_call("doorbell call")
     messages: list[dict] = []
     call.sinks.append(messages.append)
     session, agent = assistant.make_session(call)
     transcripts: list = []
     interims: list = []
-    session.on("user_input_transcribed", lambda ev: (transcripts if ev.is_final else interims).append(ev))
+    session.on(
+        "user_input_transcribed", lambda ev: (transcripts if ev.is_final else interims).append(ev)
+    )
 
     speech = SpeechInput(_call_audio())
     output = CaptureOutput()
@@ -103,7 +109,9 @@ async def test_spoken_question_about_an_earlier_doorbell(lite_backend, memory) -
     assert on_bus.qsize() >= len(call.events) > 0
     answer_msgs = [m for m in messages if m["type"] == "answer"]
     assert answer_msgs and answer_msgs[0]["reasoning"] and answer_msgs[0]["citations"]
-    assert memory.read_audio(call.session_id, 0.5, 2.0).std() > 0.01  # audio archived for re-listening
+    assert (
+        memory.read_audio(call.session_id, 0.5, 2.0).std() > 0.01
+    )  # audio archived for re-listening
 
     # the question was said to the assistant: not evidence for later answers
     from agent.reasoning.ask import ask
@@ -111,6 +119,14 @@ async def test_spoken_question_about_an_earlier_doorbell(lite_backend, memory) -
     asked = [s for s in stored if "doorbell" in s.text.lower()]
     assert asked and call.llm.context.extras.get("addressed_spans")
     assert turns[0].session_time == pytest.approx(asked[0].start, abs=1.0)
-    later = await ask(memory, call.session_id, "when did someone mention a doorbell?", get_reasoner("rules"), record=False)
-    assert not any(abs(c.start - s.start) < 0.5 for c in later.citations for s in asked), later.answer
+    later = await ask(
+        memory,
+        call.session_id,
+        "when did someone mention a doorbell?",
+        get_reasoner("rules"),
+        record=False,
+    )
+    assert not any(abs(c.start - s.start) < 0.5 for c in later.citations for s in asked), (
+        later.answer
+    )
     assert "I found nothing about 'doorbell'" in later.answer

@@ -9,9 +9,9 @@ import pytest
 from livekit.agents import AgentSession
 
 from agent.reasoning.answer import Answer, Citation
-from agent.voice.livekit.assistant import CallRecord, MossVoiceAgent, VoiceAssistant
 from agent.reasoning.reasoner import Reasoner
 from agent.reasoning.registry import get_reasoner
+from agent.voice.livekit.assistant import CallRecord, MossVoiceAgent, VoiceAssistant
 from perception.events import SoundEvent, TranscriptSegment, Word
 from tools.context import ToolContext
 
@@ -20,8 +20,15 @@ def _segment(sid: str, start: float, end: float, text: str, speaker: str) -> Tra
     words = text.split()
     step = (end - start) / len(words)
     return TranscriptSegment(
-        session_id=sid, start=start, end=end, text=text, speaker=speaker,
-        words=[Word(start=start + i * step, end=start + (i + 1) * step, text=w, speaker=speaker) for i, w in enumerate(words)],
+        session_id=sid,
+        start=start,
+        end=end,
+        text=text,
+        speaker=speaker,
+        words=[
+            Word(start=start + i * step, end=start + (i + 1) * step, text=w, speaker=speaker)
+            for i, w in enumerate(words)
+        ],
     )
 
 
@@ -30,12 +37,29 @@ async def call_session(lite_backend, memory) -> AsyncIterator[tuple[AgentSession
     assistant = VoiceAssistant(lite_backend, memory, get_reasoner("rules"))
     call = await assistant.new_call("text mode")
     sid = call.session_id
-    memory.ingest(sid, [
-        _segment(sid, 0.5, 4.0, "Good morning everyone. Let's start with the budget for the next quarter.", "Bob"),
-        _segment(sid, 4.8, 8.0, "The budget is tight. We spent most of it on the new servers.", "Alice"),
-        SoundEvent(session_id=sid, start=9.9, end=11.5, label="doorbell"),
-        _segment(sid, 12.3, 15.0, "Someone is at the door. Let's move on to the hiring plan.", "Bob"),
-    ])
+    memory.ingest(
+        sid,
+        [
+            _segment(
+                sid,
+                0.5,
+                4.0,
+                "Good morning everyone. Let's start with the budget for the next quarter.",
+                "Bob",
+            ),
+            _segment(
+                sid,
+                4.8,
+                8.0,
+                "The budget is tight. We spent most of it on the new servers.",
+                "Alice",
+            ),
+            SoundEvent(session_id=sid, start=9.9, end=11.5, label="doorbell"),
+            _segment(
+                sid, 12.3, 15.0, "Someone is at the door. Let's move on to the hiring plan.", "Bob"
+            ),
+        ],
+    )
     session, agent = assistant.make_session(call, close_transcript_timeout=0.1)
     await session.start(agent)
     try:
@@ -52,13 +76,18 @@ async def test_doorbell_question_calls_the_sound_tool_and_cites_the_time(call_se
     message = result.expect[-1].is_message(role="assistant")
     text = message.event().item.text_content or ""
     assert "doorbell" in text and "00:09" in text
-    assert any(c["kind"] == "sound" and c["start"] == pytest.approx(9.9) for c in call.answers[-1].citations)
+    assert any(
+        c["kind"] == "sound" and c["start"] == pytest.approx(9.9)
+        for c in call.answers[-1].citations
+    )
 
 
 async def test_who_mentioned_searches_the_transcript(call_session) -> None:
     session, _ = call_session
     result = await session.run(user_input="Who mentioned the servers?")
-    result.expect.contains_function_call(name="search_passages", arguments={"query": "servers", "limit": 10})
+    result.expect.contains_function_call(
+        name="search_passages", arguments={"query": "servers", "limit": 10}
+    )
     text = result.expect[-1].is_message(role="assistant").event().item.text_content or ""
     assert "Alice" in text and "Bob" not in text
 

@@ -140,16 +140,22 @@ def test_seeded_sampling_is_repeatable(moss_tiny) -> None:
     config = GenerationConfig(
         max_new_tokens=10, do_sample=True, temperature=1.5, top_p=0.95, top_k=50, seed=7
     )
-    first = MossAudioGenerator(model, processor).generate([audio], [QUESTIONS[0]], config)[0].token_ids
-    second = MossAudioGenerator(model, processor).generate([audio], [QUESTIONS[0]], config)[0].token_ids
+    first = (
+        MossAudioGenerator(model, processor).generate([audio], [QUESTIONS[0]], config)[0].token_ids
+    )
+    second = (
+        MossAudioGenerator(model, processor).generate([audio], [QUESTIONS[0]], config)[0].token_ids
+    )
     assert first == second
     others = {
         tuple(
-            MossAudioGenerator(model, processor).generate(
+            MossAudioGenerator(model, processor)
+            .generate(
                 [audio],
                 [QUESTIONS[0]],
                 GenerationConfig(max_new_tokens=10, do_sample=True, temperature=1.5, seed=seed),
-            )[0].token_ids
+            )[0]
+            .token_ids
         )
         for seed in range(4)
     }
@@ -159,7 +165,9 @@ def test_seeded_sampling_is_repeatable(moss_tiny) -> None:
 def test_top_k_one_and_tiny_top_p_are_greedy(moss_tiny) -> None:
     model, processor = moss_tiny
     audio = tone(2.0, 440, 13)
-    greedy = MossAudioGenerator(model, processor).generate([audio], [QUESTIONS[1]], GenerationConfig(max_new_tokens=6))
+    greedy = MossAudioGenerator(model, processor).generate(
+        [audio], [QUESTIONS[1]], GenerationConfig(max_new_tokens=6)
+    )
     for config in (
         GenerationConfig(max_new_tokens=6, do_sample=True, top_k=1, temperature=2.0, seed=1),
         GenerationConfig(max_new_tokens=6, do_sample=True, top_p=1e-6, temperature=2.0, seed=1),
@@ -182,7 +190,9 @@ def test_sampling_filters() -> None:
 def test_stops_on_stop_token_and_streams(moss_tiny) -> None:
     model, processor = moss_tiny
     audios = [tone(2.0, 440, 14), tone(3.0, 300, 15)]
-    free = MossAudioGenerator(model, processor).generate(audios, QUESTIONS[:2], GenerationConfig(max_new_tokens=8))
+    free = MossAudioGenerator(model, processor).generate(
+        audios, QUESTIONS[:2], GenerationConfig(max_new_tokens=8)
+    )
     stop_id = free[0].token_ids[3]
     assert stop_id not in free[0].token_ids[:3]
     streamed: list[tuple[int, int]] = []
@@ -225,7 +235,9 @@ def test_too_long_audio_is_refused(moss_tiny) -> None:
     model, processor = moss_tiny
     limit = model.config.audio_config.max_source_positions
     with pytest.raises(ValueError, match="cut it into shorter windows"):
-        MossAudioGenerator(model, processor).encode([np.zeros((limit + 10) * 8 * 160, dtype=np.float32)])
+        MossAudioGenerator(model, processor).encode(
+            [np.zeros((limit + 10) * 8 * 160, dtype=np.float32)]
+        )
 
 
 @pytest.mark.parametrize(

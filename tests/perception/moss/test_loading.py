@@ -193,7 +193,9 @@ def test_with_tokenizer_text_prompts_and_decoding(
     assert text_prompt.endswith("\nHi?<|im_end|>\n<|im_start|>assistant\n")
     assert prompt.prefix[-1] == 198 and prompt.prefix[-2] == processor.audio_end_id
     waveform = moss_parity.tensors["waveform"].numpy()[:16000]
-    [result] = MossAudioGenerator(model, processor).generate([waveform], "Hi?", GenerationConfig(max_new_tokens=6))
+    [result] = MossAudioGenerator(model, processor).generate(
+        [waveform], "Hi?", GenerationConfig(max_new_tokens=6)
+    )
     assert result.text == processor.tokenizer.decode(result.token_ids)
     assert result.answer is not None
 
