@@ -161,3 +161,4 @@ def test_the_errors_the_command_line_maps_exist() -> None:
         module_name, _, class_name = name.rpartition(".")
         cls = getattr(importlib.import_module(module_name), class_name)
         assert issubclass(cls, Exception), name
+        assert f"{cls.__module__}.{cls.__qualname__}" == name  # where main will look for it

@@ -24,15 +24,15 @@ USER_ERRORS = frozenset(
         "perception.audio.AudioSourceUnavailableError",
         "perception.backend.BackendError",
         "perception.moss.configuration.MossConfigError",
-        "perception.moss.loading.MossCheckpointError",
+        "perception.moss.configuration.MossCheckpointError",
         "perception.moss.parity.ExpectedDataError",
         "perception.synthetic.SynthesisError",
+        "perception.server.http.ServerConfigError",
         "agent.reasoning.reasoner.ReasonerError",
         "agent.reasoning.triggers.TriggerConfigError",
         "agent.recording.recorder.RecorderError",
         "agent.bus.mqtt.MqttUnavailableError",
         "agent.voice.espeak.EspeakError",
-        "agent.voice.browser.server.ServerConfigError",
     }
 )
 

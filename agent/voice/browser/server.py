@@ -27,7 +27,7 @@ from aiortc.rtcdatachannel import RTCDataChannel
 from agent.voice.browser.guard import guard_middleware, refusal, request_token, token_matches
 from agent.voice.browser.media import AnswerAudioTrack, TrackAudioInput, TrackAudioOutput
 from perception.server import DEFAULT_HOST, DEFAULT_PORT
-from perception.server.http import is_loopback
+from perception.server.http import ServerConfigError, is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +35,6 @@ _MAX_SDP_BYTES = 64 * 1024
 DEFAULT_CONNECT_TIMEOUT = 30.0  # seconds an answered offer may take to connect
 MAX_PENDING_OFFERS = 16  # answered offers not connected yet (each holds a peer connection)
 IDLE_TIMEOUT = 15.0  # seconds an HTTP connection may send nothing
-
-
-class ServerConfigError(ValueError):
-    """The endpoint was asked to start in an unsafe or impossible way."""
 
 
 @dataclass
