@@ -302,7 +302,7 @@ async def ask_question(
     import inspect
 
     from agent.reasoning.ask import ask
-    from agent.reasoning.reasoner import get_reasoner
+    from agent.reasoning.registry import get_reasoner
     from tools import builtin_registry
 
     reasoner = get_reasoner("rules", registry=builtin_registry(sync_in_thread=False))

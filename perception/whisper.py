@@ -17,6 +17,7 @@ from typing import Any
 from perception.backend import BackendUnavailableError
 
 __all__ = [
+    "CHUNK_SECONDS",
     "bundled_model_path",
     "is_not_speech",
     "join_whisper_words",
@@ -24,6 +25,10 @@ __all__ = [
     "model_name",
     "word_confidence",
 ]
+
+# Whisper's input length. faster-whisper's feature extractor keeps the last ``chunk_length``
+# any caller passed, so with one shared model every caller passes its own, always.
+CHUNK_SECONDS = 30
 
 _models: dict[tuple[str, int], Any] = {}
 _lock = threading.Lock()

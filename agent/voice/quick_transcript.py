@@ -18,6 +18,7 @@ import numpy as np
 from perception.backend import SAMPLE_RATE
 from perception.events import TranscriptSegment, Word
 from perception.whisper import (
+    CHUNK_SECONDS,
     bundled_model_path,
     is_not_speech,
     join_whisper_words,
@@ -27,7 +28,7 @@ from perception.whisper import (
 
 logger = logging.getLogger(__name__)
 
-MAX_CLIP_SECONDS = 30.0
+MAX_CLIP_SECONDS = float(CHUNK_SECONDS)
 
 
 class QuickTranscriber:
@@ -51,7 +52,7 @@ class QuickTranscriber:
             raw, _ = self._model.transcribe(
                 samples, language=self.language, beam_size=1, word_timestamps=True,
                 condition_on_previous_text=False, vad_filter=False, temperature=0.0,
-                chunk_length=min(int(MAX_CLIP_SECONDS), math.ceil(seconds + 0.5)),
+                chunk_length=min(CHUNK_SECONDS, math.ceil(seconds + 0.5)),
             )  # fmt: skip
             raw = list(raw)
         except Exception as exc:  # the engine's transcript is the fallback

@@ -33,6 +33,7 @@ from perception.speakers import (
 )
 from perception.vad import FRAME, VoiceActivityDetector
 from perception.voice_traits import describe_voice
+from perception.whisper import CHUNK_SECONDS as WHISPER_CHUNK_SECONDS
 from perception.whisper import (
     bundled_model_path,
     is_not_speech,
@@ -197,7 +198,7 @@ class LiteBackend(PerceptionBackend):
         raw, _info = self._whisper.transcribe(
             audio, language=self.language, beam_size=beam_size, word_timestamps=True,
             condition_on_previous_text=False, vad_filter=False, temperature=DECODING_TEMPERATURE,
-            **options,
+            chunk_length=WHISPER_CHUNK_SECONDS, **options,
         )  # fmt: skip
         return list(raw)
 
