@@ -137,7 +137,7 @@ class Scene:
             audio = resample_poly(audio, rate // g, self.sample_rate // g).astype(np.float32)
         if channels > 1:
             audio = np.repeat(audio[:, None], channels, axis=1)
-        sf.write(path, audio, rate)
+        sf.write(path, audio, rate, subtype="FLOAT" if path.endswith(".wav") else None)
 
 
 def compose(

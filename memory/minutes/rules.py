@@ -8,6 +8,7 @@ they are meant to be read and extended.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ _COMMIT = re.compile(
 _NAMED_WILL = re.compile(
     r"\b([A-Z][a-z]+)(?: and [A-Z][a-z]+)? (?:will|is going to|takes care of|can take)\b"
 )
+# A spoken cue ("Action item:") and the words it labels may land in two segments this far apart.
+_CUE_GAP = 3.0
 _LABELLED = re.compile(r"\b(?:action item|to-?do|follow[- ]up)\s*[:,-]", re.IGNORECASE)
 _REQUEST = re.compile(
     r"^(?:([A-Z][a-z]+),\s+)?(?:can|could|would) you\b|\b([A-Z][a-z]+), (?:please|can you|could you)\b"
@@ -205,8 +208,19 @@ def actions(found: Sequence[Sentence], segments: Sequence[TranscriptSegment]) ->
             owner = segment.speaker
         elif (named := _NAMED_WILL.search(text)) and named.group(1) not in _NOT_NAMES:
             owner = named.group(1)
-        elif _LABELLED.search(text):  # "Action item: the slides go out on Monday."
+        elif label := _LABELLED.search(text):  # "Action item: the slides go out on Monday."
             owner = None
+            following = segments[sentence.index + 1] if sentence.index + 1 < len(segments) else None
+            if (
+                not content_words(text[label.end() :])
+                and following is not None
+                and following.speaker == segment.speaker
+                and following.start - segment.end <= _CUE_GAP
+            ):  # the cue alone, its item in the speaker's next segment (split at a pause)
+                text = f"{text} {following.text.strip()}"
+                citations.append(cite(following))
+                if (named := _NAMED_WILL.search(text)) and named.group(1) not in _NOT_NAMES:
+                    owner = named.group(1)
         elif request := _REQUEST.search(text):
             owner = request.group(1) or request.group(2)
             # Owned by whoever accepts it in the next turn, when someone does.
@@ -225,6 +239,7 @@ def actions(found: Sequence[Sentence], segments: Sequence[TranscriptSegment]) ->
         if len(content_words(text)) < 2:
             continue
         item = _item("action", sentence, owner=owner, deadline=_deadline(text), citations=citations)
+        item = dataclasses.replace(item, text=text, end=max(c.end for c in citations))
         previous = items[-1] if items else None
         if previous is not None and previous.start == item.start and previous.owner == owner:
             # One commitment said in two sentences ("I volunteer ... I can have it by Monday").
