@@ -49,6 +49,8 @@ TURN_PAUSE = 0.6
 # pass over the segment (the sides share some context), real-voice dev set: segments of
 # one voice 0.46-0.76, segments spanning two voices -0.05-0.49 (median 0.27).
 MIN_SPLIT_SECONDS = 1.0
+# A segment too short to embed is embedded with the audio around it, up to this much.
+SHORT_CONTEXT_SECONDS = 0.8
 SPLIT_CANDIDATES = 4
 SPLIT_SIMILARITY = 0.45
 
@@ -253,8 +255,10 @@ class LiteBackend(PerceptionBackend):
                 vec = np.asarray(seg.speaker_embedding)
             else:
                 vec = self._encoder.embed(_clip(audio, seg.start, seg.end))
-                if vec is None:
-                    continue
+                if vec is None:  # a word or two: judged on the audio around it
+                    vec = self._encoder.embed(_clip(audio, *_padded(segments, i, len(audio) / SAMPLE_RATE)))
+                    if vec is None:
+                        continue
                 seg.speaker_embedding = _stored(vec)
             vectors[i] = vec
             may_open = seg.duration >= MIN_OPEN_SECONDS
@@ -342,6 +346,19 @@ class LiteBackend(PerceptionBackend):
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _padded(segments: list[TranscriptSegment], i: int, duration: float) -> tuple[float, float]:
+    """Segment ``i`` widened to ``SHORT_CONTEXT_SECONDS`` where the audio around it belongs to
+    no other segment (Whisper's times for a one-word answer often cover half of it)."""
+    seg = segments[i]
+    lo = segments[i - 1].end if i > 0 else 0.0
+    hi = segments[i + 1].start if i + 1 < len(segments) else duration
+    extra = max(0.0, SHORT_CONTEXT_SECONDS - seg.duration) / 2
+    a, b = max(lo, seg.start - extra), min(hi, seg.end + extra)
+    # Room on one side only (the other neighbour is close): take it all from that side.
+    a = max(lo, min(a, b - SHORT_CONTEXT_SECONDS))
+    return a, min(hi, max(b, a + SHORT_CONTEXT_SECONDS))
 
 
 def _stored(vec: np.ndarray) -> list[float]:
