@@ -46,6 +46,7 @@ from memory.schema import (
     SpeakerRow,
     TalkTimeRow,
 )
+from memory.speaker_refinement import ReclusterResult, recluster_session
 from perception.events import BaseEvent, Event, EventKind, TranscriptSegment
 
 log = logging.getLogger(__name__)
@@ -521,11 +522,9 @@ class Memory:
                     + (", ".join(known) or "none")
                 )
 
-    def recluster_speakers(self, session_id: str):  # type: ignore[no-untyped-def]
+    def recluster_speakers(self, session_id: str) -> ReclusterResult:
         """Regroup the session's speaker ids over the whole session from the stored voice
         embeddings (see memory/speaker_refinement.py); returns what changed."""
-        from memory.speaker_refinement import recluster_session
-
         return recluster_session(self, session_id)
 
     def speakers_with_talk_time(self, session_id: str) -> list[SpeakerTalkTime]:

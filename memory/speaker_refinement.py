@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from memory import timeline
 from memory.bulk import insert_events
@@ -29,6 +30,9 @@ from perception.speaker_refinement import (
     relabel,
     turn_pieces,
 )
+
+if TYPE_CHECKING:
+    from memory.repository import Memory
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ class ReclusterResult:
     speakers_after: list[str] = field(default_factory=list)
 
 
-def recluster_session(memory, session_id: str, threshold: float = RECLUSTER_THRESHOLD) -> ReclusterResult:  # type: ignore[no-untyped-def]
+def recluster_session(memory: Memory, session_id: str, threshold: float = RECLUSTER_THRESHOLD) -> ReclusterResult:
     """Regroup the speakers of ``session_id`` in ``memory`` (a memory.Memory)."""
     result = ReclusterResult()
     with memory.engine.begin() as conn:
@@ -79,7 +83,7 @@ def recluster_session(memory, session_id: str, threshold: float = RECLUSTER_THRE
             .where(EventRow.session_id == session_id, EventRow.kind != str(EventKind.TRANSCRIPT),
                    EventRow.speaker.is_not(None))
         ).all()
-        split: list[tuple] = []
+        split: list[tuple[Any, ...]] = []
         for row in others:
             if row.kind == str(EventKind.SPEAKER):
                 pieces = turn_pieces(row.start_time, row.end_time, segment_timeline)
@@ -106,14 +110,15 @@ def recluster_session(memory, session_id: str, threshold: float = RECLUSTER_THRE
     return result
 
 
-def _rewrite_speakers(conn, session_id: str, moved: dict[str, dict[str, float]]) -> None:  # type: ignore[no-untyped-def]
-    used = {s for (s,) in conn.execute(
+def _rewrite_speakers(conn: Connection, session_id: str, moved: dict[str, dict[str, float]]) -> None:
+    used: set[str] = {s for (s,) in conn.execute(
         select(EventRow.speaker).where(EventRow.session_id == session_id, EventRow.speaker.is_not(None))
-        .distinct())}
-    names = dict(conn.execute(
-        select(SpeakerRow.speaker, SpeakerRow.display_name).where(SpeakerRow.session_id == session_id)).all())
+        .distinct()) if s}
+    names: dict[str, str | None] = {
+        speaker: name for speaker, name in conn.execute(
+            select(SpeakerRow.speaker, SpeakerRow.display_name).where(SpeakerRow.session_id == session_id))}
     for speaker in sorted(used - set(names)):
-        conn.execute(SpeakerRow.__table__.insert().values(session_id=session_id, speaker=speaker))
+        conn.execute(insert(SpeakerRow).values(session_id=session_id, speaker=speaker))
         names[speaker] = None
     for speaker, name in list(names.items()):
         if speaker in used:
@@ -126,9 +131,9 @@ def _rewrite_speakers(conn, session_id: str, moved: dict[str, dict[str, float]])
         conn.execute(delete(SpeakerRow).where(SpeakerRow.session_id == session_id, SpeakerRow.speaker == speaker))
 
 
-def _recount_talk_time(conn, session_id: str) -> None:  # type: ignore[no-untyped-def]
+def _recount_talk_time(conn: Connection, session_id: str) -> None:
     conn.execute(delete(TalkTimeRow).where(TalkTimeRow.session_id == session_id))
-    totals: dict[tuple[str, str], list[float]] = {}
+    totals: dict[tuple[str, str], list[Any]] = {}
     for speaker, kind, start, end in conn.execute(
         select(EventRow.speaker, EventRow.kind, EventRow.start_time, EventRow.end_time)
         .where(EventRow.session_id == session_id, EventRow.speaker.is_not(None),
@@ -142,7 +147,7 @@ def _recount_talk_time(conn, session_id: str) -> None:  # type: ignore[no-untype
         t[2] = min(t[2], start)
         t[3] = max(t[3], end)
     if totals:
-        conn.execute(TalkTimeRow.__table__.insert(), [
+        conn.execute(insert(TalkTimeRow), [
             {"session_id": session_id, "speaker": s, "kind": k, "seconds": v[0], "turns": int(v[1]),
              "first_start": v[2], "last_end": v[3]}
             for (s, k), v in totals.items()

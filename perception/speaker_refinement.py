@@ -97,7 +97,7 @@ def _merge_alike(vectors: np.ndarray, groups: np.ndarray, max_groups: int | None
         if len(ids) < 2:
             return groups
         members = {g: np.flatnonzero(groups == g) for g in ids}
-        own = {}
+        own: dict[int, float | None] = {}
         for g, m in members.items():
             own[g] = (sims[np.ix_(m, m)].sum() - len(m)) / (len(m) * (len(m) - 1)) if len(m) > 1 else None
         typical = float(np.mean([v for v in own.values() if v is not None] or [0.6]))
@@ -109,7 +109,7 @@ def _merge_alike(vectors: np.ndarray, groups: np.ndarray, max_groups: int | None
             for b in ids[i + 1 :]:
                 cross = float(sims[np.ix_(members[a], members[b])].mean())
                 big = a if size[a] >= size[b] else b
-                spread = own[big] if own[big] is not None else typical
+                spread = own.get(big) or typical
                 alike = cross >= MIN_MERGE_SIMILARITY and cross >= RELATIVE_MERGE * spread
                 if small and not (a in small or b in small):
                     continue  # groups too small to be a voice go first, to their nearest
