@@ -89,13 +89,17 @@ class SpeakerTracker:
     def __init__(self, encoder: SpeakerEncoder | None = None, threshold: float = DEFAULT_THRESHOLD) -> None:
         self.encoder = encoder or SpeakerEncoder()
         self.clusterer = OnlineSpeakerClusterer(threshold=threshold)
+        # The embedding the last ``label`` call judged by (None if it had none).
+        self.last_embedding: np.ndarray | None = None
 
     def label(self, samples: np.ndarray, local_label: str | None = None,
               local_map: dict[str, str] | None = None) -> str | None:
         seconds = len(samples) / SAMPLE_RATE
+        self.last_embedding = None
         if local_map is not None and local_label in local_map and seconds < MIN_SPEECH_SECONDS:
             return local_map[local_label]
         vec = self.encoder.embed(samples)
+        self.last_embedding = vec
         if vec is None:
             if local_map is not None and local_label in local_map:
                 return local_map[local_label]
@@ -112,13 +116,19 @@ class SpeakerTracker:
         segs = sorted((e for e in events if isinstance(e, TranscriptSegment)),
                       key=lambda e: -(e.end - e.start))  # long ones first: they anchor labels
         ids: dict[int, str | None] = {}
+        vectors: dict[int, list[float] | None] = {}
         for seg in segs:
             ids[id(seg)] = self.label(window.clip(seg.start, seg.end), seg.speaker, local_map)
+            vec = self.last_embedding
+            vectors[id(seg)] = None if vec is None else np.asarray(vec, np.float32).tolist()
         for event in events:
             if isinstance(event, TranscriptSegment):
                 speaker = ids[id(event)]
                 words = [w.model_copy(update={"speaker": speaker}) for w in event.words]
-                out.append(event.model_copy(update={"speaker": speaker, "words": words}))
+                out.append(event.model_copy(update={
+                    "speaker": speaker, "words": words,
+                    "speaker_embedding": vectors[id(event)] or event.speaker_embedding,
+                }))
             elif isinstance(event, VoiceTraits) or event.speaker is not None:
                 speaker = local_map.get(event.speaker or "") or self._overlapping(event, out, ids)
                 out.append(event.model_copy(update={"speaker": speaker}))
