@@ -16,7 +16,7 @@ import copy
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -166,7 +166,7 @@ class LiteBackend(PerceptionBackend):
         sounds = probe
         if self.detect_sounds and segments:  # with no transcript the probe is the answer
             sounds = self._sounds.detect(audio, [(s.start, s.end) for s in segments])
-        segments = _drop_words_under_tones(segments, sounds)
+        segments = _drop_words_under_tones(segments, sounds, self._join)
         events: list[Any] = []
         segments = self._split_at_voice_changes(segments, audio)
         speakers = self._speakers_of(segments, audio, self._clusterer(window.session_id))
@@ -284,8 +284,8 @@ class LiteBackend(PerceptionBackend):
     def _split_at_voice_changes(
         self, segments: list[TranscriptSegment], audio: np.ndarray
     ) -> list[TranscriptSegment]:
-        """Embed each segment, and split it in two at the word boundary where the voice
-        changes (fast turns with no pause long enough for ``_split_at_pauses``).
+        """Embed each segment, and split it at the word boundaries where the voice changes
+        (fast turns with no pause long enough for ``_split_at_pauses``).
 
         The network runs once over the segment; the embedding of the whole and of each side
         of a candidate boundary (the widest gaps between words, both sides at least
@@ -425,7 +425,8 @@ def _split_at_pauses(words: list[Word]) -> list[list[Word]]:
 
 
 def _drop_words_under_tones(
-    segments: list[TranscriptSegment], sounds: list[DetectedSound]
+    segments: list[TranscriptSegment], sounds: list[DetectedSound],
+    join: Callable[[list[Word]], str] = lambda words: " ".join(w.text for w in words),
 ) -> list[TranscriptSegment]:
     tones = [(s.start, s.end) for s in sounds if s.overrides_words]
     if not tones:
@@ -436,7 +437,7 @@ def _drop_words_under_tones(
         if kept and len(kept) != len(seg.words):
             log.debug("dropping words Whisper heard in a tone: %r", seg.text)
             seg = seg.model_copy(update={
-                "words": kept, "text": " ".join(w.text for w in kept),
+                "words": kept, "text": join(kept),
                 "start": kept[0].start, "end": max(w.end for w in kept),
             })
         if kept:
