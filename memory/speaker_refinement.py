@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from memory import timeline
 from memory.bulk import insert_events
@@ -46,11 +47,11 @@ class ReclusterResult:
 
 
 def recluster_session(
-    memory, session_id: str, threshold: float = RECLUSTER_THRESHOLD
+    engine: Engine, session_id: str, threshold: float = RECLUSTER_THRESHOLD
 ) -> ReclusterResult:
-    """Regroup the speakers of ``session_id`` in ``memory`` (a memory.Memory)."""
+    """Regroup the speakers of ``session_id`` in the memory database behind ``engine``."""
     result = ReclusterResult()
-    with memory.engine.begin() as conn:
+    with engine.begin() as conn:
         timeline.require_session(conn, session_id)
         segs = conn.execute(
             select(
@@ -94,7 +95,7 @@ def recluster_session(
                 EventRow.speaker.is_not(None),
             )
         ).all()
-        split: list[tuple] = []
+        split: list[tuple[Any, ...]] = []
         for row in others:
             if row.kind == str(EventKind.SPEAKER):
                 pieces = turn_pieces(row.start_time, row.end_time, segment_timeline)
@@ -129,22 +130,26 @@ def recluster_session(
     return result
 
 
-def _rewrite_speakers(conn, session_id: str, moved: dict[str, dict[str, float]]) -> None:
-    used = {
+def _rewrite_speakers(
+    conn: Connection, session_id: str, moved: dict[str, dict[str, float]]
+) -> None:
+    used: set[str] = {
         s
         for (s,) in conn.execute(
             select(EventRow.speaker)
             .where(EventRow.session_id == session_id, EventRow.speaker.is_not(None))
             .distinct()
         )
+        if s
     }
-    names = dict(
-        conn.execute(
+    names: dict[str, str | None] = {
+        speaker: name
+        for speaker, name in conn.execute(
             select(SpeakerRow.speaker, SpeakerRow.display_name).where(
                 SpeakerRow.session_id == session_id
             )
-        ).all()
-    )
+        )
+    }
     for speaker in sorted(used - set(names)):
         conn.execute(insert(SpeakerRow).values(session_id=session_id, speaker=speaker))
         names[speaker] = None
@@ -166,9 +171,9 @@ def _rewrite_speakers(conn, session_id: str, moved: dict[str, dict[str, float]])
         )
 
 
-def _recount_talk_time(conn, session_id: str) -> None:
+def _recount_talk_time(conn: Connection, session_id: str) -> None:
     conn.execute(delete(TalkTimeRow).where(TalkTimeRow.session_id == session_id))
-    totals: dict[tuple[str, str], list[float]] = {}
+    totals: dict[tuple[str, str], list[Any]] = {}
     for speaker, kind, start, end in conn.execute(
         select(EventRow.speaker, EventRow.kind, EventRow.start_time, EventRow.end_time).where(
             EventRow.session_id == session_id,

@@ -21,6 +21,7 @@ from memory.schema import (
     SpeakerRow,
     TalkTimeRow,
 )
+from memory.speaker_refinement import ReclusterResult, recluster_session
 from memory.timeline_queries import TimelineQueries
 from perception.events import EventKind, TranscriptSegment
 
@@ -103,12 +104,10 @@ class SpeakerQueries(TimelineQueries):
                     + (", ".join(known) or "none")
                 )
 
-    def recluster_speakers(self, session_id: str):
+    def recluster_speakers(self, session_id: str) -> ReclusterResult:
         """Regroup the session's speaker ids over the whole session from the stored voice
         embeddings (see memory/speaker_refinement.py); returns what changed."""
-        from memory.speaker_refinement import recluster_session
-
-        return recluster_session(self, session_id)
+        return recluster_session(self.engine, session_id)
 
     def speakers_with_talk_time(self, session_id: str) -> list[SpeakerTalkTime]:
         """Who spoke and how much, most talkative first.

