@@ -20,6 +20,7 @@ from sqlalchemy import (
 
 from memory import bulk, semantic, timeline
 from memory.embeddings import default_embedder
+from memory.records import talk_totals
 from memory.rows import (
     ROW_END,
     ROW_KIND,
@@ -36,9 +37,8 @@ from memory.schema import (
     TalkTimeRow,
 )
 from memory.store import Store
-from perception.events import BaseEvent, Event, EventKind
+from perception.events import BaseEvent, Event
 
-_TALK_KINDS = (str(EventKind.SPEAKER), str(EventKind.TRANSCRIPT))
 _speaker_of = operator.attrgetter("speaker")
 
 log = logging.getLogger(__name__)
@@ -130,20 +130,9 @@ class EventIngest(Store):
     def _add_talk_time(
         self, conn: Connection, session_id: str, new_rows: Sequence[tuple[Any, ...]]
     ) -> None:
-        totals: dict[tuple[str, str], list[float]] = {}
-        for row in new_rows:
-            speaker, kind = row[ROW_SPEAKER], row[ROW_KIND]
-            if not speaker or kind not in _TALK_KINDS:
-                continue
-            start, end = row[ROW_START], row[ROW_END]
-            total = totals.get((speaker, kind))
-            if total is None:
-                totals[(speaker, kind)] = [end - start, 1, start, end]
-                continue
-            total[0] += end - start
-            total[1] += 1
-            total[2] = min(total[2], start)
-            total[3] = max(total[3], end)
+        totals = talk_totals(
+            (row[ROW_SPEAKER], row[ROW_KIND], row[ROW_START], row[ROW_END]) for row in new_rows
+        )
         if not totals:
             return
         rows = [
@@ -151,12 +140,12 @@ class EventIngest(Store):
                 "sid": session_id,
                 "who": speaker,
                 "what": kind,
-                "s": s,
-                "n": n,
-                "f": f,
-                "l": last,
+                "s": t.seconds,
+                "n": t.turns,
+                "f": t.first_start,
+                "l": t.last_end,
             }
-            for (speaker, kind), (s, n, f, last) in totals.items()
+            for (speaker, kind), t in totals.items()
         ]
         conn.execute(
             self._insert(TalkTimeRow)

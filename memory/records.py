@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from perception.events import TranscriptSegment
+from perception.events import EventKind, TranscriptSegment
+
+# Event kinds whose spans count as talk time: diarisation turns and transcript segments.
+TALK_KINDS = (str(EventKind.SPEAKER), str(EventKind.TRANSCRIPT))
 
 
 @dataclass(frozen=True)
@@ -117,3 +121,40 @@ class PassageSearch:
     @property
     def relevant(self) -> bool:
         return bool(self.hits)
+
+
+@dataclass
+class TalkTotal:
+    """One speaker's talk of one kind (turns or transcript): seconds, turns, first and last."""
+
+    seconds: float
+    turns: int
+    first_start: float
+    last_end: float
+
+    @classmethod
+    def of(cls, start: float, end: float) -> TalkTotal:
+        return cls(end - start, 1, start, end)
+
+    def add(self, start: float, end: float) -> None:
+        self.seconds += end - start
+        self.turns += 1
+        self.first_start = min(self.first_start, start)
+        self.last_end = max(self.last_end, end)
+
+
+def talk_totals(
+    spans: Iterable[tuple[str | None, str, float, float]],
+) -> dict[tuple[str, str], TalkTotal]:
+    """(speaker, kind) -> TalkTotal over ``(speaker, kind, start, end)`` spans; spans without a
+    speaker or of a kind that is not talk are left out."""
+    totals: dict[tuple[str, str], TalkTotal] = {}
+    for speaker, kind, start, end in spans:
+        if not speaker or kind not in TALK_KINDS:
+            continue
+        total = totals.get((speaker, kind))
+        if total is None:
+            totals[(speaker, kind)] = TalkTotal.of(start, end)
+        else:
+            total.add(start, end)
+    return totals

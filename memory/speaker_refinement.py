@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from memory import timeline
 from memory.bulk import insert_events
+from memory.records import TALK_KINDS, talk_totals
 from memory.rows import event_from_row, event_row, unpack_embedding
 from memory.schema import EventRow, SpeakerRow, TalkTimeRow
 from perception.events import EventKind
@@ -32,8 +33,6 @@ from perception.speaker_refinement import (
 )
 
 log = logging.getLogger(__name__)
-
-_TALK_KINDS = (str(EventKind.SPEAKER), str(EventKind.TRANSCRIPT))
 
 
 @dataclass
@@ -173,21 +172,15 @@ def _rewrite_speakers(
 
 def _recount_talk_time(conn: Connection, session_id: str) -> None:
     conn.execute(delete(TalkTimeRow).where(TalkTimeRow.session_id == session_id))
-    totals: dict[tuple[str, str], list[Any]] = {}
-    for speaker, kind, start, end in conn.execute(
-        select(EventRow.speaker, EventRow.kind, EventRow.start_time, EventRow.end_time).where(
-            EventRow.session_id == session_id,
-            EventRow.speaker.is_not(None),
-            EventRow.kind.in_(_TALK_KINDS),
-        )
-    ):
-        if not speaker:
-            continue
-        t = totals.setdefault((speaker, kind), [0.0, 0, start, end])
-        t[0] += end - start
-        t[1] += 1
-        t[2] = min(t[2], start)
-        t[3] = max(t[3], end)
+    totals = talk_totals(
+        conn.execute(
+            select(EventRow.speaker, EventRow.kind, EventRow.start_time, EventRow.end_time).where(
+                EventRow.session_id == session_id,
+                EventRow.speaker.is_not(None),
+                EventRow.kind.in_(TALK_KINDS),
+            )
+        ).tuples()
+    )
     if totals:
         conn.execute(
             insert(TalkTimeRow),
@@ -196,12 +189,12 @@ def _recount_talk_time(conn: Connection, session_id: str) -> None:
                     "session_id": session_id,
                     "speaker": s,
                     "kind": k,
-                    "seconds": v[0],
-                    "turns": int(v[1]),
-                    "first_start": v[2],
-                    "last_end": v[3],
+                    "seconds": t.seconds,
+                    "turns": t.turns,
+                    "first_start": t.first_start,
+                    "last_end": t.last_end,
                 }
-                for (s, k), v in totals.items()
+                for (s, k), t in totals.items()
             ],
         )
 
