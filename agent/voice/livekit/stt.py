@@ -320,6 +320,13 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
             seq += 1
             work.put_nowait((priority, seq, item))
 
+        def put_voiced(speculative: bool) -> None:
+            """The utterance so far without its trailing silence, for a quick final."""
+            voiced = history[: len(history) - endpointer.silence_run + 2]
+            start = utterance_start * FRAME_SECONDS
+            put(0, _Utterance(np.concatenate(voiced), start, last_voice_wall, generation=generation,
+                              speculative=speculative))  # fmt: skip
+
         async for item in self._input_ch:
             if isinstance(item, self._FlushSentinel):
                 continue  # we endpoint on our own VAD; a flush is not the end of a window
@@ -367,16 +374,7 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
                     elif change == "end":
                         if quick_finals and history:
                             # the transcript started at the pause is used if no word came since
-                            voiced = history[: len(history) - silence_frames + 2]
-                            put(
-                                0,
-                                _Utterance(
-                                    np.concatenate(voiced),
-                                    utterance_start * FRAME_SECONDS,
-                                    last_voice_wall,
-                                    generation=generation,
-                                ),
-                            )
+                            put_voiced(speculative=False)
                         history = history[-preroll_frames:]
                     elif (
                         quick_finals
@@ -384,17 +382,7 @@ class PerceptionRecognizeStream(stt.RecognizeStream):
                         and silence_frames == quick_after_frames
                     ):
                         # transcribe ahead, before the engine closes its window (it would go first)
-                        voiced = history[: len(history) - silence_frames + 2]
-                        put(
-                            0,
-                            _Utterance(
-                                np.concatenate(voiced),
-                                utterance_start * FRAME_SECONDS,
-                                last_voice_wall,
-                                generation=generation,
-                                speculative=True,
-                            ),
-                        )
+                        put_voiced(speculative=True)
                     if is_speech:
                         generation += 1  # speech after a pause: a transcript made ahead is stale
             while len(pending) >= chunk_bytes:
