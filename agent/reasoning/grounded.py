@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agent.reasoning.answer import Answer, Citation
+from memory.minutes.rules import DEADLINE
 from tools.clock import format_clock
 
 if TYPE_CHECKING:
@@ -142,12 +143,6 @@ _DECISION = re.compile(
     re.I,
 )
 _REQUEST = re.compile(r"\bplease\b|\bcan\s+you\b|\bcould\s+you\b|\baction\s+item\b", re.I)
-_DEADLINE = re.compile(
-    r"\b(?:by|before|until|due|no\s+later\s+than)\s+(?:the\s+)?(?:\w+\s+of\s+)?(?:end\s+of\s+(?:the\s+)?\w+|next\s+\w+|monday|tuesday|wednesday|thursday|friday|"
-    r"saturday|sunday|tomorrow|tonight|january|february|march|april|may|june|july|august|september|october|november|december)\b|"
-    r"\b(?:my|next)\s+(?:monday|tuesday|wednesday|thursday|friday)\b",
-    re.I,
-)
 _QUESTION = re.compile(
     r"\?\s*$|\bopen\s+question\b|\bdecide\s+(?:that\s+)?later\b|\bnot\s+decided\b", re.I
 )
@@ -672,7 +667,7 @@ class GroundedAnswers:
             items = await self.items_about(items, topic)
         if deadlines:
             items = [
-                i for i in items if getattr(i, "deadline", None) or _DEADLINE.search(str(i.text))
+                i for i in items if getattr(i, "deadline", None) or DEADLINE.search(str(i.text))
             ] or items
         owners = self.speaker_named_in(question)
         if owners:
@@ -693,9 +688,7 @@ class GroundedAnswers:
         if not items:
             self.note("The minutes hold no action items; listing who committed to what.")
             marker = (
-                _DEADLINE
-                if deadlines
-                else re.compile(f"{_COMMIT.pattern}|{_REQUEST.pattern}", re.I)
+                DEADLINE if deadlines else re.compile(f"{_COMMIT.pattern}|{_REQUEST.pattern}", re.I)
             )
             found = await self.marked_lines(
                 topic
@@ -725,15 +718,13 @@ class GroundedAnswers:
         if not topic or ACTIONS.search(topic) or DEADLINES.search(topic):
             # requests and promises the minutes did not keep ("please set up ... by Monday")
             marker = (
-                _DEADLINE
-                if deadlines
-                else re.compile(f"{_COMMIT.pattern}|{_REQUEST.pattern}", re.I)
+                DEADLINE if deadlines else re.compile(f"{_COMMIT.pattern}|{_REQUEST.pattern}", re.I)
             )
             extra = [
                 line
                 for line in await self.marked_lines(None, marker)
                 if not any(float(i.start) - 1.0 <= line.start <= float(i.end) + 1.0 for i in items)
-                and (not deadlines or _DEADLINE.search(line.text))
+                and (not deadlines or DEADLINE.search(line.text))
             ]
             lines += [f"- also said: {self.say_line(line)}" for line in extra[:6]]
         more = len(items) - 12

@@ -83,9 +83,10 @@ _NOT_NAMES = frozenset(
         "Testing",
     ]
 )
-_DEADLINE = re.compile(
-    r"\b(?:(?:by|before|until|no later than|due)\s+(?:the\s+)?"
-    r"(?:end of (?:the\s+)?(?:day|week|month|quarter|year|sprint)|next \w+|this \w+|tomorrow|tonight|today"
+# A deadline as people say it; the reasoner's deadline questions use the same phrases.
+DEADLINE = re.compile(
+    r"\b(?:(?:by|before|until|no later than|due)\s+(?:the\s+)?(?:\w+\s+of\s+)?"
+    r"(?:end of (?:the\s+)?\w+|next \w+|this \w+|tomorrow|tonight|today"
     r"|(?:mon|tues|wednes|thurs|fri|satur|sun)day|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*(?:\s+\w+)?"
     r"|\d{1,2}(?:st|nd|rd|th)?(?:\s+of\s+\w+)?|eod|eow)"
     r"|tomorrow(?: morning| afternoon)?|tonight|this (?:afternoon|morning|evening|week|month)|next (?:week|month)"
@@ -161,7 +162,7 @@ def _item(kind: str, sentence: Sentence, **fields: object) -> MinutesItem:
 
 
 def _deadline(text: str) -> str | None:
-    found = _DEADLINE.search(text)
+    found = DEADLINE.search(text)
     return found.group(0) if found else None
 
 

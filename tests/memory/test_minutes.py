@@ -205,3 +205,20 @@ def test_minutes_follow_a_live_recording(memory: Memory) -> None:
     assert [t.index for t in later.topics] == list(range(len(later.topics)))
     full = build_minutes(memory, session.id)
     assert len(later.actions) == len(full.actions)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("I will have the logs ready by the first of May.", "by the first of May"),
+        ("We ship by the end of April.", "by the end of April"),
+        ("Sure, I will send a short list next Monday.", "next Monday"),
+        ("Alice will write it by Friday.", "by Friday"),
+        ("We met on the road.", None),
+    ],
+)
+def test_deadline_phrases(text: str, phrase: str | None) -> None:
+    from memory.minutes.rules import DEADLINE
+
+    found = DEADLINE.search(text)
+    assert (found.group(0) if found else None) == phrase
