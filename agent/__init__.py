@@ -2,7 +2,7 @@
 
 Kept import-free so that ``moss-agent --help`` stays instant; import from the rooms:
 
-- ``agent.reasoning``: reasoners (``reasoner.get_reasoner``), the tool loop, answers
+- ``agent.reasoning``: reasoners (``registry.get_reasoner``), the tool loop, answers
   (``answer.Answer``), ``ask``, triggers, time expressions
 - ``agent.recording``: the ``Recorder`` (perception -> memory, resumable) and its sinks
 - ``agent.bus``: the in-process ``EventBus`` and the MQTT bridge

@@ -32,11 +32,12 @@ class SpeakerQueries(TimelineQueries):
     """Speakers of a session: names, talk time, what each said."""
 
     def _speaker_ids(self, session_id: str, speakers: Sequence[str]) -> set[str]:
+        names = self.speaker_names(session_id)  # one read for every name asked about
         ids = set()
         for name in speakers:
-            found = self.resolve_speaker(session_id, name)
+            found = _resolve(names, name)
             if found is None:
-                known = ", ".join(sorted(self.speaker_names(session_id))) or "none"
+                known = ", ".join(sorted(names)) or "none"
                 raise MemoryStoreError(
                     f"no speaker {name!r} in session {session_id!r}; known speakers: {known}"
                 )
@@ -46,15 +47,7 @@ class SpeakerQueries(TimelineQueries):
     def resolve_speaker(self, session_id: str, name: str) -> str | None:
         """The speaker id meant by ``name``: an id (``S2``, any case) or a display name
         (``Alice``, any case); ``None`` if the session has no such speaker."""
-        wanted = name.strip().casefold()
-        names = self.speaker_names(session_id)
-        for speaker in sorted(names):
-            if speaker.casefold() == wanted:
-                return speaker
-        for speaker, display in sorted(names.items()):
-            if display.casefold() == wanted:
-                return speaker
-        return None
+        return _resolve(self.speaker_names(session_id), name)
 
     def transcript_by_speaker(
         self,
@@ -150,3 +143,15 @@ class SpeakerQueries(TimelineQueries):
             for row_kind, speaker, name, seconds, turns, first, last in rows
             if row_kind == kind
         ]
+
+
+def _resolve(names: dict[str, str], name: str) -> str | None:
+    """Ids match first (``s2`` is S2), then display names (``alice`` is Alice's id)."""
+    wanted = name.strip().casefold()
+    for speaker in sorted(names):
+        if speaker.casefold() == wanted:
+            return speaker
+    for speaker, display in sorted(names.items()):
+        if display.casefold() == wanted:
+            return speaker
+    return None
