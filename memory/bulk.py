@@ -52,15 +52,23 @@ def insert_events(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[tup
     return inserted
 
 
-def insert_vectors(conn: Connection, session_id: str, vectors: Sequence[tuple[int, bytes]]) -> None:
-    """Store ``(event row id, vector bytes)`` pairs of one session (segment_vectors)."""
+def insert_vectors(
+    conn: Connection,
+    session_id: str,
+    vectors: Sequence[tuple[int, bytes]],
+    table: str = "segment_vectors",
+) -> None:
+    """Store ``(event row id, vector bytes)`` pairs of one session in ``table``
+    (segment_vectors or sentence_vectors)."""
+    if table not in ("segment_vectors", "sentence_vectors"):
+        raise ValueError(f"not a vector table: {table!r}")
     if not vectors:
         return
     mark = _placeholder(conn)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(
-            f"INSERT INTO segment_vectors (event_pk, session_id, vector) VALUES ({mark}, {mark}, {mark}) "
+            f"INSERT INTO {table} (event_pk, session_id, vector) VALUES ({mark}, {mark}, {mark}) "
             "ON CONFLICT (event_pk) DO NOTHING",
             [(pk, session_id, blob) for pk, blob in vectors],
         )

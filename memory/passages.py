@@ -1,11 +1,12 @@
 """Hybrid retrieval of transcript passages: full-text and semantic search, fused.
 
-Full-text search (FTS5 / tsvector) finds the words of the question; the content-word
-embeddings (memory/semantic.py) find the same thing said in other words ("costs" for a
-meeting that said "budget"). The two rankings are fused by reciprocal rank. A segment is
-relevant when full-text search found it or its similarity clears ``WEAK_FLOOR``; when none
-is, the search says so and keeps what came closest, so an answer can tell "nothing about
-X" from "X in other words".
+Full-text search (FTS5 / tsvector) finds the words of the question; content-word
+embeddings find near-synonyms ("costs" for a meeting that said "budget"), and sentence
+embeddings find the same thing said in other words ("the outage" for "the chat tool was
+down"; memory/semantic.py). The rankings are fused by reciprocal rank. A segment is
+relevant when full-text search found it or a similarity clears its floor; when none is,
+the search says so and keeps what came closest, so an answer can tell "nothing about X"
+from "X in other words".
 """
 
 from __future__ import annotations
@@ -18,13 +19,22 @@ from sqlalchemy import Connection
 from memory import fulltext, timeline
 from memory.embeddings import content_words, default_embedder
 from memory.records import PassageHit, PassageSearch
-from memory.semantic import STRONG_FLOOR, WEAK_FLOOR, SessionVectors, VectorCache, cosine_scores
+from memory.semantic import (
+    SENTENCE_STRONG_FLOOR,
+    SENTENCE_WEAK_FLOOR,
+    STRONG_FLOOR,
+    WEAK_FLOOR,
+    SessionVectors,
+    VectorCache,
+    cosine_scores,
+)
 from perception.events import TranscriptSegment
 
 # Reciprocal rank fusion constant (the usual 60: ranks matter, their gaps little).
 RRF_K = 60
 CANDIDATES = 50
 CLOSEST = 3
+SENTENCE_QUERY = "what was said about {}?"
 
 
 def _allowed(
@@ -56,6 +66,14 @@ def _segment_allowed(
     return not (end is not None and segment.start > end)
 
 
+def _ranked(sims: np.ndarray, mask: np.ndarray, floor: float) -> np.ndarray:
+    """Rows allowed by ``mask`` scoring at least ``floor``, best first (at most CANDIDATES)."""
+    candidates = np.flatnonzero(mask & (sims >= floor))
+    if len(candidates) > CANDIDATES:
+        candidates = candidates[np.argpartition(-sims[candidates], CANDIDATES)[:CANDIDATES]]
+    return candidates[np.argsort(-sims[candidates], kind="stable")]
+
+
 def search(
     conn: Connection,
     cache: VectorCache,
@@ -66,8 +84,10 @@ def search(
     speakers: Collection[str] | None = None,
     start: float | None = None,
     end: float | None = None,
+    sentences: VectorCache | None = None,
 ) -> PassageSearch:
-    """The passages of ``session_id`` most relevant to ``query`` (see the module doc)."""
+    """The passages of ``session_id`` most relevant to ``query`` (see the module doc);
+    ``sentences`` adds the sentence-vector ranking."""
     words = content_words(query, question=True)
     if not words or limit <= 0:
         timeline.require_session(conn, session_id)
@@ -77,6 +97,26 @@ def search(
     mask = _allowed(vectors, speakers, start, end)  # all True without filters
     position = vectors.position
     filtered = speakers is not None or start is not None or end is not None
+
+    # Sentence vectors: the subject put back into a question. A bare word or two embeds
+    # poorly as a sentence ("inspection" scored 0.29 against "the auditors arrive on the
+    # third of May", "what was said about inspection?" 0.36); the framing is the same for
+    # every query, so it shifts all scores alike.
+    meaning: SessionVectors | None = None
+    meaning_sims = np.zeros(0, np.float32)
+    meaning_mask = np.zeros(0, bool)
+    if sentences is not None:
+        meaning = sentences.vectors(conn, session_id)
+        query_vector = (
+            sentences.kind.embed([SENTENCE_QUERY.format(" ".join(words))])
+            if len(meaning.pks)
+            else None
+        )
+        if query_vector is not None:
+            meaning_sims = cosine_scores(meaning, query_vector[0])
+            meaning_mask = _allowed(meaning, speakers, start, end)
+        else:
+            meaning = None
 
     # Full-text hits on the content words; filters applied on what the vectors know.
     keyword: dict[int, int] = {}
@@ -89,22 +129,49 @@ def search(
         if len(keyword) >= CANDIDATES:
             break
 
-    candidates = np.flatnonzero(mask & (sims >= WEAK_FLOOR))
-    if len(candidates) > CANDIDATES:
-        candidates = candidates[np.argpartition(-sims[candidates], CANDIDATES)[:CANDIDATES]]
-    candidates = candidates[np.argsort(-sims[candidates], kind="stable")]
-    semantic = {int(vectors.pks[i]): rank for rank, i in enumerate(candidates, start=1)}
+    by_words: dict[int, int] = {}
+    by_meaning: dict[int, int] = {}
+    relevant = set(keyword)
+    strong = bool(keyword)
+    if meaning is None:
+        candidates = _ranked(sims, mask, WEAK_FLOOR)
+        by_words = {int(vectors.pks[i]): rank for rank, i in enumerate(candidates, start=1)}
+        relevant.update(by_words)
+        strong = strong or bool(len(candidates) and sims[candidates[0]] >= STRONG_FLOOR)
+    else:
+        # Both meaning rankings take their best candidates whatever the score, so a line
+        # that several rankings agree on rises; the floors decide only what is relevant.
+        for vecs, scores, allowed, floor, strong_floor, ranking in (
+            (vectors, sims, mask, WEAK_FLOOR, STRONG_FLOOR, by_words),
+            (
+                meaning,
+                meaning_sims,
+                meaning_mask,
+                SENTENCE_WEAK_FLOOR,
+                SENTENCE_STRONG_FLOOR,
+                by_meaning,
+            ),
+        ):
+            ranked = _ranked(scores, allowed, -1.0)
+            for rank, i in enumerate(ranked, start=1):
+                ranking[int(vecs.pks[i])] = rank
+                if scores[i] >= floor:
+                    relevant.add(int(vecs.pks[i]))
+            strong = strong or bool(len(ranked) and scores[ranked[0]] >= strong_floor)
 
     fused: dict[int, float] = {}
-    for ranking in (keyword, semantic):
+    for ranking in (keyword, by_words, by_meaning):
         for pk, rank in ranking.items():
             fused[pk] = fused.get(pk, 0.0) + 1.0 / (RRF_K + rank)
-    best = sorted(fused, key=lambda pk: (-fused[pk], pk))
-    strong = bool(keyword) or bool(len(candidates) and sims[candidates[0]] >= STRONG_FLOOR)
+    best = sorted(relevant, key=lambda pk: (-fused[pk], pk))
 
     def similarity(pk: int) -> float:
+        """The higher of the two meaning scores."""
         where = position.get(pk)
-        return float(sims[where]) if where is not None else 0.0
+        score = float(sims[where]) if where is not None else 0.0
+        if meaning is not None and (other := meaning.position.get(pk)) is not None:
+            score = max(score, float(meaning_sims[other]))
+        return score
 
     if best:
         # Fetch a few more than asked: a keyword hit without a vector is filtered here.
@@ -136,19 +203,28 @@ def search(
         if hits:
             return PassageSearch(query=query, hits=hits, strong=strong)
 
-    allowed = np.flatnonzero(mask)
-    nearest = allowed[np.argsort(-sims[allowed], kind="stable")][:CLOSEST]
-    events = timeline.events_by_pk(conn, [int(vectors.pks[i]) for i in nearest])
+    # What came closest: by sentence meaning where there is one (it ranks paraphrases
+    # better), else by content words.
+    near_vectors, near_sims, near_mask = vectors, sims, mask
+    if meaning is not None:
+        near_vectors, near_sims = meaning, meaning_sims
+        near_mask = _allowed(meaning, speakers, start, end)
+    allowed = np.flatnonzero(near_mask)
+    nearest = [
+        int(near_vectors.pks[i])
+        for i in allowed[np.argsort(-near_sims[allowed], kind="stable")][:CLOSEST]
+    ]
+    events = timeline.events_by_pk(conn, nearest)
     closest = [
         PassageHit(
             segment=segment,
             score=0.0,
-            similarity=similarity(int(vectors.pks[i])),
+            similarity=similarity(pk),
             keyword_rank=None,
             snippet=segment.text.strip(),
         )
-        for i in nearest
-        if isinstance(segment := events.get(int(vectors.pks[i])), TranscriptSegment)
+        for pk in nearest
+        if isinstance(segment := events.get(pk), TranscriptSegment)
     ]
     if not len(vectors.pks):
         timeline.require_session(conn, session_id)

@@ -177,14 +177,8 @@ class AudioChunkRow(Base):
     )
 
 
-class SegmentVectorRow(Base):
-    """The content-word embedding of one transcript segment (memory/embeddings.py).
-
-    Computed once, when the segment is stored, so semantic search over a day of audio
-    reads vectors instead of re-embedding text. ``vector`` is ``DIM`` float16 values.
-    """
-
-    __tablename__ = "segment_vectors"
+class _SegmentVector:
+    """Columns of a table holding one vector per transcript segment."""
 
     event_pk: Mapped[int] = mapped_column(
         RowId, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
@@ -194,7 +188,27 @@ class SegmentVectorRow(Base):
     )
     vector: Mapped[bytes] = mapped_column(LargeBinary)
 
+
+class SegmentVectorRow(_SegmentVector, Base):
+    """The content-word embedding of one transcript segment (memory/embeddings.py).
+
+    Computed once, when the segment is stored, so semantic search over a day of audio
+    reads vectors instead of re-embedding text. ``vector`` is ``DIM`` float16 values.
+    """
+
+    __tablename__ = "segment_vectors"
     __table_args__ = (Index("ix_segment_vectors_session_event", "session_id", "event_pk"),)
+
+
+class SentenceVectorRow(_SegmentVector, Base):
+    """The sentence embedding of one transcript segment (memory/sentences.py).
+
+    Computed after ingestion (by the recorder, or when a search finds it missing), since
+    it costs milliseconds a segment. ``vector`` is 384 float16 values.
+    """
+
+    __tablename__ = "sentence_vectors"
+    __table_args__ = (Index("ix_sentence_vectors_session_event", "session_id", "event_pk"),)
 
 
 class MinutesRow(Base):

@@ -67,5 +67,20 @@ class SearchQueries(SpeakerQueries):
         ids = self._speaker_ids(session_id, speakers) if speakers is not None else None
         with self._reads.connect() as conn:
             return passages.search(
-                conn, self._vectors, session_id, query, limit, speakers=ids, start=start, end=end
+                conn,
+                self._vectors,
+                session_id,
+                query,
+                limit,
+                speakers=ids,
+                start=start,
+                end=end,
+                sentences=self._sentence_vectors,
             )
+
+    def index_meaning(self, session_id: str) -> int:
+        """Compute the sentence vectors the session's segments lack (search would compute
+        them on its first call otherwise); the number computed."""
+        if "\x00" in session_id:
+            raise unknown_session(session_id)
+        return self._sentence_vectors.catch_up(session_id)

@@ -1,5 +1,11 @@
 """Semantic similarity over a session's stored segment vectors, cached in numpy.
 
+Two kinds of vectors, each in its own table: content-word vectors (``WORDS``,
+memory/embeddings.py), computed at ingestion, and sentence vectors (``SENTENCES``,
+memory/sentences.py), computed after it (too slow for ingestion's budget): by the
+recorder when a recording ends, or here, for whatever segments lack one, when the session
+is searched.
+
 The first search of a session reads its vectors (a day is ~30k x 256 float16, 15 MB);
 later searches read only rows stored since, so a question over a live recording costs one
 small query plus one matrix-vector product. Segments stored before vectors existed are
@@ -27,6 +33,7 @@ from sqlalchemy import text as sql_text
 
 from memory import bulk
 from memory.embeddings import TextEmbedder, default_embedder, from_blobs, to_blob
+from memory.sentences import default_sentence_embedder
 
 log = logging.getLogger(__name__)
 
@@ -34,22 +41,40 @@ log = logging.getLogger(__name__)
 # planning meeting: paraphrases score 0.22-0.5, topics never discussed 0.1-0.26.
 WEAK_FLOOR = 0.21
 STRONG_FLOOR = 0.30
+# Sentence-vector floors (all-MiniLM-L6-v2, "what was said about <subject>?" against a
+# segment, context-mixed): on the benchmark's meetings, subjects said in other words scored
+# 0.33-0.54 against the line that says them, subjects never discussed 0.15-0.29 against
+# their closest line.
+SENTENCE_WEAK_FLOOR = 0.32
+SENTENCE_STRONG_FLOOR = 0.42
 CONTEXT_WEIGHT = 0.7
 CONTEXT_SPAN = 3
 CONTEXT_DECAY = 0.7
 _CACHED_SESSIONS = 8
+_EMBED_BATCH = 256  # segments embedded and committed at a time when catching up
 
-# The newest vector's id is one index seek; the count (a scan) is read only when it moved.
-_LATEST = sql_text("SELECT coalesce(max(event_pk), 0) FROM segment_vectors WHERE session_id = :sid")
-_COUNT = sql_text("SELECT count(*) FROM segment_vectors WHERE session_id = :sid")
-_ROWS = sql_text(
-    "SELECT v.event_pk, v.vector, e.start_time, e.end_time, e.speaker FROM segment_vectors v "
-    "JOIN events e ON e.id = v.event_pk WHERE v.session_id = :sid AND v.event_pk > :after"
-)
-_MISSING = sql_text(
-    "SELECT e.id, e.text FROM events e WHERE e.session_id = :sid AND e.kind = 'transcript' "
-    "AND NOT EXISTS (SELECT 1 FROM segment_vectors v WHERE v.event_pk = e.id)"
-)
+
+@dataclass(frozen=True)
+class VectorKind:
+    """One kind of segment vector: its table, size, and how much a segment's neighbours
+    count in its score."""
+
+    table: str
+    dim: int
+    context_weight: float
+    at_ingest: bool  # stored with the segment; otherwise computed after, when missing
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Vectors of ``texts``, or None when this kind's model is not installed."""
+        if self.table == WORDS.table:
+            return default_embedder().embed(texts)
+        embedder = default_sentence_embedder()
+        return embedder.embed(texts) if embedder is not None else None
+
+
+WORDS = VectorKind("segment_vectors", 256, CONTEXT_WEIGHT, at_ingest=True)
+# A sentence vector already reads its whole line; neighbours add less.
+SENTENCES = VectorKind("sentence_vectors", 384, 0.3, at_ingest=False)
 
 
 @dataclass
@@ -74,7 +99,7 @@ def _empty(dim: int) -> SessionVectors:
     )
 
 
-def _mix(own: np.ndarray) -> np.ndarray:
+def _mix(own: np.ndarray, weight: float = CONTEXT_WEIGHT) -> np.ndarray:
     """``own`` blended with the normalised, distance-weighted sum of its neighbourhood."""
     context = own.copy()
     for k in range(1, min(CONTEXT_SPAN, len(own) - 1) + 1):
@@ -82,44 +107,121 @@ def _mix(own: np.ndarray) -> np.ndarray:
         context[:-k] += CONTEXT_DECAY**k * own[k:]
     norms = np.linalg.norm(context, axis=1, keepdims=True)
     context /= np.maximum(norms, 1e-9)
-    return (1.0 - CONTEXT_WEIGHT) * own + CONTEXT_WEIGHT * context
+    return (1.0 - weight) * own + weight * context
 
 
 def embed_new_segments(
     embedder: TextEmbedder, conn: Connection, session_id: str, segments: list[tuple[int, str]]
 ) -> None:
-    """Embed ``(event row id, text)`` segments and store their vectors (ingestion)."""
+    """Embed ``(event row id, text)`` segments and store their word vectors (ingestion)."""
     if not segments:
         return
     vectors = embedder.embed([text for _, text in segments])
     bulk.insert_vectors(
-        conn, session_id, list(zip([pk for pk, _ in segments], to_blob(vectors), strict=True))
+        conn,
+        session_id,
+        list(zip([pk for pk, _ in segments], to_blob(vectors), strict=True)),
+        table=WORDS.table,
     )
 
 
 class VectorCache:
-    """Per-session ``SessionVectors``, refreshed incrementally; safe across threads."""
+    """Per-session ``SessionVectors`` of one ``VectorKind``, refreshed incrementally; safe
+    across threads."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, kind: VectorKind = WORDS) -> None:
         self._engine = engine
+        self.kind = kind
         self._sessions: OrderedDict[str, SessionVectors] = OrderedDict()
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._backfilled: set[str] = set()
+        table = kind.table
+        # The newest vector's id is one index seek; the count (a scan) is read only when it moved.
+        self._latest = sql_text(
+            f"SELECT coalesce(max(event_pk), 0) FROM {table} WHERE session_id = :sid"
+        )
+        self._count = sql_text(f"SELECT count(*) FROM {table} WHERE session_id = :sid")
+        self._rows = sql_text(
+            f"SELECT v.event_pk, v.vector, e.start_time, e.end_time, e.speaker FROM {table} v "
+            "JOIN events e ON e.id = v.event_pk WHERE v.session_id = :sid AND v.event_pk > :after"
+        )
+        self._missing = sql_text(
+            "SELECT e.id, e.text FROM events e WHERE e.session_id = :sid AND e.kind = 'transcript' "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} v WHERE v.event_pk = e.id) ORDER BY e.id"
+        )
+        # Segments stored after the newest vector (ids only grow): what a live session adds.
+        self._newer = sql_text(
+            "SELECT e.id, e.text FROM events e WHERE e.id > :after AND e.session_id = :sid "
+            "AND e.kind = 'transcript' ORDER BY e.id"
+        )
+        self._newest_event = sql_text("SELECT coalesce(max(id), 0) FROM events")
+        self._seen_event: dict[str, int] = {}
 
     def forget(self, session_id: str) -> None:
+        """Drop what is cached of ``session_id`` (deleted, or its speakers rewritten)."""
         with self._lock:
             self._sessions.pop(session_id, None)
             self._backfilled.discard(session_id)
+            self._seen_event.pop(session_id, None)
 
-    def _backfill(self, session_id: str) -> None:
-        """Vectors for segments stored without one (before the vectors table existed)."""
-        with self._engine.begin() as conn:
-            missing = [
-                (int(pk), text or "") for pk, text in conn.execute(_MISSING, {"sid": session_id})
-            ]
+    def _store(self, session_id: str, segments: list[tuple[int, str]]) -> bool:
+        """Embed and store ``segments`` in batches; False when the model is missing."""
+        total = len(segments)
+        for first in range(0, total, _EMBED_BATCH):
+            part = segments[first : first + _EMBED_BATCH]
+            vectors = self.kind.embed([text or "" for _, text in part])
+            if vectors is None:
+                return False
+            with self._engine.begin() as conn:
+                pairs = list(zip([pk for pk, _ in part], to_blob(vectors), strict=True))
+                bulk.insert_vectors(conn, session_id, pairs, table=self.kind.table)
+            if total > _EMBED_BATCH:
+                log.info(
+                    "%s of session %s: %d of %d segments embedded",
+                    self.kind.table,
+                    session_id,
+                    min(first + _EMBED_BATCH, total),
+                    total,
+                )
+        return True
+
+    def catch_up(self, session_id: str) -> int:
+        """Embed and store every segment of the session that has no vector of this kind;
+        the number embedded (0 when the model is not installed)."""
+        with self._write_lock:
+            with self._engine.connect() as conn:
+                params: dict[str, object] = {"sid": session_id}
+                if session_id not in self._backfilled:
+                    query = self._missing
+                else:
+                    after = int(conn.execute(self._latest, {"sid": session_id}).scalar() or 0)
+                    query, params["after"] = self._newer, after
+                newest = int(conn.execute(self._newest_event).scalar() or 0)
+                missing = [(int(pk), text or "") for pk, text in conn.execute(query, params)]
             if missing:
-                log.info("embedding %d stored segments of session %s", len(missing), session_id)
-                embed_new_segments(default_embedder(), conn, session_id, missing)
+                if len(missing) > _EMBED_BATCH:
+                    log.info(
+                        "embedding %d stored segments of session %s (%s)",
+                        len(missing),
+                        session_id,
+                        self.kind.table,
+                    )
+                if not self._store(session_id, missing):
+                    return 0
+            with self._lock:
+                self._backfilled.add(session_id)
+                self._seen_event[session_id] = newest
+            return len(missing)
+
+    def _stale(self, conn: Connection, session_id: str) -> bool:
+        """Whether segments may lack a vector: never checked, or events stored since."""
+        if session_id not in self._backfilled:
+            return True
+        if self.kind.at_ingest:
+            return False
+        newest = int(conn.execute(self._newest_event).scalar() or 0)
+        return newest != self._seen_event.get(session_id)
 
     def vectors(self, conn: Connection, session_id: str) -> SessionVectors:
         """The session's vectors as of now (reading only rows stored since the last call).
@@ -127,24 +229,24 @@ class VectorCache:
         New rows are noticed by a higher newest id; a row with a lower id that commits
         after a higher one (concurrent writers on PostgreSQL) is picked up by the count
         check the next time anything new arrives."""
-        if session_id not in self._backfilled:
-            self._backfill(session_id)
-            with self._lock:
-                self._backfilled.add(session_id)
-        max_pk = int(conn.execute(_LATEST, {"sid": session_id}).scalar() or 0)
+        if self._stale(conn, session_id):
+            self.catch_up(session_id)
+        max_pk = int(conn.execute(self._latest, {"sid": session_id}).scalar() or 0)
         with self._lock:
             cached = self._sessions.get(session_id)
             if cached is not None:
                 self._sessions.move_to_end(session_id)
                 if cached.max_pk == max_pk:
                     return cached
-        count = int(conn.execute(_COUNT, {"sid": session_id}).scalar() or 0)
+        count = int(conn.execute(self._count, {"sid": session_id}).scalar() or 0)
         base = cached if cached is not None and count > cached.count else None
-        rows = conn.execute(_ROWS, {"sid": session_id, "after": base.max_pk if base else 0}).all()
+        rows = conn.execute(
+            self._rows, {"sid": session_id, "after": base.max_pk if base else 0}
+        ).all()
         if base is not None and base.count + len(rows) != count:
             # A row with a lower id committed late (concurrent writers): read them all again.
             base = None
-            rows = conn.execute(_ROWS, {"sid": session_id, "after": 0}).all()
+            rows = conn.execute(self._rows, {"sid": session_id, "after": 0}).all()
         fresh = self._build(base, rows)
         with self._lock:
             self._sessions[session_id] = fresh
@@ -153,9 +255,8 @@ class VectorCache:
                 self._sessions.popitem(last=False)
         return fresh
 
-    @staticmethod
-    def _build(base: SessionVectors | None, rows: Sequence[Any]) -> SessionVectors:
-        dim = default_embedder().dim
+    def _build(self, base: SessionVectors | None, rows: Sequence[Any]) -> SessionVectors:
+        dim = self.kind.dim
         if base is None:
             base = _empty(dim)
         if not rows:
@@ -180,7 +281,7 @@ class VectorCache:
             ends,
             speakers,
             own,
-            _mix(own),
+            _mix(own, self.kind.context_weight),
             len(pks),
             int(pks.max(initial=0)),
             {pk: i for i, pk in enumerate(pks.tolist())},

@@ -28,6 +28,7 @@ from memory.schema import (
     MinutesItemRow,
     MinutesRow,
     SegmentVectorRow,
+    SentenceVectorRow,
     SessionRow,
     SpeakerRow,
     TalkTimeRow,
@@ -137,12 +138,13 @@ class SessionStore(Store):
         with self.engine.begin() as conn:
             timeline.require_session(conn, session_id)
             for table in (
-                SegmentVectorRow, MinutesItemRow, MinutesRow,
+                SegmentVectorRow, SentenceVectorRow, MinutesItemRow, MinutesRow,
                 EventRow, SpeakerRow, KindSpanRow, TalkTimeRow, AgentTurnRow, AudioChunkRow
             ):  # fmt: skip
                 conn.execute(delete(table).where(table.session_id == session_id))
             conn.execute(delete(SessionRow).where(SessionRow.id == session_id))
         self._vectors.forget(session_id)
+        self._sentence_vectors.forget(session_id)
 
     def set_duration(self, session_id: str, seconds: float) -> None:
         """Set the length of the session's audio (ingestion extends it to the last event)."""

@@ -100,7 +100,11 @@ class SpeakerQueries(TimelineQueries):
     def recluster_speakers(self, session_id: str) -> ReclusterResult:
         """Regroup the session's speaker ids over the whole session from the stored voice
         embeddings (see memory/speaker_refinement.py); returns what changed."""
-        return recluster_session(self.engine, session_id)
+        result = recluster_session(self.engine, session_id)
+        # Cached vectors carry each segment's speaker, which regrouping may have rewritten.
+        self._vectors.forget(session_id)
+        self._sentence_vectors.forget(session_id)
+        return result
 
     def speakers_with_talk_time(self, session_id: str) -> list[SpeakerTalkTime]:
         """Who spoke and how much, most talkative first.

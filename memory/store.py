@@ -35,7 +35,8 @@ class Store:
         self._insert: Any = (
             postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         )
-        self._vectors = semantic.VectorCache(engine)
+        self._vectors = semantic.VectorCache(engine, semantic.WORDS)
+        self._sentence_vectors = semantic.VectorCache(engine, semantic.SENTENCES)
 
     @property
     def url(self) -> str:

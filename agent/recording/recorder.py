@@ -276,9 +276,20 @@ class Recorder:
             raise
         run.finish()
         self.memory.recluster_speakers(session.id)  # ids regrouped over the whole session
+        self._index_meaning(session.id)
         minutes_after_recording(self.memory, session.id)  # the minutes of what is now stored
         final = self.memory.find_session(session.id) or session
         return RecordingResult(final, resume_at, run.produced, run.stored)
+
+    def _index_meaning(self, session_id: str) -> None:
+        """Sentence vectors of what was recorded, so the first question needs none computed;
+        a failure is logged (search computes what is missing) and the recording stands."""
+        try:
+            self.memory.index_meaning(session_id)
+        except Exception:
+            log.warning(
+                "could not index session %s for search by meaning", session_id, exc_info=True
+            )
 
 
 class _Run:

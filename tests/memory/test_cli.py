@@ -25,7 +25,7 @@ def recorded(tmp_path: Path) -> tuple[str, str]:
 def test_db_upgrade_creates_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     assert main(["db", "upgrade", "--db", url]) == 0
-    assert "schema at revision 0007_minutes" in capsys.readouterr().out
+    assert "schema at revision 0008_sentence_vectors" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", url]) == 0  # again: nothing to do, no error
 
 

@@ -76,7 +76,7 @@ def test_not_a_database_file_is_a_clear_error(tmp_path: Path) -> None:
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression")
 def test_fresh_database_is_at_head_and_matches_the_models(db_url: str) -> None:
     with open_memory(db_url) as memory:
-        assert current_revision(memory.engine) == head_revision() == "0007_minutes"
+        assert current_revision(memory.engine) == head_revision() == "0008_sentence_vectors"
         with memory.engine.connect() as conn:
             context = MigrationContext.configure(
                 conn, opts={"include_object": include_in_autogenerate, "compare_type": True}
@@ -89,7 +89,7 @@ def test_fresh_database_is_at_head_and_matches_the_models(db_url: str) -> None:
             config.attributes["connection"] = conn
             command.downgrade(config, "base")
         assert current_revision(memory.engine) is None
-        assert upgrade(memory.engine) == "0007_minutes"
+        assert upgrade(memory.engine) == "0008_sentence_vectors"
         session = memory.create_session("after re-migration")
         memory.ingest(session.id, [TranscriptSegment(start=0, end=1, text="still searchable")])
         assert memory.search_text(session.id, "searchable")
