@@ -106,7 +106,7 @@ def _quiet_load(model_class: Any, folder: Path) -> Any:
     bar = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
-        return model_class.from_pretrained(str(folder)).eval()
+        return model_class.from_pretrained(str(folder), local_files_only=True).eval()
     finally:
         if bar:
             hf_logging.enable_progress_bar()
