@@ -70,9 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
         help="record a meeting and answer questions about it (the main job)",
         description=(
             "With no FILE, make a short three-voice meeting with espeak-ng (with a doorbell and a "
-            "phone), record it with the CPU backend into a fresh SQLite file and answer three "
-            "questions about it, showing the reasoning, tool calls and citations. With FILE, "
-            "the same on your audio."
+            "phone), record it with the CPU backend into a fresh SQLite file, show its minutes "
+            "(decisions, action items, next meeting) and answer five questions about it, showing "
+            "the reasoning, tool calls and citations. With FILE, the same on your audio."
         ),
     )
     demo.add_argument("file", nargs="?", metavar="FILE", help="your own audio file")
@@ -349,6 +349,7 @@ DEMO_QUESTIONS = (
     "When did someone mention the budget?",
     "Who spoke the most?",
     "What are the action items?",
+    "What did they decide about the servers?",
 )
 
 
@@ -367,11 +368,11 @@ def _demo_command(args: argparse.Namespace) -> int:
         _check_audio(audio)
         title = audio.stem
     else:
-        from perception.synthetic import meeting
+        from perception.synthetic import demo_meeting
 
         console.print(Rule("[bold]moss-agents demo"))
         console.print("Making a three-voice meeting with espeak-ng (a doorbell, a phone ringing)…")
-        scene = meeting()
+        scene = demo_meeting()
         audio = work / "meeting.wav"
         scene.write(str(audio))
         title = "demo meeting"
@@ -392,6 +393,7 @@ def _demo_command(args: argparse.Namespace) -> int:
         )
         console.print(_summary(result, memory))
         session_id = result.session.id
+        console.print(render_minutes(memory, session_id))
         questions = DEMO_QUESTIONS if not args.file else _questions_for(memory, session_id)
         for question in questions:
             answer = _ask(memory, session_id, question)
@@ -456,6 +458,19 @@ def _frequent_word(memory: Memory, session_id: str) -> str | None:
             if word.lower() not in _STOP_WORDS:
                 counts[word.lower()] += 1
     return counts.most_common(1)[0][0] if counts else None
+
+
+def render_minutes(memory: Memory, session_id: str) -> Any:
+    """A rich panel: the session's minutes as ``moss-agent minutes`` writes them."""
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+
+    from memory.exports import minutes_markdown
+    from memory.minutes import minutes_for
+
+    text = minutes_markdown(minutes_for(memory, session_id), memory.speaker_names(session_id))
+    body = text.removeprefix("# Minutes\n").lstrip("\n")  # the panel's title says it
+    return Panel(Markdown(body), title="[bold]Minutes", title_align="left", border_style="green")
 
 
 def render_answer(question: str, answer: Answer) -> Any:

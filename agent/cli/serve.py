@@ -189,7 +189,7 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
     from agent.bus.in_process import EventBus
     from agent.reasoning.reasoner import ReasonerError
     from agent.reasoning.registry import get_reasoner
-    from agent.voice.browser.endpoint import call_handler, serve_forever
+    from agent.voice.browser.endpoint import call_handler, minutes_reader, serve_forever
     from agent.voice.browser.server_log import announce_loading
     from agent.voice.livekit.assistant import VoiceAssistant
     from memory import open_memory
@@ -211,6 +211,7 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
     server = VoiceServer(
         call_handler(assistant), host=args.host, port=args.port, token=args.api_key,
         ice_servers=args.ice_server, allowed_hosts=args.allowed_host,
+        minutes=minutes_reader(memory),
     )  # fmt: skip
 
     def ready(url: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from memory import Memory
@@ -123,6 +125,50 @@ def test_minutes_are_stored_and_read_back(memory: Memory, meeting: str, minutes:
     )
     fresh = minutes_for(memory, meeting)
     assert fresh.method == "rules" and any("printer" in d.text for d in fresh.decisions)
+
+
+def test_stored_minutes_are_decoded_once_per_version(
+    memory: Memory, db_url: str, meeting: str, minutes: Minutes
+) -> None:
+    from memory import open_memory
+    from memory.minutes import records
+
+    # What store_minutes keeps is what a fresh reader decodes from the rows.
+    with open_memory(db_url) as other:
+        assert other.minutes(meeting) == memory.minutes(meeting) == minutes
+        decoded = 0
+        real_from_rows = records.from_rows
+
+        def counting(*args: object, **kw: object) -> Minutes:
+            nonlocal decoded
+            decoded += 1
+            return real_from_rows(*args, **kw)  # type: ignore[arg-type]
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(records, "from_rows", counting)
+            first = memory.minutes(meeting)
+            assert memory.minutes(meeting) is first and minutes_for(memory, meeting) is first
+            assert decoded == 0
+            # Minutes written by another connection (another process) are read afresh.
+            written = dataclasses.replace(
+                first, decisions=first.decisions[:1], through=first.through + 1
+            )
+            other.store_minutes(meeting, written)
+            assert decoded == 1  # the writer keeps what it wrote
+            assert memory.minutes(meeting) == written and decoded == 2
+            assert memory.minutes(meeting) == written and decoded == 2
+    # New speech is noticed although the stored minutes are cached.
+    memory.ingest(
+        meeting,
+        [
+            TranscriptSegment(
+                start=900.0, end=903.0, speaker="S2", text="We decided to buy a new printer."
+            )
+        ],
+    )
+    fresh = minutes_for(memory, meeting)
+    assert any("printer" in d.text for d in fresh.decisions)
+    assert memory.minutes(meeting) == fresh
 
 
 def test_export_markdown_shows_the_minutes(memory: Memory, meeting: str) -> None:

@@ -2,10 +2,12 @@
 
 Each offer becomes a ``Call`` (its own peer connection, tracks, data channel and
 assistant session, started once the connection is up; an offer that never connects is
-dropped after ``connect_timeout``). Binding to anything but loopback requires a token,
-because the page gives whoever reaches it a live microphone into this machine's memory;
-``guard`` checks Host, Origin and the token on every route. No STUN/TURN server is
-contacted unless ``ice_servers`` names one (the assistant is local).
+dropped after ``connect_timeout``). ``GET /minutes?session=ID`` gives the page the
+minutes of the memory session a call of this server records (or recorded), as JSON.
+Binding to anything but loopback requires a token, because the page gives whoever
+reaches it a live microphone into this machine's memory; ``guard`` checks Host, Origin
+and the token on every route. No STUN/TURN server is contacted unless ``ice_servers``
+names one (the assistant is local).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import json
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -35,6 +38,7 @@ _MAX_SDP_BYTES = 64 * 1024
 DEFAULT_CONNECT_TIMEOUT = 30.0  # seconds an answered offer may take to connect
 MAX_PENDING_OFFERS = 16  # answered offers not connected yet (each holds a peer connection)
 IDLE_TIMEOUT = 15.0  # seconds an HTTP connection may send nothing
+ENDED_SESSIONS_KEPT = 64  # sessions of ended calls whose minutes the page may still read
 
 
 @dataclass
@@ -45,6 +49,9 @@ class Call:
     audio_input: TrackAudioInput
     audio_output: TrackAudioOutput
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    # the memory session recording this call, once the handler has one (its minutes are
+    # served at /minutes?session=...)
+    session_id: str | None = None
     _channel: RTCDataChannel | None = None
     _backlog: list[str] = field(default_factory=list)
     # every message sent, for logs and tests (bounded: the page keeps its own history)
@@ -76,6 +83,9 @@ class Call:
 
 # Runs the assistant for one call until the call closes (or raises).
 CallHandler = Callable[[Call], Awaitable[None]]
+# The minutes of a memory session as JSON (see ``endpoint.minutes_reader``); ``None`` when
+# the session is not in memory.
+MinutesReader = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 
 class VoiceServer:
@@ -92,6 +102,7 @@ class VoiceServer:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         max_pending_offers: int = MAX_PENDING_OFFERS,
         allowed_hosts: Sequence[str] = (),
+        minutes: MinutesReader | None = None,
     ) -> None:
         if not is_loopback(host) and not token:
             raise ServerConfigError(
@@ -106,7 +117,9 @@ class VoiceServer:
         self.connect_timeout = connect_timeout
         self.max_pending_offers = max_pending_offers
         self.allowed_hosts = frozenset(allowed_hosts)  # Host names served besides loopback ones
+        self.minutes = minutes
         self.calls: dict[str, Call] = {}
+        self._ended_sessions: OrderedDict[str, None] = OrderedDict()
         self._peers: dict[str, RTCPeerConnection] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._expiry: dict[str, asyncio.Task[None]] = {}
@@ -121,6 +134,7 @@ class VoiceServer:
         app.router.add_get("/", self._page)
         app.router.add_get("/app.js", self._script)
         app.router.add_get("/health", self._health)
+        app.router.add_get("/minutes", self._minutes)
         app.router.add_post("/offer", self._offer)
         app.on_shutdown.append(self._on_shutdown)
         return app
@@ -162,6 +176,29 @@ class VoiceServer:
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "calls": len(self.calls)})
+
+    def recorded_sessions(self) -> set[str]:
+        """Memory sessions of this server's calls: those going on and the last ended ones.
+        Only their minutes are served: the page is no window onto the rest of memory."""
+        live = {call.session_id for call in self.calls.values() if call.session_id}
+        return live | set(self._ended_sessions)
+
+    async def _minutes(self, request: web.Request) -> web.Response:
+        session_id = request.query.get("session", "")
+        if self.minutes is None:
+            return refusal(404, "this server keeps no minutes")
+        if not session_id:
+            return refusal(400, "say which session: /minutes?session=ID")
+        if session_id not in self.recorded_sessions():
+            return refusal(404, f"no call of this server records session {session_id!r}")
+        try:
+            found = await self.minutes(session_id)
+        except Exception as exc:
+            logger.exception("could not read the minutes of session %s", session_id)
+            return refusal(500, f"could not read the minutes: {exc}")
+        if found is None:
+            return refusal(404, f"session {session_id!r} is not in memory")
+        return web.json_response(found)
 
     def _authorised(self, request: web.Request, body: dict[str, Any]) -> bool:
         if not self.token:
@@ -287,6 +324,10 @@ class VoiceServer:
         if call is not None:
             call.closed.set()
             await call.audio_input.aclose()
+            if call.session_id:
+                self._ended_sessions[call.session_id] = None
+                while len(self._ended_sessions) > ENDED_SESSIONS_KEPT:
+                    self._ended_sessions.popitem(last=False)
         if task is not None and not task.done():
             # give the handler a moment to close its session (memory flush), then cancel
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):

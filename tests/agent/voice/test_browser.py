@@ -15,7 +15,7 @@ import soundfile as sf
 
 from agent.bus.in_process import EventBus
 from agent.reasoning.registry import get_reasoner
-from agent.voice.browser.endpoint import call_handler
+from agent.voice.browser.endpoint import call_handler, minutes_reader
 from agent.voice.browser.server import VoiceServer
 from agent.voice.livekit.assistant import VoiceAssistant
 from perception import synthetic
@@ -31,7 +31,7 @@ QUESTION = "Who mentioned the basement?"
 async def endpoint(lite_backend, memory) -> AsyncIterator[tuple[str, object]]:
     """The WebRTC endpoint with the real assistant (lite perception, rules, espeak-ng)."""
     assistant = VoiceAssistant(lite_backend, memory, get_reasoner("rules"), bus=EventBus())
-    server = VoiceServer(call_handler(assistant), port=0)
+    server = VoiceServer(call_handler(assistant), port=0, minutes=minutes_reader(memory))
     await server.start()
     try:
         yield server.url, memory
@@ -92,7 +92,7 @@ async def test_browser_call_shows_question_and_answer_and_plays_it(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             state = await asyncio.to_thread(driver.execute_script, "return window.mossState")
-            if state["answers"] and state["answerAudioEnergy"] > 0:
+            if state["answers"] and state["answerAudioEnergy"] > 0 and state["minutes"]:
                 break
             await asyncio.sleep(0.25)
         page = await asyncio.to_thread(lambda: driver.find_element("id", "conversation").text)
@@ -120,6 +120,8 @@ async def test_browser_call_shows_question_and_answer_and_plays_it(
         state["sessionId"] == sessions[0].id
         and sessions[0].title == f"browser call {sessions[0].id}"
     )
+    # the page read the call's minutes from the server
+    assert state["minutes"]["session_id"] == sessions[0].id and "decisions" in state["minutes"]
     turns = memory.agent_turns(sessions[0].id)
     assert turns and turns[0].answer == answer["text"]
     assert any("basement" in seg.text for seg in memory.transcript_between(sessions[0].id, 0, 60))

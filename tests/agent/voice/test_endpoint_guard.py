@@ -51,7 +51,7 @@ async def _offer_sdp() -> tuple[RTCPeerConnection, str]:
 
 async def test_every_route_needs_the_token(server: VoiceServer) -> None:
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        for path in ("", "app.js", "health"):
+        for path in ("", "app.js", "health", "minutes?session=x"):
             async with http.get(server.url + path) as r:
                 assert r.status == 401, path
                 assert "token" in (await r.json())["error"]["message"]

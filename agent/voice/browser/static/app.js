@@ -1,14 +1,19 @@
 // Browser side of the local WebRTC endpoint: microphone up, answer audio down, and a
 // data channel ("events") carrying transcripts, perception events and answers as JSON.
+// The session's minutes are read from the server (GET minutes?session=ID) every
+// MINUTES_EVERY_MS and after each answer.
 "use strict";
 
+const MINUTES_EVERY_MS = 10000;
 const params = new URLSearchParams(location.search);
-const state = { transcripts: [], answers: [], events: [], toolCalls: [], answerAudioEnergy: 0, connected: false, sessionId: null };
+const state = { transcripts: [], answers: [], events: [], toolCalls: [], answerAudioEnergy: 0, connected: false, sessionId: null, minutes: null };
 window.mossState = state;  // read by the end-to-end test and handy in the console
 
 const $ = (id) => document.getElementById(id);
 let pc = null;
 let statsTimer = null;
+let minutesTimer = null;
+let minutesReading = false;
 
 function mmss(seconds) {
   if (typeof seconds !== "number") return "";
@@ -34,6 +39,78 @@ function addItem(listId, cls, text, start, who) {
   li.appendChild(document.createTextNode(text));
   $(listId).appendChild(li);
   return li;
+}
+
+// --- minutes --------------------------------------------------------------------------
+
+// The words after an item: its owner and deadline, how a disagreement was settled.
+function itemDetails(item, name) {
+  const said = [];
+  if (item.owner) said.push(`owner: ${name(item.owner)}`);
+  if (item.deadline) said.push(`due: ${item.deadline}`);
+  if (item.resolved === true) said.push(item.resolution ? `settled: ${item.resolution}` : "settled");
+  if (item.resolved === false) said.push("not settled");
+  return said.length ? ` (${said.join("; ")})` : "";
+}
+
+function minutesList(heading, rows) {
+  const part = document.createElement("div");
+  part.className = "minutes-part";
+  part.appendChild(Object.assign(document.createElement("h3"), { textContent: heading }));
+  const ol = document.createElement("ol");
+  for (const [time, who, text] of rows) {
+    const li = document.createElement("li");
+    li.appendChild(Object.assign(document.createElement("span"), { className: "time", textContent: time }));
+    if (who) li.appendChild(Object.assign(document.createElement("span"), { className: "who", textContent: who + ": " }));
+    li.appendChild(document.createTextNode(text));
+    ol.appendChild(li);
+  }
+  part.appendChild(ol);
+  return part;
+}
+
+// Render the minutes as the server gives them (see endpoint.minutes_reader): every string
+// goes in through textContent, never as HTML.
+function renderMinutes(m) {
+  const names = m.speakers || {};
+  const name = (id) => (id && names[id]) || id || "";
+  const items = (list) => (list || []).map((i) => [mmss(i.time), name(i.speaker), i.text + itemDetails(i, name)]);
+  const parts = [
+    ["Decisions", items(m.decisions)],
+    ["Action items", items(m.actions)],
+    ["Open questions", items(m.open_questions)],
+    ["Disagreements", items(m.disagreements)],
+    ["Next meeting", items(m.next_meeting ? [m.next_meeting] : [])],
+    ["Topics", (m.topics || []).map((t) => [
+      `${mmss(t.start)}–${mmss(t.end)}`, "",
+      t.title + (t.keywords && t.keywords.length ? ` (${t.keywords.slice(0, 4).join(", ")})` : ""),
+    ])],
+  ].filter(([, rows]) => rows.length);
+  const box = $("minutes");
+  box.replaceChildren(...parts.map(([heading, rows]) => minutesList(heading, rows)));
+  $("minutes-through").textContent = typeof m.through === "number" ? ` (up to ${mmss(m.through)})` : "";
+  $("minutes-empty").hidden = parts.length > 0;
+}
+
+async function refreshMinutes() {
+  if (!state.sessionId || minutesReading) return;
+  minutesReading = true;
+  try {
+    const res = await fetch(`minutes?session=${encodeURIComponent(state.sessionId)}`);
+    if (!res.ok) return;  // no minutes on this server, or not yet: try again later
+    state.minutes = await res.json();
+    renderMinutes(state.minutes);
+  } catch (err) {
+    console.warn("could not read the minutes", err);
+  } finally {
+    minutesReading = false;
+  }
+}
+
+function followMinutes() {
+  if (minutesTimer) clearInterval(minutesTimer);
+  minutesTimer = setInterval(refreshMinutes, MINUTES_EVERY_MS);
+  refreshMinutes();
 }
 
 // One line of the events list, or null for events the conversation already shows
@@ -84,6 +161,7 @@ function onMessage(msg) {
         }
         li.appendChild(d);
       }
+      refreshMinutes();  // an answer may have needed the minutes: they are fresh now
       break;
     }
     case "tool_calls":
@@ -100,6 +178,7 @@ function onMessage(msg) {
       state.sessionId = msg.session_id;
       $("session").textContent = `session ${msg.session_id}`;
       document.title = `session ${msg.session_id} · moss-agents voice assistant`;
+      followMinutes();
       break;
     case "state":
       $("agent-state").textContent = `assistant ${msg.agent}`;
@@ -108,6 +187,18 @@ function onMessage(msg) {
       $("error").textContent = msg.message;
       break;
   }
+}
+
+// The message of a refusal ({"error": {"message": ...}}), or its text when it is not one.
+async function refusalMessage(res) {
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text);
+    if (body && body.error && typeof body.error.message === "string") return body.error.message;
+  } catch (err) {
+    // not JSON (a proxy's page, say): show it as it came
+  }
+  return text.trim() || res.statusText;
 }
 
 async function watchAnswerAudio() {
@@ -161,7 +252,7 @@ async function start() {
     body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, token: params.get("token") || "" }),
   });
   if (!res.ok) {
-    $("error").textContent = `the server refused the call (${res.status}): ${await res.text()}`;
+    $("error").textContent = `the server refused the call (${res.status}): ${await refusalMessage(res)}`;
     $("start").disabled = false;
     pc.close(); pc = null;
     return;
@@ -173,6 +264,9 @@ async function start() {
 
 function stop() {
   if (statsTimer) clearInterval(statsTimer);
+  if (minutesTimer) clearInterval(minutesTimer);
+  minutesTimer = null;
+  refreshMinutes();  // the minutes as the call ended
   if (pc) { pc.getSenders().forEach((s) => s.track && s.track.stop()); pc.close(); pc = null; }
   $("stop").disabled = true;
   $("start").disabled = false;
