@@ -20,6 +20,7 @@ from pathlib import Path
 from agent.reasoning.ask import ask
 from agent.reasoning.rules import RulesReasoner
 from memory import open_memory
+from memory.passages import forget_query_vectors
 from perception.events import SoundEvent, TranscriptSegment, VoiceTraits
 from tools import builtin_registry
 
@@ -111,6 +112,7 @@ async def measure(memory_url: str, session: str, repeats: int) -> dict[str, dict
                 await ask(memory, session, question, reasoner, record=False)  # warm caches
             for _ in range(repeats):
                 for mode, reasoner in reasoners.items():
+                    forget_query_vectors()  # each run pays its question's sentence encoding
                     t0 = time.perf_counter()
                     answer = await ask(memory, session, question, reasoner, record=False)
                     runs[mode].append((time.perf_counter() - t0) * 1000)

@@ -30,10 +30,12 @@ logger = logging.getLogger("voice_assistant")
 
 
 def prewarm(proc: JobProcess) -> None:
-    """Load the perception models once per worker process, before any call arrives."""
+    """Load the perception and search models once per worker process, before any call arrives."""
+    from memory.semantic import load_models
     from perception.backends import get_backend
 
     proc.userdata["backend"] = get_backend(os.environ.get("MOSS_VOICE_BACKEND", "lite"))
+    load_models()
 
 
 server = AgentServer(setup_fnc=prewarm)

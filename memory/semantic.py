@@ -288,6 +288,13 @@ class VectorCache:
         )
 
 
+def load_models() -> None:
+    """Load both kinds' models now (about 1-2 s), so that a live assistant's first
+    question does not wait for them."""
+    default_embedder()
+    default_sentence_embedder()
+
+
 def cosine_scores(vectors: SessionVectors, query: np.ndarray) -> np.ndarray:
     """Context-mixed cosine of every segment with the (unit) query vector."""
     if not len(vectors.pks) or not np.any(query):

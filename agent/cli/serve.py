@@ -193,6 +193,7 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
     from agent.voice.browser.server_log import announce_loading
     from agent.voice.livekit.assistant import VoiceAssistant
     from memory import open_memory
+    from memory.semantic import load_models as load_search_models
     from perception.backend import BackendUnavailableError
     from perception.backends import get_backend
 
@@ -201,6 +202,7 @@ def _serve_webrtc(args: argparse.Namespace) -> int:
     try:
         backend = get_backend(args.voice_backend)
         reasoner = get_reasoner(args.reasoner)
+        load_search_models()  # the first question must not wait for them
     except (BackendUnavailableError, ReasonerError, ValueError) as exc:
         memory.close()
         raise UsageError(str(exc)) from exc
