@@ -156,8 +156,10 @@ def search(
     else:
         # Both meaning rankings take their best candidates whatever the score, so a line
         # that several rankings agree on rises; the floors decide only what is relevant.
+        # Beside the sentence vectors, a weak word-vector match alone no longer counts: it
+        # was the signal that took "the marketing budget" to lines about a website.
         for vecs, scores, allowed, floor, strong_floor, ranking in (
-            (vectors, sims, mask, WEAK_FLOOR, STRONG_FLOOR, by_words),
+            (vectors, sims, mask, STRONG_FLOOR, STRONG_FLOOR, by_words),
             (
                 meaning,
                 meaning_sims,
