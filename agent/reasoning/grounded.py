@@ -395,16 +395,17 @@ class GroundedAnswers:
         self, query: str, limit: int = 5, *, speaker: str | None = None
     ) -> tuple[list[Line], list[Line]]:
         """(relevant passages, closest when none is relevant) for ``query``, best first;
-        one search per query and question."""
-        memo: dict[tuple[str, int, str | None], tuple[list[Line], list[Line], bool]] = (
+        one search per query and question (a search for more passages answers one for
+        fewer)."""
+        memo: dict[tuple[str, str | None], tuple[int, list[Line], list[Line], bool]] = (
             self.__dict__.setdefault("_passages", {})
         )
-        key = (query.lower(), limit, speaker)
-        if key in memo:
-            hits, closest, self.last_strong = memo[key]
-            return list(hits), list(closest)
+        key = (query.lower(), speaker)
+        if key in memo and memo[key][0] >= limit:
+            _, hits, closest, self.last_strong = memo[key]
+            return hits[:limit], list(closest)
         hits, closest = await self._search_passages(query, limit, speaker)
-        memo[key] = (hits, closest, self.last_strong)
+        memo[key] = (limit, hits, closest, self.last_strong)
         return list(hits), list(closest)
 
     async def _search_passages(
