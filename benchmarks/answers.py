@@ -1,10 +1,11 @@
 """Answers to the questions people ask about a meeting: scored per category.
 
 Each question set under ``benchmarks/question_sets/`` is one meeting (an espeak-ng script
-with several voices and sounds) and its questions with their truth: facts that must
-appear in the answer, facts that must not, the moments that must be cited (within 2 s
-of the utterance or sound that holds the answer), or "not discussed". The meetings are
-recorded through the real lite backend into memory (the recorded events are cached under
+with several voices and sounds, or a real recording of the speaker dev set with its
+reference turns) and its questions with their truth: facts that must appear in the
+answer, facts that must not, the moments that must be cited (within 2 s of the utterance
+or sound that holds the answer), or "not discussed". The meetings are recorded through
+the real lite backend into memory (the recorded events are cached under
 ``benchmarks/out/answers-cache/``, keyed by the script), every question goes through the
 real ``ask`` path with the default reasoner, and the table per category is printed (and
 with ``--docs`` written into docs/BENCHMARKS.md), with the median question -> answer time.
@@ -79,9 +80,13 @@ class QuestionSet:
     speakers: dict[str, str]
     script: list[tuple[str, ...]]
     questions: list[Question]
+    # A real recording instead of a script: "speaker-devset:NAME" (benchmarks/speaker_devset.py),
+    # with its reference turns (start, end, speaker label, what is said).
+    recording: str | None = None
+    lines: list[tuple[float, float, str, str]] = field(default_factory=list)
 
     def key(self) -> str:
-        text = json.dumps([self.script, self.speakers], sort_keys=True)
+        text = json.dumps([self.script, self.speakers, self.recording, self.lines], sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
@@ -100,8 +105,13 @@ def load_sets(names: Sequence[str] | None = None, directory: Path = SETS_DIR) ->
                 path.stem,
                 data["title"],
                 dict(data["speakers"]),
-                [tuple(x) for x in data["script"]],
+                [tuple(x) for x in data.get("script", [])],
                 questions,
+                data.get("recording"),
+                [
+                    (float(s), float(e), str(who), str(text))
+                    for s, e, who, text in data.get("lines", [])
+                ],
             )
         )
     return out
@@ -123,12 +133,31 @@ class Truth:
             talk[name] += end - start
         return max(talk, key=lambda n: talk[n])
 
-    def times_for(self, entry: str) -> list[float]:
+    def spans_for(self, entry: str) -> list[tuple[float, float]]:
+        """(start, end) of the sounds (``sound:LABEL``) or utterances (text fragments,
+        ``|``-separated) an entry names."""
         if entry.startswith("sound:"):
             label = entry.split(":", 1)[1]
-            return [s for s, _, lab in self.sounds if lab == label]
+            return [(s, e) for s, e, lab in self.sounds if lab == label]
         fragments = [f.strip().lower() for f in entry.split("|")]
-        return [s for s, _, _, text in self.utterances if any(f in text.lower() for f in fragments)]
+        return [
+            (s, e) for s, e, _, text in self.utterances if any(f in text.lower() for f in fragments)
+        ]
+
+
+def _recording(qset: QuestionSet) -> tuple[Path, Truth]:
+    """A real recording's file (built by benchmarks/speaker_devset.py) and its truth."""
+    source, _, name = (qset.recording or "").partition(":")
+    if source != "speaker-devset" or not name:
+        raise ValueError(f"{qset.name}: unknown recording {qset.recording!r}")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from speaker_devset import DEFAULT_CACHE, build
+
+    wav = DEFAULT_CACHE / f"{name}.wav"
+    if not wav.exists():
+        build()
+    truth = Truth([(s, e, qset.speakers.get(who, who), text) for s, e, who, text in qset.lines], [])
+    return wav, truth
 
 
 def recorded_events(qset: QuestionSet, cache: Path = CACHE_DIR) -> tuple[list[Any], Truth]:
@@ -137,11 +166,15 @@ def recorded_events(qset: QuestionSet, cache: Path = CACHE_DIR) -> tuple[list[An
     from perception.events import event_from_json, event_to_json
     from perception.synthetic import compose
 
-    scene = compose(qset.script, speakers=qset.speakers)  # type: ignore[arg-type]
-    truth = Truth(
-        [(u.start, u.end, u.speaker, u.text) for u in scene.utterances],
-        [(s.start, s.end, s.label) for s in scene.sounds],
-    )
+    scene = None
+    if qset.recording:
+        recording, truth = _recording(qset)
+    else:
+        scene = compose(qset.script, speakers=qset.speakers)  # type: ignore[arg-type]
+        truth = Truth(
+            [(u.start, u.end, u.speaker, u.text) for u in scene.utterances],
+            [(s.start, s.end, s.label) for s in scene.sounds],
+        )
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / f"{qset.name}-{qset.key()}.jsonl"
     if path.exists():
@@ -151,10 +184,13 @@ def recorded_events(qset: QuestionSet, cache: Path = CACHE_DIR) -> tuple[list[An
     from agent.recording.recorder import Recorder
     from perception.backends import get_backend
 
-    log.info("recording %s with the lite backend (%.0f s of audio)", qset.name, scene.duration)
+    log.info("recording %s with the lite backend", qset.name)
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / f"{qset.name}.wav"
-        scene.write(str(wav))
+        if scene is not None:
+            scene.write(str(wav))
+        else:
+            wav.write_bytes(recording.read_bytes())
         backend = get_backend("lite")
         try:
             with open_memory(f"sqlite:///{tmp}/rec.db") as memory:
@@ -171,14 +207,18 @@ def scripted_events(qset: QuestionSet) -> tuple[list[Any], Truth]:
     from agent.testing import EventScript
     from perception.synthetic import compose
 
-    scene = compose(qset.script, speakers=qset.speakers)  # type: ignore[arg-type]
-    truth = Truth(
-        [(u.start, u.end, u.speaker, u.text) for u in scene.utterances],
-        [(s.start, s.end, s.label) for s in scene.sounds],
-    )
+    if qset.recording:
+        lines = [(s, e, qset.speakers.get(who, who), text) for s, e, who, text in qset.lines]
+        truth = Truth(lines, [])
+    else:
+        scene = compose(qset.script, speakers=qset.speakers)  # type: ignore[arg-type]
+        truth = Truth(
+            [(u.start, u.end, u.speaker, u.text) for u in scene.utterances],
+            [(s.start, s.end, s.label) for s in scene.sounds],
+        )
     ids = {
         name: f"S{i + 1}"
-        for i, name in enumerate(dict.fromkeys(u.speaker for u in scene.utterances))
+        for i, name in enumerate(dict.fromkeys(name for _, _, name, _ in truth.utterances))
     }
     script = EventScript()
     for start, end, name, text in truth.utterances:
@@ -281,10 +321,16 @@ def score(
             if re.search(_fill(fact, ids, truth), text, re.I):
                 missing.append(f"absent {fact!r}")
         for entry in question.cite:
-            times = truth.times_for(entry)
-            if not times:
+            spans = truth.spans_for(entry)
+            if not spans:
                 raise ValueError(f"cite {entry!r} of {question.q!r} matches nothing in the script")
-            if not any(abs(c.start - t) <= CITE_TOLERANCE for c in answer.citations for t in times):
+            # A citation starts within 2 s of the utterance's start, or inside it (a real
+            # recording's reference turn may hold several sentences).
+            if not any(
+                start - CITE_TOLERANCE <= c.start <= max(end, start + CITE_TOLERANCE)
+                for c in answer.citations
+                for start, end in spans
+            ):
                 missing.append(f"citation {entry!r}")
     if refused:
         missing.append("refused")

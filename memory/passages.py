@@ -69,10 +69,10 @@ def _segment_allowed(
 
 
 @lru_cache(maxsize=1024)
-def _sentence_query(subject: str) -> np.ndarray | None:
-    """The sentence vector of a subject (remembered: a conversation asks about the same
+def _sentence_vector(text: str) -> np.ndarray | None:
+    """The sentence vector of a query text (remembered: a conversation asks about the same
     subjects again, and one encoder pass is most of a search's time)."""
-    vectors = SENTENCES.embed([SENTENCE_QUERY.format(subject)])
+    vectors = SENTENCES.embed([text])
     if vectors is None:
         return None
     vector = vectors[0]
@@ -80,9 +80,13 @@ def _sentence_query(subject: str) -> np.ndarray | None:
     return vector
 
 
+def _sentence_query(subject: str) -> np.ndarray | None:
+    return _sentence_vector(SENTENCE_QUERY.format(subject))
+
+
 def forget_query_vectors() -> None:
-    """Drop the remembered subject vectors (a benchmark timing the encoder pass)."""
-    _sentence_query.cache_clear()
+    """Drop the remembered query vectors (a benchmark timing the encoder pass)."""
+    _sentence_vector.cache_clear()
 
 
 def _ranked(sims: np.ndarray, mask: np.ndarray, floor: float) -> np.ndarray:
@@ -104,9 +108,11 @@ def search(
     start: float | None = None,
     end: float | None = None,
     sentences: VectorCache | None = None,
+    question: str | None = None,
 ) -> PassageSearch:
     """The passages of ``session_id`` most relevant to ``query`` (see the module doc);
-    ``sentences`` adds the sentence-vector ranking."""
+    ``sentences`` adds the sentence-vector ranking, which also reads ``question`` whole
+    when ``query`` is only its subject."""
     words = content_words(query, question=True)
     if not words or limit <= 0:
         timeline.require_session(conn, session_id)
@@ -129,6 +135,11 @@ def search(
         query_vector = _sentence_query(" ".join(words)) if len(meaning.pks) else None
         if query_vector is not None:
             meaning_sims = cosine_scores(meaning, query_vector)
+            # A subject of a word or two loses what the question asks ("where does Sheila
+            # live?" is about "live" in Sheila's lines): a line may match either.
+            whole = _sentence_vector(question.strip()) if question and question.strip() else None
+            if whole is not None:
+                meaning_sims = np.maximum(meaning_sims, cosine_scores(meaning, whole))
             meaning_mask = _allowed(meaning, speakers, start, end)
         else:
             meaning = None

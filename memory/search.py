@@ -57,11 +57,14 @@ class SearchQueries(SpeakerQueries):
         speakers: Sequence[str] | None = None,
         start: float | None = None,
         end: float | None = None,
+        question: str | None = None,
     ) -> PassageSearch:
         """Transcript passages about ``query``: full-text and semantic search fused, best
         first, optionally only of ``speakers`` (ids or display names) and overlapping
         [start, end]. ``result.relevant`` is false when nothing relevant was said; then
-        ``result.closest`` holds what came closest (see memory/passages.py)."""
+        ``result.closest`` holds what came closest (see memory/passages.py). When ``query``
+        is the subject of a question, ``question`` (the whole of it) helps find lines that
+        answer it in other words."""
         if "\x00" in session_id:
             raise unknown_session(session_id)
         ids = self._speaker_ids(session_id, speakers) if speakers is not None else None
@@ -76,6 +79,7 @@ class SearchQueries(SpeakerQueries):
                 start=start,
                 end=end,
                 sentences=self._sentence_vectors,
+                question=question,
             )
 
     def index_meaning(self, session_id: str) -> int:

@@ -51,12 +51,15 @@ def search_passages(
     speaker: str | None = None,
     start: Seconds | None = None,
     end: Seconds | None = None,
+    question: str | None = None,
 ) -> PassageResult:
     """Find what was said about a subject, also when other words were used (e.g. "costs"
     finds "budget"); says when nothing relevant was said and what came closest.
 
     Args:
         query: The subject or question, e.g. "office relocation" or "who will do the hiring".
+        question: The whole question, when query is only its subject (e.g. query "live",
+            question "where does Sheila live?"): lines that answer it in other words count.
         limit: At most this many passages.
         speaker: Only passages of this speaker (an id like "S2" or a name).
         start: Only passages after this many seconds from the start of the session.
@@ -72,6 +75,7 @@ def search_passages(
             speakers=[speaker] if speaker else None,
             start=start,
             end=end,
+            question=question,
         )
     except MemoryStoreError as exc:
         raise ToolInputError(str(exc)) from None

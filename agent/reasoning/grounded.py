@@ -243,6 +243,7 @@ class GroundedAnswers:
 
     loop: ToolLoop
     citations: list[Citation]
+    question: str
     last_strong: bool = True  # the last passage search found the words or a clear meaning
     _minutes: Any = None  # the session's minutes, read once per question
     _minutes_loaded: bool = False
@@ -416,6 +417,9 @@ class GroundedAnswers:
             args: dict[str, Any] = {"query": query, "limit": limit}
             if speaker:
                 args["speaker"] = speaker
+            asked = getattr(self, "question", "")
+            if asked and set(content_words(query)) <= set(content_words(asked)):
+                args["question"] = asked  # the subject came from this question, not an earlier one
             result = await self.call("search_passages", **args)
             if result.ok:
                 value = result.value

@@ -202,3 +202,23 @@ def test_empty_and_stop_word_queries(memory: Memory, meeting: str) -> None:
     assert memory.search_passages(meeting, "what did they say?").hits == []
     with pytest.raises(MemoryStoreError):
         memory.search_passages("missing", "budget")
+
+
+def test_the_whole_question_finds_what_its_subject_alone_misses(memory: Memory) -> None:
+    session = memory.create_session("call").id
+    lines = [
+        ("S1", "This is Diane in New Jersey."),
+        ("S2", "And I'm Sheila in Texas, originally from Chicago."),
+        ("S1", "Oh, I'm originally from Chicago also."),
+        ("S2", "At least, you know, they all call me a Yankee down here."),
+    ]
+    memory.ingest(
+        session,
+        [
+            TranscriptSegment(start=4.0 * i, end=4.0 * i + 3, speaker=who, text=text)
+            for i, (who, text) in enumerate(lines)
+        ],
+    )
+    assert not memory.search_passages(session, "live").relevant  # one word says too little
+    found = memory.search_passages(session, "live", question="where does Sheila live?")
+    assert found.relevant and found.hits[0].segment.text.startswith("And I'm Sheila")
