@@ -69,24 +69,21 @@ def _segment_allowed(
 
 
 @lru_cache(maxsize=1024)
-def _sentence_vector(text: str) -> np.ndarray | None:
-    """The sentence vector of a query text (remembered: a conversation asks about the same
-    subjects again, and one encoder pass is most of a search's time)."""
-    vectors = SENTENCES.embed([text])
+def _query_vectors(subject: str, question: str) -> np.ndarray | None:
+    """Sentence vectors of the subject put into a question, and of the whole question when
+    there is one, in one encoder pass (remembered: a conversation asks about the same
+    subjects again, and the encoder is most of a search's time)."""
+    texts = [SENTENCE_QUERY.format(subject)] + ([question] if question else [])
+    vectors = SENTENCES.embed(texts)
     if vectors is None:
         return None
-    vector = vectors[0]
-    vector.flags.writeable = False  # shared between calls
-    return vector
-
-
-def _sentence_query(subject: str) -> np.ndarray | None:
-    return _sentence_vector(SENTENCE_QUERY.format(subject))
+    vectors.flags.writeable = False  # shared between calls
+    return vectors
 
 
 def forget_query_vectors() -> None:
     """Drop the remembered query vectors (a benchmark timing the encoder pass)."""
-    _sentence_vector.cache_clear()
+    _query_vectors.cache_clear()
 
 
 def _ranked(sims: np.ndarray, mask: np.ndarray, floor: float) -> np.ndarray:
@@ -132,13 +129,13 @@ def search(
     meaning_mask = np.zeros(0, bool)
     if sentences is not None:
         meaning = sentences.vectors(conn, session_id)
-        query_vector = _sentence_query(" ".join(words)) if len(meaning.pks) else None
-        if query_vector is not None:
-            meaning_sims = cosine_scores(meaning, query_vector)
+        asked = (question or "").strip()
+        query_vectors = _query_vectors(" ".join(words), asked) if len(meaning.pks) else None
+        if query_vectors is not None:
             # A subject of a word or two loses what the question asks ("where does Sheila
             # live?" is about "live" in Sheila's lines): a line may match either.
-            whole = _sentence_vector(question.strip()) if question and question.strip() else None
-            if whole is not None:
+            meaning_sims = cosine_scores(meaning, query_vectors[0])
+            for whole in query_vectors[1:]:
                 meaning_sims = np.maximum(meaning_sims, cosine_scores(meaning, whole))
             meaning_mask = _allowed(meaning, speakers, start, end)
         else:
