@@ -44,7 +44,7 @@ STRONG_FLOOR = 0.30
 # Sentence-vector floors (all-MiniLM-L6-v2, "what was said about <subject>?" against a
 # segment, context-mixed): on the benchmark's meetings, subjects said in other words scored
 # 0.33-0.54 against the line that says them, subjects never discussed 0.15-0.29 against
-# their closest line.
+# their closest line (0.15-0.31 when the whole question is read too).
 SENTENCE_WEAK_FLOOR = 0.32
 SENTENCE_STRONG_FLOOR = 0.42
 CONTEXT_WEIGHT = 0.7
