@@ -166,15 +166,43 @@ def _deadline(text: str) -> str | None:
     return found.group(0) if found else None
 
 
+# A month, or a week or month counted from now: when something decided will happen.
+_DATE = re.compile(
+    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
+    r"|\b(?:next|this|last|coming)\s+(?:week|month|quarter|year)\b",
+    re.IGNORECASE,
+)
+
+
+def _with_its_date(found: Sequence[Sentence], at: int) -> str:
+    """The decision sentence ``found[at]``, with the next sentence of its segment when that
+    one only says when ("We decided to move the server first. In the last week of August,":
+    the recogniser's full stop split one sentence)."""
+    sentence = found[at]
+    following = found[at + 1] if at + 1 < len(found) else None
+    if (
+        following is not None
+        and following.segment is sentence.segment
+        and (
+            _DATE.search(following.text)
+            or DEADLINE.search(following.text)
+            or _WHEN.search(following.text)
+        )
+        and not _DECISION.search(following.text)
+    ):
+        return f"{sentence.text} {following.text.rstrip(',;')}"
+    return sentence.text
+
+
 def decisions(found: Sequence[Sentence]) -> list[MinutesItem]:
     """Decisions; several said in a row about one thing ("let's compromise ... so the
     decision is ...") become one item worded by the most explicit, citing each."""
     items: list[MinutesItem] = []
     last_index = -10
-    for sentence in found:
+    for at, sentence in enumerate(found):
         if not _DECISION.search(sentence.text) or _NOT_DECISION.search(sentence.text):
             continue
-        item = _item("decision", sentence)
+        item = dataclasses.replace(_item("decision", sentence), text=_with_its_date(found, at))
         close = (
             sentence.index - last_index <= 3 and item.start - items[-1].end < 45.0
             if items
@@ -186,7 +214,7 @@ def decisions(found: Sequence[Sentence]) -> list[MinutesItem]:
             explicit = re.search(r"decided|decision", sentence.text, re.IGNORECASE)
             items[-1] = MinutesItem(
                 kind="decision",
-                text=sentence.text if explicit else previous.text,
+                text=item.text if explicit else previous.text,
                 start=previous.start,
                 end=item.end,
                 speaker=sentence.segment.speaker if explicit else previous.speaker,

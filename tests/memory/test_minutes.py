@@ -210,6 +210,25 @@ def test_labelled_and_named_action_items() -> None:
     ]
 
 
+def test_a_decision_keeps_the_date_the_recogniser_split_off() -> None:
+    said = [
+        TranscriptSegment(
+            start=0.0,
+            end=4.0,
+            speaker="S1",
+            text="We decided to move the server first. In the last week of August,",
+        ),
+        TranscriptSegment(
+            start=90.0, end=93.0, speaker="S2", text="We decided to keep it. The room is small."
+        ),
+    ]
+    decided = [d.text for d in derive_minutes("s", said).decisions]
+    assert decided == [
+        "We decided to move the server first. In the last week of August",
+        "We decided to keep it.",  # the next sentence says no date: not part of it
+    ]
+
+
 def test_a_failure_to_build_minutes_does_not_fail_the_recording(
     memory: Memory, meeting: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
