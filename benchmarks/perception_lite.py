@@ -10,6 +10,16 @@ faster-whisper with its Silero VAD filter, and the lite backend through the engi
 Models are loaded before the clock starts.
 Prints real-time factors, the lite/bare ratios, peak RSS, RSS growth over the second half
 of the lite run (flat memory), and word error rates.
+
+One run at a time, on a file kept for side-by-side runs:
+
+    .venv/bin/python benchmarks/perception_lite.py --minutes 180 --write long.wav
+    .venv/bin/python benchmarks/perception_lite.py --child lite-refined --file long.wav \
+        --rss-every 1800
+
+(``--child bare|bare-vad|lite|lite-refined`` prints one JSON line; ``lite-refined`` runs
+``perception.transcribe`` with speaker refinement, as ``moss-agent transcribe`` does, and
+``--rss-every`` records the RSS each time that many seconds of audio are done.)
 """
 
 from __future__ import annotations
@@ -69,7 +79,7 @@ def child_bare(path: str, vad: bool) -> dict:
         compute_type="int8",
         cpu_threads=min(4, os.cpu_count() or 1),
     )
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     segments, _ = model.transcribe(
         path,
         language="en",
@@ -79,34 +89,60 @@ def child_bare(path: str, vad: bool) -> dict:
         vad_filter=vad,
     )
     text = " ".join(s.text for s in segments)
-    return {"seconds": time.perf_counter() - t0, "text": text, "peak_rss_mb": _peak_mb()}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "text": text,
+        "peak_rss_mb": _peak_mb(),
+    }
 
 
-def child_lite(path: str) -> dict:
+def child_lite(path: str, rss_every: float = 0.0, refined: bool = False) -> dict:
+    from perception import transcribe
     from perception.backends import get_backend
     from perception.engine import Perceiver
+    from perception.events import TranscriptSegment
 
     backend = get_backend("lite")  # loaded before the clock starts, like the bare model
     samples: list[tuple[float, float]] = []
+    marks: list[tuple[float, float, float]] = []  # (audio minutes, RSS MB, wall seconds)
 
     def on_progress(done: float, total: float | None) -> None:
         samples.append((done, _rss_mb()))
+        if rss_every > 0 and done >= (len(marks) + 1) * rss_every:
+            marks.append((done / 60, samples[-1][1], time.perf_counter() - t0))
+            print(
+                f"RSS at {done / 60:6.1f} min of audio: {samples[-1][1]:.0f} MB",
+                file=sys.stderr,
+                flush=True,
+            )
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     texts = []
     kinds: dict[str, int] = {}
-    for event in Perceiver(backend).process_file(path, on_progress=on_progress):
+    # refined: as `moss-agent transcribe` runs it by default (every event held until the
+    # file is done, speaker ids regrouped over the whole file); the model is loaded once
+    # per process, so the backend here only warmed it.
+    events = (
+        transcribe(path, on_progress=on_progress)
+        if refined
+        else Perceiver(backend).process_file(path, on_progress=on_progress)
+    )
+    for event in events:
         kinds[event.kind] = kinds.get(event.kind, 0) + 1
-        if event.kind == "transcript":
+        if isinstance(event, TranscriptSegment):
             texts.append(event.text)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     half = [rss for done, rss in samples if done >= samples[-1][0] / 2]
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "text": " ".join(texts),
         "peak_rss_mb": _peak_mb(),
         "rss_mid_mb": half[0] if half else float("nan"),
         "rss_end_mb": samples[-1][1],
+        "rss_samples": marks,
+        "rss_after_mb": _rss_mb(),
         "kinds": kinds,
     }
 
@@ -114,13 +150,29 @@ def child_lite(path: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=30.0)
-    parser.add_argument("--child", choices=["bare", "bare-vad", "lite"])
+    parser.add_argument("--child", choices=["bare", "bare-vad", "lite", "lite-refined"])
     parser.add_argument("--file")
+    parser.add_argument(
+        "--rss-every",
+        type=float,
+        default=0.0,
+        help="with --child lite: record RSS each time this many seconds of audio are done",
+    )
+    parser.add_argument(
+        "--write",
+        metavar="FILE",
+        help="only build the file of MINUTES (and FILE.txt with its reference) and exit",
+    )
     args = parser.parse_args()
+    if args.write:
+        duration, reference = build_long_file(Path(args.write), args.minutes)
+        Path(args.write + ".txt").write_text(reference)
+        print(f"{args.write}: {duration / 60:.1f} min")
+        return
     if args.child:
         result = (
-            child_lite(args.file)
-            if args.child == "lite"
+            child_lite(args.file, args.rss_every, refined=args.child == "lite-refined")
+            if args.child.startswith("lite")
             else child_bare(args.file, args.child == "bare-vad")
         )
         print(json.dumps(result))

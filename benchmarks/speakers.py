@@ -1,6 +1,7 @@
 """Who spoke: speaker identity of the lite backend on real voices, live and refined.
 
     .venv/bin/python benchmarks/speakers.py [--cache DIR] [--code CHECKOUT] [--files a,b]
+                                            [--spread SECONDS]
 
 Runs the whole lite pipeline (`Perceiver(get_backend("lite")).process_array`, as
 `moss-agent transcribe` does) over the real-voice dev set of benchmarks/speaker_devset.py
@@ -23,7 +24,6 @@ import os
 import resource
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -48,11 +48,11 @@ def line_accuracy(reference: list[Line], predicted: list[Line]) -> float:
 
     picked: list[str | None] = []
     for r0, r1, _ in reference:
-        votes: Counter[str] = Counter()
+        votes: dict[str, float] = {}
         for p0, p1, who in predicted:
-            votes[who] += _overlap(r0, r1, p0, p1)
-        best = votes.most_common(1)
-        picked.append(best[0][0] if best and best[0][1] > 0 else None)
+            votes[who] = votes.get(who, 0.0) + _overlap(r0, r1, p0, p1)
+        best = max(votes.items(), key=lambda kv: kv[1], default=None)
+        picked.append(best[0] if best is not None and best[1] > 0 else None)
     truths = sorted({t for _, _, t in reference})
     labels = sorted({p for p in picked if p is not None})
     if not labels:
@@ -111,7 +111,7 @@ def espeak_files() -> list[tuple[str, np.ndarray, list[Line], int]]:
         "Two people in the spring, one in the autumn.",
     ]
     script = [("say", DISTINCT_VOICES[i % 4], text) for i, text in enumerate(lines)]
-    scenes["espeak_four_voices"] = compose(script)  # type: ignore[arg-type]
+    scenes["espeak_four_voices"] = compose(script)
     out = []
     for name, scene in scenes.items():
         ref = [(u.start, u.end, u.speaker) for u in scene.utterances]
@@ -132,6 +132,28 @@ def real_files(cache: Path) -> list[tuple[str, np.ndarray, list[Line], int]]:
     return out
 
 
+def spread(audio: np.ndarray, ref: list[Line], seconds: float) -> tuple[np.ndarray, list[Line]]:
+    """``audio`` with ``seconds`` of silence added in the middle of every second pause
+    between reference lines (of at least 0.2 s), and the reference moved to match: long
+    silences inside files, which windows leave out."""
+    lines = sorted(ref)
+    cuts = [
+        (a[1] + b[0]) / 2
+        for k, (a, b) in enumerate(zip(lines, lines[1:], strict=False))
+        if k % 2 == 0 and b[0] - a[1] >= 0.2
+    ]
+    pieces, moved, done = [], [], 0
+    for t in cuts:
+        i = int(t * SR)
+        pieces += [audio[done:i], np.zeros(int(seconds * SR), np.float32)]
+        done = i
+    pieces.append(audio[done:])
+    for a, b, who in lines:
+        shift = seconds * sum(1 for t in cuts if t < a)
+        moved.append((a + shift, b + shift, who))
+    return np.concatenate(pieces).astype(np.float32), moved
+
+
 # --- one run ---------------------------------------------------------------------------------
 
 
@@ -140,7 +162,7 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_file(backend, audio: np.ndarray, name: str, refine: bool = True):  # type: ignore[no-untyped-def]
+def run_file(backend, audio: np.ndarray, name: str, refine: bool = True):
     from perception.engine import Perceiver
     from perception.events import TranscriptSegment
 
@@ -150,8 +172,8 @@ def run_file(backend, audio: np.ndarray, name: str, refine: bool = True):  # typ
     parts = [m for m in ("_split_at_voice_changes", "_speakers_of") if hasattr(backend, m)]
     inner = {m: getattr(backend, m) for m in parts}
 
-    def timed(method):  # type: ignore[no-untyped-def]
-        def run(*args, **kw):  # type: ignore[no-untyped-def]
+    def timed(method):
+        def run(*args, **kw):
             t0 = time.thread_time()
             try:
                 return method(*args, **kw)
@@ -179,7 +201,7 @@ def run_file(backend, audio: np.ndarray, name: str, refine: bool = True):  # typ
     return live, refined, spent[0], _cpu() - c0, time.monotonic() - w0
 
 
-def _lines(segments) -> list[Line]:  # type: ignore[no-untyped-def]
+def _lines(segments) -> list[Line]:
     return [(s.start, s.end, s.speaker) for s in segments if s.speaker is not None]
 
 
@@ -192,6 +214,13 @@ def main() -> None:
     parser.add_argument("--files", help="comma-separated file names (default: all)")
     parser.add_argument(
         "--live-only", action="store_true", help="no refinement (for code from before it existed)"
+    )
+    parser.add_argument(
+        "--spread",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="add this much silence at every second pause between lines of each file",
     )
     args = parser.parse_args()
     sys.path.insert(0, str(args.code.resolve()))
@@ -211,6 +240,8 @@ def main() -> None:
     print(head)
     print("-" * len(head))
     for name, audio, ref, true in files:
+        if args.spread > 0:
+            audio, ref = spread(audio, ref, args.spread)
         live, refined, spk, total, _wall = run_file(backend, audio, name, refine=not args.live_only)
         duration = len(audio) / SR
         lv = _lines(live)

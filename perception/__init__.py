@@ -50,9 +50,10 @@ def transcribe(
         perceiver = Perceiver(engine_backend, config)
         events = perceiver.process_file(path, session_id=session_id, on_progress=on_progress)
         if refine_speakers:
-            from perception.speaker_refinement import refine_speakers as refine
+            from perception.speaker_refinement import refine_stream
 
-            yield from refine(list(events))
+            # The events wait on disk until the file is done: memory stays flat in its length.
+            yield from refine_stream(events)
         else:
             yield from events
     finally:

@@ -33,26 +33,71 @@ class Window:
 
     ``start`` is absolute (seconds from the start of the session's audio). The engine
     computes it from an integer sample count, so it never drifts however long the session.
+
+    A window may leave long silences out (file mode, for backends with ``max_gap``):
+    ``pieces`` then says where each contiguous run of its samples comes from, as
+    (offset into ``samples``, absolute sample index), in order; ``absolute`` maps a time
+    within the samples to the session's timeline. Empty ``pieces``: one contiguous stretch.
     """
 
     session_id: str
     window_id: int
     start: float
     samples: np.ndarray  # 16 kHz mono float32
+    pieces: tuple[tuple[int, int], ...] = ()
 
     @property
     def duration(self) -> float:
+        """Seconds of audio in the window (what the model hears)."""
         return len(self.samples) / SAMPLE_RATE
 
     @property
     def end(self) -> float:
-        return self.start + self.duration
+        """Absolute end of the window's last sample."""
+        if not self.pieces:
+            return self.start + self.duration
+        offset, first = self.pieces[-1]
+        return (first + len(self.samples) - offset) / SAMPLE_RATE
+
+    def absolute(self, t: float) -> float:
+        """Seconds from the window's first sample -> seconds on the session's timeline
+        (a time on the seam between two pieces belongs to the later one)."""
+        if not self.pieces:
+            return self.start + t
+        at = t * SAMPLE_RATE
+        offset, first = self.pieces[0]
+        for o, f in self.pieces[1:]:
+            if o > at:
+                break
+            offset, first = o, f
+        return (first + at - offset) / SAMPLE_RATE
+
+    def gaps(self) -> list[tuple[float, float]]:
+        """Absolute (start, end) of the stretches left out between pieces."""
+        out = []
+        for (o0, f0), (o1, f1) in zip(self.pieces, self.pieces[1:], strict=False):
+            out.append(((f0 + o1 - o0) / SAMPLE_RATE, f1 / SAMPLE_RATE))
+        return out
 
     def clip(self, start: float, end: float) -> np.ndarray:
-        """Samples between two absolute times (clamped to the window)."""
-        a = max(0, round((start - self.start) * SAMPLE_RATE))
-        b = min(len(self.samples), round((end - self.start) * SAMPLE_RATE))
+        """Samples between two absolute times (clamped to the window; parts left out of a
+        window with ``pieces`` are skipped)."""
+        a = max(0, self._offset(start))
+        b = min(len(self.samples), self._offset(end))
         return self.samples[a : max(a, b)]
+
+    def _offset(self, t: float) -> int:
+        """Index into ``samples`` of absolute time ``t`` (a time left out maps to the next piece)."""
+        if not self.pieces:
+            return round((t - self.start) * SAMPLE_RATE)
+        at = t * SAMPLE_RATE
+        ends = [o for o, _ in self.pieces[1:]] + [len(self.samples)]
+        for (o, f), e in zip(self.pieces, ends, strict=True):
+            if at < f:
+                return o
+            if at <= f + (e - o):
+                return round(o + at - f)
+        return len(self.samples)
 
 
 class PerceptionBackend(abc.ABC):
@@ -79,6 +124,12 @@ class PerceptionBackend(abc.ABC):
     # Live, the engine then starts on a window while the pause that closes it is still
     # growing, and throws the result away if speech resumes.
     supports_speculation: ClassVar[bool] = False
+    # Files only: silences longer than this (seconds) are left out of windows, down to
+    # this length, so that each window holds as much sound as it can (a model that pads
+    # every input to a fixed length, like Whisper's 30 s, then runs fewer times). The
+    # backend places its events with ``stamp`` (``Window.absolute``). None: windows are
+    # contiguous stretches of the stream.
+    max_gap: ClassVar[float | None] = None
 
     model: str = ""
 
@@ -119,11 +170,16 @@ class PerceptionBackend(abc.ABC):
         """Make ``events`` belong to ``window``: absolute times plus provenance fields.
 
         With ``relative=True`` the events' times are seconds from the window start (what
-        models produce) and are shifted by the window's absolute start.
+        models produce) and are placed on the session's timeline (``Window.absolute``).
         """
         out: list[Event] = []
         for event in events:
-            moved = event.shifted(window.start) if relative else event.model_copy()
+            if not relative:
+                moved = event.model_copy()
+            elif window.pieces:
+                moved = event.remapped(window.absolute)
+            else:
+                moved = event.shifted(window.start)
             moved.session_id = window.session_id
             moved.window_id = window.window_id
             moved.backend = self.name

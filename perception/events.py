@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from enum import StrEnum
 from hashlib import sha1
 from typing import Annotated, Any, Literal
@@ -92,13 +93,18 @@ class BaseEvent(_Timed):
 
     def shifted(self, offset: float) -> BaseEvent:
         """A copy with every time moved by ``offset`` seconds (window-relative -> absolute)."""
+        return self.remapped(lambda t: t + offset)
+
+    def remapped(self, to_absolute: Callable[[float], float]) -> BaseEvent:
+        """A copy with every time passed through ``to_absolute`` (a non-decreasing map from
+        window-relative to absolute seconds, e.g. ``Window.absolute``)."""
         data = self.model_dump(exclude=set(type(self).model_computed_fields))
-        data["start"] = max(0.0, data["start"] + offset)
-        data["end"] = max(data["start"], data["end"] + offset)
+        data["start"] = max(0.0, to_absolute(data["start"]))
+        data["end"] = max(data["start"], to_absolute(data["end"]))
         if "words" in data:
             for w in data["words"]:
-                w["start"] = max(0.0, w["start"] + offset)
-                w["end"] = max(w["start"], w["end"] + offset)
+                w["start"] = max(0.0, to_absolute(w["start"]))
+                w["end"] = max(w["start"], to_absolute(w["end"]))
         moved = type(self).model_validate(data)
         for name, info in type(self).model_fields.items():
             if info.exclude:  # kept in memory, left out of the JSON form (e.g. embeddings)

@@ -10,7 +10,7 @@ is a heuristic and says so (``heuristic=True`` on the events built from it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +88,23 @@ class SoundDetector:
                     found.append(sound)
         found += self._silences(loud)
         return _merge(sorted(found, key=lambda s: s.start), self.bridge_gap)
+
+    def sounds(self, samples: np.ndarray) -> Iterator[DetectedSound]:
+        """The sounds ``detect(samples)`` reports (no words given), one at a time and
+        classified only when asked for, unmerged and without silences: for a caller that
+        may stop at the first one (is any of it possibly speech?)."""
+        env = envelope_db(samples, int(ENV_STEP * SAMPLE_RATE)) if len(samples) else np.zeros(0)
+        gap = int(round(self.bridge_gap / ENV_STEP))
+        for r0, r1 in bridge(runs(env > self.threshold_db), gap):
+            if (r1 - r0) * ENV_STEP < self.min_duration:
+                continue
+            sound = self.classify(samples[r0 * 160 : r1 * 160], start=r0 * ENV_STEP)
+            if sound.category in (
+                SoundCategory.TONAL,
+                SoundCategory.NOISE,
+                SoundCategory.MUSIC,
+            ) or (sound.end - sound.start >= self.min_vague):
+                yield sound
 
     def classify(self, clip: np.ndarray, start: float = 0.0) -> DetectedSound:
         """Describe one stretch of sound (``start`` only places the result)."""

@@ -15,12 +15,19 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from perception.events import Event, SpeakerTurn, TranscriptSegment
+from perception.events import (
+    Event,
+    SpeakerTurn,
+    TranscriptSegment,
+    event_from_json,
+    event_to_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -253,30 +260,85 @@ def refine_speakers(events: Sequence[Event], threshold: float = RECLUSTER_THRESH
     if not any(s.embedding is not None for s in spans):
         return list(events)
     new_ids = relabel(spans, threshold)
-    by_segment = {id(s): n for s, n in zip(segments, new_ids, strict=True)}
     timeline = [(s.start, s.end, n) for s, n in zip(segments, new_ids, strict=True)]
+    ids = iter(new_ids)
     out: list[Event] = []
     for e in events:
-        if isinstance(e, TranscriptSegment):
-            speaker = by_segment[id(e)]
-            if speaker != e.speaker:
-                words = [w.model_copy(update={"speaker": speaker}) for w in e.words]
-                e = e.model_copy(update={"speaker": speaker, "words": words})
-        elif isinstance(e, SpeakerTurn):
-            pieces = turn_pieces(e.start, e.end, timeline) or [(e.start, e.end, e.speaker)]
-            out += [
-                e
-                if (a, b, who) == (e.start, e.end, e.speaker)
-                else e.model_copy(update={"start": a, "end": b, "speaker": who})
-                for a, b, who in pieces
-            ]
-            continue
-        elif getattr(e, "speaker", None) is not None:
-            speaker = overlapping_speaker(e.start, e.end, timeline)
-            if speaker is not None and speaker != e.speaker:
-                e = e.model_copy(update={"speaker": speaker})
-        out.append(e)
+        out += _relabelled(e, next(ids) if isinstance(e, TranscriptSegment) else None, timeline)
     return out
+
+
+def refine_stream(
+    events: Iterable[Event], threshold: float = RECLUSTER_THRESHOLD
+) -> Iterator[Event]:
+    """``refine_speakers`` for a session of any length, in little memory: the events wait
+    in a temporary file (a JSON line each) and only each segment's times, id and embedding
+    (float32) stay in memory until the session is over; then the events come back from the
+    file in their order, with refined ids (and their embeddings)."""
+    spans: list[Span] = []
+    with tempfile.TemporaryFile("w+b") as spool:
+        for e in events:
+            spool.write(event_to_json(e).encode() + b"\n")
+            if isinstance(e, TranscriptSegment):
+                v = e.speaker_embedding
+                spans.append(
+                    Span(
+                        e.start, e.end, e.speaker, None if v is None else np.asarray(v, np.float32)
+                    )
+                )
+        new_ids: list[str | None] = [s.speaker for s in spans]
+        if any(s.embedding is not None for s in spans):
+            new_ids = relabel(
+                [
+                    Span(
+                        s.start,
+                        s.end,
+                        s.speaker,
+                        None if s.embedding is None else s.embedding.astype(np.float64),
+                    )
+                    for s in spans
+                ],
+                threshold,
+            )
+        timeline = [(s.start, s.end, n) for s, n in zip(spans, new_ids, strict=True)]
+        spool.seek(0)
+        k = 0
+        for line in spool:
+            event = event_from_json(line)
+            new_id = None
+            if isinstance(event, TranscriptSegment):
+                embedding = spans[k].embedding
+                if embedding is not None:
+                    event.speaker_embedding = embedding.tolist()  # float32 values, as stored
+                new_id = new_ids[k]
+                k += 1
+            yield from _relabelled(event, new_id, timeline)
+
+
+def _relabelled(
+    e: Event, new_id: str | None, timeline: Sequence[tuple[float, float, str | None]]
+) -> list[Event]:
+    """One event with refined ids: a segment (and its words) takes ``new_id``, a speaker
+    turn is cut where the refined ids under it change, anything else naming a speaker
+    takes the id of the segment it overlaps most."""
+    if isinstance(e, TranscriptSegment):
+        if new_id != e.speaker:
+            words = [w.model_copy(update={"speaker": new_id}) for w in e.words]
+            e = e.model_copy(update={"speaker": new_id, "words": words})
+        return [e]
+    if isinstance(e, SpeakerTurn):
+        pieces = turn_pieces(e.start, e.end, timeline) or [(e.start, e.end, e.speaker)]
+        return [
+            e
+            if (a, b, who) == (e.start, e.end, e.speaker)
+            else e.model_copy(update={"start": a, "end": b, "speaker": who})
+            for a, b, who in pieces
+        ]
+    if getattr(e, "speaker", None) is not None:
+        speaker = overlapping_speaker(e.start, e.end, timeline)
+        if speaker is not None and speaker != e.speaker:
+            e = e.model_copy(update={"speaker": speaker})
+    return [e]
 
 
 def _vector(segment: TranscriptSegment) -> np.ndarray | None:
@@ -290,6 +352,7 @@ __all__ = [
     "overlapping_speaker",
     "recluster",
     "refine_speakers",
+    "refine_stream",
     "relabel",
     "turn_pieces",
 ]

@@ -10,6 +10,10 @@ How a window is cut:
   split and the next window starts where this one stopped (no overlap needed);
 - with no pause in reach it cuts through, the next window starts one hop later, and the
   two windows share an overlap whose middle is the commit boundary for the stitcher;
+- in files, with ``max_gap`` set, a silence longer than that inside a window is left out
+  down to ``max_gap`` (``Window.pieces`` maps the window back onto the timeline), so a
+  window is as full of sound as it can be; pauses then count up to ``max_gap`` when
+  choosing where to cut, and the later of two such pauses wins;
 - live, a window also closes as soon as an utterance is followed by a short silence;
   with speculation on, it is handed out early (``speculative=True``) once that silence is
   half-way there, and handed out again, final, when the silence completes (or dropped
@@ -26,6 +30,10 @@ import numpy as np
 
 from perception.backend import SAMPLE_RATE, PerceptionBackend, Window
 from perception.vad import FRAME, VoiceActivityDetector, runs
+
+# A window that leaves silences out spans at most this many times its length of the
+# stream (the samples between its start and its end stay in memory until it is cut).
+MAX_SPAN_FACTOR = 4
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,10 @@ class WindowConfig:
     speculate_after: float | None = 0.2
     vad_aggressiveness: int = 2
     sound_threshold_db: float = -45.0
+    # files: a silence longer than this is left out of the window down to this length
+    # (half after the sound before it, half before the sound after it), so a window of
+    # ``length`` seconds holds as much sound as it can; None: windows are contiguous.
+    max_gap: float | None = None
 
     def __post_init__(self) -> None:
         if not self.length > 0.5:
@@ -57,6 +69,8 @@ class WindowConfig:
             raise ValueError("end_of_utterance must be positive or None")
         if self.speculate_after is not None and self.speculate_after <= 0:
             raise ValueError("speculate_after must be positive or None")
+        if self.max_gap is not None and not self.max_gap >= 2 * self.pad:
+            raise ValueError(f"max_gap must be at least twice pad ({2 * self.pad} s) or None")
 
     @property
     def overlap(self) -> float:
@@ -81,6 +95,7 @@ class WindowConfig:
                 f"window of {length} s is longer than the {backend.name} backend's maximum "
                 f"({backend.max_window} s); pass a shorter --window"
             )
+        options.setdefault("max_gap", backend.max_gap)
         return cls(length=float(length), hop=float(min(hop, length)), **options)  # type: ignore[arg-type]
 
 
@@ -171,6 +186,8 @@ class Windower:
             self._spec_frames = 0
         self._speculation: PlannedWindow | None = None
         self._spec_pause = -1  # absolute frame where the speculation's pause starts
+        gap = config.max_gap
+        self._gap = int(round(gap * s)) if (gap is not None and not live) else 0
 
     @property
     def speculation(self) -> PlannedWindow | None:
@@ -232,6 +249,12 @@ class Windower:
                     self._next -= self._next % FRAME
                     break
                 ws = max(ws, first * FRAME - self._pad)
+            if self._gap:
+                packed = self._packed_window(ws, analysed, final)
+                if packed is None:
+                    break
+                out.append(packed)
+                continue
             nominal_end = ws + self._length
             pause, closed = self._closing_pause(ws, min(nominal_end, analysed))
             if pause is not None and closed:
@@ -341,12 +364,127 @@ class Windower:
         self._next = ws + self._hop
         return planned
 
-    def _emit(self, ws: int, we: int, cut: int | None, in_pause: bool) -> PlannedWindow:
+    def _packed_window(self, ws: int, analysed: int, final: bool) -> PlannedWindow | None:
+        """Files with ``max_gap``: the window from ``ws`` with its long silences left out,
+        or None while too little of the stream is analysed to place it."""
+        self._next = ws  # the silence before ``ws`` is no window's: let it go from memory
+        half = self._gap // 2
+        f0 = ws // FRAME
+        flags = self._active.view(f0, -(-analysed // FRAME))
+        base = max(f0, self._active.origin)
+        kept: list[tuple[int, int]] = []  # absolute [a, b) stretches the window keeps
+        pauses: list[tuple[int, int]] = []  # absolute [a, b) silences long enough to cut in
+        cur = ws
+        known = analysed
+        tail_silent = False
+        for a, b in runs(flags, value=False):
+            s0 = max(ws, (base + a) * FRAME)
+            e0 = min(analysed, (base + b) * FRAME)
+            if e0 - s0 >= self._pause_frames * FRAME:
+                pauses.append((s0, e0))
+            if e0 >= analysed:
+                # Silence up to the end of what is known: its first half-gap is kept
+                # whatever follows (in a file's last window, that is all of it kept).
+                tail_silent = e0 - s0 > half
+                if tail_silent:
+                    analysed = s0 + half
+                break
+            if e0 - s0 > self._gap:
+                kept.append((cur, s0 + half))
+                cur = e0 - half
+        kept.append((cur, analysed))
+        packed = sum(b - a for a, b in kept)
+        if packed < self._length:
+            if final:
+                # The rest of the stream: whole when it fits (nothing to gain from leaving
+                # its silences out), else without its long silences.
+                total = self._samples.end
+                whole = total - ws <= self._length
+                window = self._emit(ws, total, None, in_pause=True, kept=None if whole else kept)
+                self._next = total
+                return window
+            if known - ws < MAX_SPAN_FACTOR * self._length:
+                return None
+            # Too long a stretch of the stream for one window (it is mostly long silences,
+            # or it could not be shorter than ``length``): cut in its last long silence.
+            if tail_silent or len(kept) == 1:
+                cut = analysed
+            else:
+                cut = (kept[-2][1] + kept[-1][0]) // 2  # the middle of what is left out
+                kept = kept[:-1]
+            cut = max(cut, ws + FRAME)
+            window = self._emit(ws, cut, cut, in_pause=True, kept=kept)
+            self._next = cut
+            return window
+
+        def to_absolute(p: int) -> int:
+            """Sample ``p`` of the packed window -> absolute sample."""
+            for a, b in kept:
+                if p <= b - a:
+                    return a + p
+                p -= b - a
+            return kept[-1][1]
+
+        def to_packed(x: int) -> int:
+            done = 0
+            for a, b in kept:
+                if x <= b:
+                    return done + max(0, x - a)
+                done += b - a
+            return done
+
+        nominal_end = to_absolute(self._length)
+        lo_packed = max(self._length // 2, self._length - self._search)
+        lo = to_absolute(lo_packed)
+        if self.config.cut_in_pauses:
+            best: tuple[float, int] | None = None
+            span = max(1, self._length - lo_packed)
+            bonus = 0.2 * SAMPLE_RATE
+            for a, b in pauses:
+                a, b = max(a, lo), min(b, nominal_end)
+                if b - a < self._pause_frames * FRAME:
+                    continue
+                # A pause counts up to max_gap: past that every pause is safe to cut in,
+                # and the later one keeps the window fuller.
+                score = min(b - a, self._gap) + bonus * (to_packed(a) - lo_packed) / span
+                if best is None or score > best[0]:
+                    best = (score, (a + b) // 2 // FRAME * FRAME)
+            if best is not None:
+                cut = max(best[1], ws + FRAME)
+                planned = self._emit(
+                    ws, min(nominal_end, cut + self._pad), cut, in_pause=True, kept=kept
+                )
+                self._next = cut
+                return planned
+        overlap = self._length - self._hop
+        cut = to_absolute(self._length - overlap // 2)
+        planned = self._emit(ws, nominal_end, cut, in_pause=overlap == 0, kept=kept)
+        self._next = to_absolute(self._hop)
+        return planned
+
+    def _emit(
+        self,
+        ws: int,
+        we: int,
+        cut: int | None,
+        in_pause: bool,
+        kept: list[tuple[int, int]] | None = None,
+    ) -> PlannedWindow:
+        """The window [ws, we) (only its ``kept`` stretches, when given) owning up to ``cut``."""
+        parts = [(a, min(b, we)) for a, b in kept or [(ws, we)] if a < we] or [(ws, ws)]
+        pieces: tuple[tuple[int, int], ...] = ()
+        if len(parts) > 1:
+            samples = np.concatenate([self._samples.view(a, b) for a, b in parts])
+            offsets = np.cumsum([0] + [b - a for a, b in parts[:-1]])
+            pieces = tuple((int(o), a) for o, (a, _) in zip(offsets, parts, strict=True))
+        else:
+            samples = self._samples.view(*parts[0]).copy()
         window = Window(
             session_id=self.session_id,
             window_id=self._window_id,
-            start=ws / SAMPLE_RATE,
-            samples=self._samples.view(ws, we).copy(),
+            start=parts[0][0] / SAMPLE_RATE,
+            samples=samples,
+            pieces=pieces,
         )
         planned = PlannedWindow(
             window=window,

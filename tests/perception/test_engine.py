@@ -309,3 +309,62 @@ def test_live_speculation_starts_early_and_leaves_no_trace_when_speech_resumes()
     first_plain = min(t for t in plain_at if t > pause_end)
     assert first_spec - pause_end <= 0.25
     assert first_plain - first_spec >= 0.15
+
+
+def test_a_window_with_pieces_maps_its_times_onto_the_timeline() -> None:
+    # 1 s at 10 s, then (after 20 s left out) 2 s at 31 s.
+    window = Window(
+        "s", 0, 10.0, np.arange(3 * SR, dtype=np.float32), ((0, 10 * SR), (SR, 31 * SR))
+    )
+    assert window.duration == 3.0
+    assert window.end == 33.0
+    assert window.absolute(0.5) == 10.5
+    assert window.absolute(1.0) == 31.0  # the seam belongs to the later piece
+    assert window.absolute(2.5) == 32.5
+    assert window.gaps() == [(11.0, 31.0)]
+    assert window.clip(10.5, 31.5)[[0, -1]].tolist() == [0.5 * SR, 1.5 * SR - 1]
+    assert len(window.clip(20.0, 25.0)) == 0  # left out
+    plain = Window("s", 0, 10.0, np.zeros(SR, np.float32))
+    assert plain.end == 11.0 and plain.absolute(0.5) == 10.5 and plain.gaps() == []
+
+
+def test_files_leave_long_silences_out_of_windows_with_exact_times() -> None:
+    # Bursts 15-240 s apart: contiguous windows hold one burst each; with long silences
+    # left out, windows hold several, and every time is still exact.
+    chunks, onsets = _silence_and_bursts(hours=1.0, seed=3)
+    backend = BurstBackend()
+    perceiver = Perceiver(backend, WindowConfig(length=30, hop=25, max_gap=1.0))
+    buffered: list[float] = []
+    events = [
+        e
+        for e in perceiver.process_stream(
+            chunks, "packed", on_progress=lambda d, t: buffered.append(perceiver.buffered_seconds)
+        )
+        if isinstance(e, TranscriptSegment)
+    ]
+    assert len(events) == len(onsets) > 15
+    starts = np.array([e.start for e in events])
+    ends = np.array([e.end for e in events])
+    assert np.max(np.abs(starts - np.array(onsets) / SR)) < 1e-6
+    assert np.max(np.abs(ends - (np.array(onsets) / SR + 0.3))) < 1e-6
+    assert len(backend.windows) < 0.7 * len(onsets)
+    # A window spans at most MAX_SPAN_FACTOR times its length of the stream.
+    assert max(buffered) < 4 * 30 + 15
+
+
+def test_packed_windows_are_only_for_files() -> None:
+    config = WindowConfig(length=30, hop=25, max_gap=1.0)
+    audio = np.zeros(40 * SR, np.float32)
+    audio[SR : 2 * SR] = _burst(SR)
+    audio[30 * SR : 31 * SR] = _burst(SR)
+    live = Windower(config, "s", live=True)
+    planned = live.push(audio) + live.finish()
+    assert all(not p.window.pieces for p in planned)
+    files = Windower(config, "s", live=False)
+    planned = files.push(audio) + files.finish()
+    assert len(planned) == 1
+    window = planned[0].window
+    assert window.gaps() and window.duration < 4.0
+    assert window.clip(30.0, 31.0).tolist() == audio[30 * SR : 31 * SR].tolist()
+    with pytest.raises(ValueError, match="max_gap"):
+        WindowConfig(max_gap=0.1)

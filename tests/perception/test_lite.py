@@ -313,3 +313,38 @@ def test_text_joins_words_the_way_whisper_does(lite_backend: LiteBackend) -> Non
     text = " ".join(s.text for s in segs)
     assert "$20,000" in text and "10 o'clock" in text, text
     assert " ," not in text and " '" not in text
+
+
+def test_only_sure_non_speech_keeps_whisper_from_a_window() -> None:
+    from perception.backends.lite import _only_non_speech
+    from perception.events import SoundCategory
+    from perception.sound_detector import DetectedSound
+
+    def sound(category: SoundCategory, confidence: float) -> DetectedSound:
+        return DetectedSound(0.0, 5.0, "x", category, confidence)
+
+    assert _only_non_speech([sound(SoundCategory.TONAL, 0.8), sound(SoundCategory.NOISE, 0.6)])
+    assert _only_non_speech([sound(SoundCategory.MUSIC, 0.6)])  # melodic
+    # Voices over background noise can look like "music (mixed)": Whisper still hears it.
+    assert not _only_non_speech([sound(SoundCategory.MUSIC, 0.5)])
+    assert not _only_non_speech([sound(SoundCategory.SPEECH, 0.5)])
+    assert not _only_non_speech([sound(SoundCategory.SILENCE, 0.9)])
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        (("sound", "phone ringing"),),
+        (("sound", "noise burst"), ("pause", 1.0), ("sound", "doorbell")),
+        (("say", "en-us+m3", "Can everyone hear me now?"), ("sound", "phone ringing")),
+        (("pause", 2.0),),
+    ],
+)
+def test_the_early_stopping_probe_agrees_with_the_full_detector(script: tuple) -> None:
+    from perception.backends.lite import _only_non_speech
+    from perception.sound_detector import SoundDetector
+    from perception.synthetic import compose
+
+    audio = compose(list(script), noise_level=0.0, seed=1).audio  # type: ignore[arg-type]
+    detector = SoundDetector()
+    assert _only_non_speech(detector.sounds(audio)) == _only_non_speech(detector.detect(audio))

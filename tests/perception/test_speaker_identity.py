@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from perception.events import SpeakerTurn, TranscriptSegment, Word
+from perception.events import Event, SpeakerTurn, TranscriptSegment, VoiceTraits, Word
 from perception.speaker_embedding import CampPlusEmbedder, fbank
-from perception.speaker_refinement import Span, recluster, refine_speakers, relabel
+from perception.speaker_refinement import Span, recluster, refine_speakers, refine_stream, relabel
 from perception.speakers import DEFAULT_THRESHOLD, MIN_OPEN_SECONDS, OnlineSpeakerClusterer
 
 VOICES = Path(__file__).resolve().parents[1] / "fixtures" / "voices"
@@ -113,6 +113,32 @@ def test_refine_speakers_rewrites_words_and_turns(vectors: dict[str, np.ndarray]
     assert all(w.speaker == s.speaker for s in segs for w in s.words)
     assert [t.speaker for t in turns] == [s.speaker for s in segs]
     assert "speaker_embedding" not in segs[0].model_dump()
+
+
+def test_refine_stream_gives_what_refine_speakers_gives(vectors: dict[str, np.ndarray]) -> None:
+    events: list[Event] = []
+    for i, k in enumerate(CLIPS):
+        start = 3.0 * i
+        wrong = "S1" if i < 4 else "S3"
+        events.append(
+            TranscriptSegment(
+                start=start,
+                end=start + 3.0,
+                text=k,
+                speaker=wrong,
+                words=[Word(start=start, end=start + 1.0, text=k, speaker=wrong)],
+                speaker_embedding=vectors[k].astype(np.float32).tolist(),
+            )
+        )
+        events.append(SpeakerTurn(start=start, end=start + 3.0, speaker=wrong))
+        events.append(VoiceTraits(start=start, end=start + 3.0, speaker=wrong, summary="calm"))
+    events.append(TranscriptSegment(start=40.0, end=41.0, text="no vector", speaker="S1"))
+    expected = refine_speakers(events)
+    streamed = list(refine_stream(iter(events)))
+    assert streamed == expected
+    assert [getattr(e, "speaker_embedding", None) for e in streamed] == [
+        getattr(e, "speaker_embedding", None) for e in expected
+    ]
 
 
 def test_refine_without_embeddings_changes_nothing() -> None:
