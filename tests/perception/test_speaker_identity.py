@@ -89,33 +89,8 @@ def test_relabel_fixes_live_mistakes_keeps_ids_and_is_idempotent(
     assert again == refined
 
 
-def test_refine_speakers_rewrites_words_and_turns(vectors: dict[str, np.ndarray]) -> None:
-    events = []
-    for i, k in enumerate(CLIPS):
-        start = 3.0 * i
-        wrong = "S1" if i < 4 else "S3"  # live: everybody S1, then a new id for the same people
-        events.append(
-            TranscriptSegment(
-                start=start,
-                end=start + 3.0,
-                text=k,
-                speaker=wrong,
-                words=[Word(start=start, end=start + 1.0, text=k, speaker=wrong)],
-                speaker_embedding=vectors[k].astype(np.float32).tolist(),
-            )
-        )
-        events.append(SpeakerTurn(start=start, end=start + 3.0, speaker=wrong))
-    out = refine_speakers(events)
-    segs = [e for e in out if isinstance(e, TranscriptSegment)]
-    turns = [e for e in out if isinstance(e, SpeakerTurn)]
-    assert len({s.speaker for s in segs}) == 2
-    assert [s.speaker for s in segs[0::2]] == [segs[0].speaker] * 3
-    assert all(w.speaker == s.speaker for s in segs for w in s.words)
-    assert [t.speaker for t in turns] == [s.speaker for s in segs]
-    assert "speaker_embedding" not in segs[0].model_dump()
-
-
-def test_refine_stream_gives_what_refine_speakers_gives(vectors: dict[str, np.ndarray]) -> None:
+def _live_events(vectors: dict[str, np.ndarray], *, traits: bool = False) -> list[Event]:
+    """The clips as live ids left them: everybody S1, then a new id for the same people."""
     events: list[Event] = []
     for i, k in enumerate(CLIPS):
         start = 3.0 * i
@@ -131,7 +106,24 @@ def test_refine_stream_gives_what_refine_speakers_gives(vectors: dict[str, np.nd
             )
         )
         events.append(SpeakerTurn(start=start, end=start + 3.0, speaker=wrong))
-        events.append(VoiceTraits(start=start, end=start + 3.0, speaker=wrong, summary="calm"))
+        if traits:
+            events.append(VoiceTraits(start=start, end=start + 3.0, speaker=wrong, summary="calm"))
+    return events
+
+
+def test_refine_speakers_rewrites_words_and_turns(vectors: dict[str, np.ndarray]) -> None:
+    out = refine_speakers(_live_events(vectors))
+    segs = [e for e in out if isinstance(e, TranscriptSegment)]
+    turns = [e for e in out if isinstance(e, SpeakerTurn)]
+    assert len({s.speaker for s in segs}) == 2
+    assert [s.speaker for s in segs[0::2]] == [segs[0].speaker] * 3
+    assert all(w.speaker == s.speaker for s in segs for w in s.words)
+    assert [t.speaker for t in turns] == [s.speaker for s in segs]
+    assert "speaker_embedding" not in segs[0].model_dump()
+
+
+def test_refine_stream_gives_what_refine_speakers_gives(vectors: dict[str, np.ndarray]) -> None:
+    events = _live_events(vectors, traits=True)
     events.append(TranscriptSegment(start=40.0, end=41.0, text="no vector", speaker="S1"))
     expected = refine_speakers(events)
     streamed = list(refine_stream(iter(events)))
