@@ -34,7 +34,11 @@ def test_json_output(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "at 00:00 by Bob" in out["answer"]
     assert isinstance(out["reasoning"], list) and out["reasoning"]
     assert [c["name"] for c in out["tool_calls"]] == ["session_info", "search_passages"]
-    assert out["tool_calls"][1]["arguments"] == {"query": "budget", "limit": 10}
+    assert out["tool_calls"][1]["arguments"] == {
+        "query": "budget",
+        "limit": 10,
+        "question": "When did someone mention the budget?",  # the subject came from it
+    }
     assert out["tool_calls"][1]["result_summary"].endswith("passages about 'budget'")
     assert out["conversation"]
     first = out["citations"][0]
