@@ -23,11 +23,11 @@ from memory.records import PassageHit, PassageSearch
 from memory.semantic import (
     SENTENCE_STRONG_FLOOR,
     SENTENCE_WEAK_FLOOR,
-    SENTENCES,
     STRONG_FLOOR,
     WEAK_FLOOR,
     SessionVectors,
     VectorCache,
+    VectorKind,
     cosine_scores,
 )
 from perception.events import TranscriptSegment
@@ -69,12 +69,12 @@ def _segment_allowed(
 
 
 @lru_cache(maxsize=1024)
-def _query_vectors(subject: str, question: str) -> np.ndarray | None:
+def _query_vectors(kind: VectorKind, subject: str, question: str) -> np.ndarray | None:
     """Sentence vectors of the subject put into a question, and of the whole question when
     there is one, in one encoder pass (remembered: a conversation asks about the same
     subjects again, and the encoder is most of a search's time)."""
     texts = [SENTENCE_QUERY.format(subject)] + ([question] if question else [])
-    vectors = SENTENCES.embed(texts)
+    vectors = kind.embed(texts)
     if vectors is None:
         return None
     vectors.flags.writeable = False  # shared between calls
@@ -130,7 +130,9 @@ def search(
     if sentences is not None:
         meaning = sentences.vectors(conn, session_id)
         asked = (question or "").strip()
-        query_vectors = _query_vectors(" ".join(words), asked) if len(meaning.pks) else None
+        query_vectors = (
+            _query_vectors(sentences.kind, " ".join(words), asked) if len(meaning.pks) else None
+        )
         if query_vectors is not None:
             # A subject of a word or two loses what the question asks ("where does Sheila
             # live?" is about "live" in Sheila's lines): a line may match either.
@@ -232,8 +234,7 @@ def search(
     # better), else by content words.
     near_vectors, near_sims, near_mask = vectors, sims, mask
     if meaning is not None:
-        near_vectors, near_sims = meaning, meaning_sims
-        near_mask = _allowed(meaning, speakers, start, end)
+        near_vectors, near_sims, near_mask = meaning, meaning_sims, meaning_mask
     allowed = np.flatnonzero(near_mask)
     nearest = [
         int(near_vectors.pks[i])

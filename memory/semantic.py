@@ -23,9 +23,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import Connection, Engine
@@ -54,27 +54,30 @@ _CACHED_SESSIONS = 8
 _EMBED_BATCH = 256  # segments embedded and committed at a time when catching up
 
 
+class Embedder(Protocol):
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 @dataclass(frozen=True)
 class VectorKind:
-    """One kind of segment vector: its table, size, and how much a segment's neighbours
-    count in its score."""
+    """One kind of segment vector: its table, size, model, and how much a segment's
+    neighbours count in its score."""
 
     table: str
     dim: int
     context_weight: float
     at_ingest: bool  # stored with the segment; otherwise computed after, when missing
+    model: Callable[[], Embedder | None]  # the process-wide model; None when not installed
 
     def embed(self, texts: Sequence[str]) -> np.ndarray | None:
         """Vectors of ``texts``, or None when this kind's model is not installed."""
-        if self.table == WORDS.table:
-            return default_embedder().embed(texts)
-        embedder = default_sentence_embedder()
+        embedder = self.model()
         return embedder.embed(texts) if embedder is not None else None
 
 
-WORDS = VectorKind("segment_vectors", 256, CONTEXT_WEIGHT, at_ingest=True)
+WORDS = VectorKind("segment_vectors", 256, CONTEXT_WEIGHT, True, default_embedder)
 # A sentence vector already reads its whole line; neighbours add less.
-SENTENCES = VectorKind("sentence_vectors", 384, 0.3, at_ingest=False)
+SENTENCES = VectorKind("sentence_vectors", 384, 0.3, False, default_sentence_embedder)
 
 
 @dataclass
@@ -291,8 +294,8 @@ class VectorCache:
 def load_models() -> None:
     """Load both kinds' models now (about 1-2 s), so that a live assistant's first
     question does not wait for them."""
-    default_embedder()
-    default_sentence_embedder()
+    for kind in (WORDS, SENTENCES):
+        kind.model()
 
 
 def cosine_scores(vectors: SessionVectors, query: np.ndarray) -> np.ndarray:
