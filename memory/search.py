@@ -87,4 +87,6 @@ class SearchQueries(SpeakerQueries):
         them on its first call otherwise); the number computed."""
         if "\x00" in session_id:
             raise unknown_session(session_id)
+        with self._reads.connect() as conn:
+            timeline.require_session(conn, session_id)
         return self._sentence_vectors.catch_up(session_id)

@@ -162,6 +162,8 @@ def test_sentence_vectors_come_after_ingestion_and_follow_new_speech(
     assert stored() == 0  # ingestion stays fast: no sentence model on its path
     assert memory.index_meaning(meeting) == len(LINES)
     assert memory.index_meaning(meeting) == 0  # idempotent
+    with pytest.raises(MemoryStoreError, match="no session"):
+        memory.index_meaning("nope")
     outage = TranscriptSegment(
         start=905.0, end=909.0, speaker="S1", text="The chat tool was down for the whole day."
     )
