@@ -150,7 +150,9 @@ def _recording(qset: QuestionSet) -> tuple[Path, Truth]:
     source, _, name = (qset.recording or "").partition(":")
     if source != "speaker-devset" or not name:
         raise ValueError(f"{qset.name}: unknown recording {qset.recording!r}")
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
     from speaker_devset import DEFAULT_CACHE, build
 
     wav = DEFAULT_CACHE / f"{name}.wav"

@@ -19,7 +19,6 @@ from sqlalchemy import (
 )
 
 from memory import bulk, semantic, timeline
-from memory.embeddings import default_embedder
 from memory.records import talk_totals
 from memory.rows import (
     ROW_END,
@@ -93,7 +92,7 @@ class EventIngest(Store):
                 if rows[eid][ROW_KIND] == "transcript" and rows[eid][ROW_TEXT]
             ]
             if said:
-                semantic.embed_new_segments(default_embedder(), conn, session_id, said)
+                semantic.embed_segments(conn, semantic.WORDS, session_id, said)
             # Speakers of events stored earlier were noted with them.
             speakers = {row[ROW_SPEAKER] for row in new_rows}
             for eid in inserted:

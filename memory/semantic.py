@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy import text as sql_text
 
 from memory import bulk
-from memory.embeddings import TextEmbedder, default_embedder, from_blobs, to_blob
+from memory.embeddings import default_embedder, from_blobs, to_blob
 from memory.sentences import default_sentence_embedder
 
 log = logging.getLogger(__name__)
@@ -113,19 +113,19 @@ def _mix(own: np.ndarray, weight: float = CONTEXT_WEIGHT) -> np.ndarray:
     return (1.0 - weight) * own + weight * context
 
 
-def embed_new_segments(
-    embedder: TextEmbedder, conn: Connection, session_id: str, segments: list[tuple[int, str]]
-) -> None:
-    """Embed ``(event row id, text)`` segments and store their word vectors (ingestion)."""
+def embed_segments(
+    conn: Connection, kind: VectorKind, session_id: str, segments: Sequence[tuple[int, str]]
+) -> bool:
+    """Embed ``(event row id, text)`` segments and store their ``kind`` vectors in ``conn``'s
+    transaction (ingestion stores word vectors so); False when the model is missing."""
     if not segments:
-        return
-    vectors = embedder.embed([text for _, text in segments])
-    bulk.insert_vectors(
-        conn,
-        session_id,
-        list(zip([pk for pk, _ in segments], to_blob(vectors), strict=True)),
-        table=WORDS.table,
-    )
+        return True
+    vectors = kind.embed([text or "" for _, text in segments])
+    if vectors is None:
+        return False
+    pairs = list(zip([pk for pk, _ in segments], to_blob(vectors), strict=True))
+    bulk.insert_vectors(conn, session_id, pairs, table=kind.table)
+    return True
 
 
 class VectorCache:
@@ -172,13 +172,11 @@ class VectorCache:
         """Embed and store ``segments`` in batches; False when the model is missing."""
         total = len(segments)
         for first in range(0, total, _EMBED_BATCH):
-            part = segments[first : first + _EMBED_BATCH]
-            vectors = self.kind.embed([text or "" for _, text in part])
-            if vectors is None:
-                return False
             with self._engine.begin() as conn:
-                pairs = list(zip([pk for pk, _ in part], to_blob(vectors), strict=True))
-                bulk.insert_vectors(conn, session_id, pairs, table=self.kind.table)
+                if not embed_segments(
+                    conn, self.kind, session_id, segments[first : first + _EMBED_BATCH]
+                ):
+                    return False
             if total > _EMBED_BATCH:
                 log.info(
                     "%s of session %s: %d of %d segments embedded",
