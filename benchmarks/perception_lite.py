@@ -20,6 +20,10 @@ One run at a time, on a file kept for side-by-side runs:
 (``--child bare|bare-vad|lite|lite-refined`` prints one JSON line; ``lite-refined`` runs
 ``perception.transcribe`` with speaker refinement, as ``moss-agent transcribe`` does, and
 ``--rss-every`` records the RSS each time that many seconds of audio are done.)
+
+The wall-time goal, side by side (each run its own process, the two alternating, medians):
+
+    .venv/bin/python benchmarks/perception_lite.py --minutes 15 --rounds 5
 """
 
 from __future__ import annotations
@@ -147,6 +151,50 @@ def child_lite(path: str, rss_every: float = 0.0, refined: bool = False) -> dict
     }
 
 
+def run_child(name: str, path: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", name, "--file", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def compare_rounds(minutes: float, rounds: int, file: str | None) -> None:
+    """lite and bare faster-whisper with its VAD, alternating, ``rounds`` runs each."""
+    from perception.scoring import word_error_rate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(file) if file else Path(tmp) / "long.wav"
+        if file and Path(file + ".txt").is_file():
+            reference = Path(file + ".txt").read_text()
+            duration = sf.info(file).duration
+        else:
+            duration, reference = build_long_file(path, minutes)
+        print(f"file: {duration / 60:.1f} min; {rounds} rounds of bare-vad then lite", flush=True)
+        runs: dict[str, list[dict]] = {"bare-vad": [], "lite": []}
+        for i in range(rounds):
+            for name, done in runs.items():
+                r = run_child(name, path)
+                r["wer"] = word_error_rate(reference, r["text"])
+                done.append(r)
+                print(
+                    f"round {i + 1} {name:8s} {r['seconds']:6.1f} s wall  "
+                    f"{r['cpu_seconds']:6.1f} s CPU  WER {r['wer']:.3f}",
+                    flush=True,
+                )
+    wall = {name: float(np.median([r["seconds"] for r in done])) for name, done in runs.items()}
+    cpu = {name: float(np.median([r["cpu_seconds"] for r in done])) for name, done in runs.items()}
+    ratios = [lite["seconds"] / bare["seconds"] for bare, lite in zip(*runs.values(), strict=True)]
+    for name in runs:
+        print(f"{name:8s} median {wall[name]:6.1f} s wall, {cpu[name]:6.1f} s CPU")
+    print(
+        f"lite / bare faster-whisper + VAD: {wall['lite'] / wall['bare-vad']:.2f}x of medians; "
+        f"per round {', '.join(f'{x:.2f}' for x in ratios)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=30.0)
@@ -157,6 +205,12 @@ def main() -> None:
         type=float,
         default=0.0,
         help="with --child lite: record RSS each time this many seconds of audio are done",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="only compare lite with bare faster-whisper + VAD: this many alternating rounds",
     )
     parser.add_argument(
         "--write",
@@ -176,6 +230,10 @@ def main() -> None:
             else child_bare(args.file, args.child == "bare-vad")
         )
         print(json.dumps(result))
+        return
+
+    if args.rounds:
+        compare_rounds(args.minutes, args.rounds, args.file)
         return
 
     from perception.scoring import word_error_rate

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -167,21 +168,56 @@ class Perceiver:
     ) -> Iterator[Event]:
         """Events for a stream of 16 kHz mono float32 chunks (a new session)."""
         self.reset(session_id, live=False)
-        batch: list[PlannedWindow] = []
-        size = max(1, self.backend.max_batch)
-        for chunk in chunks:
-            batch += self._windower.push(chunk)
-            while len(batch) >= size:
-                yield from self._run(batch[:size])
-                batch = batch[size:]
-            if on_progress is not None:
-                on_progress(self.seconds_received, total_seconds)
-        batch += self._windower.finish()
-        for i in range(0, len(batch), size):
-            yield from self._run(batch[i : i + size])
+        planned = self._planned(chunks, total_seconds, on_progress)
+        if self.backend.pipelined:
+            yield from self._run_pipelined(planned)
+        else:
+            batch: list[PlannedWindow] = []
+            size = max(1, self.backend.max_batch)
+            for p in planned:
+                batch.append(p)
+                if len(batch) >= size:
+                    yield from self._run(batch)
+                    batch = []
+            if batch:
+                yield from self._run(batch)
         yield from self._finish()
         if on_progress is not None:
             on_progress(self.seconds_received, total_seconds or self.seconds_received)
+
+    def _planned(
+        self,
+        chunks: Iterable[np.ndarray],
+        total_seconds: float | None,
+        on_progress: ProgressCallback | None,
+    ) -> Iterator[PlannedWindow]:
+        for chunk in chunks:
+            yield from self._windower.push(chunk)
+            if on_progress is not None:
+                on_progress(self.seconds_received, total_seconds)
+        yield from self._windower.finish()
+
+    def _run_pipelined(self, planned: Iterable[PlannedWindow]) -> Iterator[Event]:
+        """Each window is prepared here while the one before it completes on a worker
+        thread; events still come out in window order."""
+        pending: tuple[PlannedWindow, Future[list[Event]]] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="perception") as worker:
+            windows = iter(planned)
+            while True:
+                try:
+                    p = next(windows, None)
+                    prepared = self.backend.prepare(p.window) if p is not None else None
+                except Exception:
+                    # Damaged audio or a failed window: what came before it still comes out.
+                    if pending is not None:
+                        yield from self._commit(pending[0], pending[1].result())
+                    raise
+                if pending is not None:
+                    done, pending = pending, None
+                    yield from self._commit(done[0], done[1].result())
+                if p is None:
+                    return
+                pending = (p, worker.submit(self.backend.complete, prepared))
 
     # --- live --------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from perception.backend import SAMPLE_RATE, BackendUnavailableError
+from perception.campplus_onnx import OnnxTrunk, onnx_trunk
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,8 @@ class CampPlusEmbedder:
                 key = str(Path(path).resolve())
                 if key not in self._loaded:
                     model = _load_campplus(path)
-                    self._loaded[key] = (model, _frozen_trunk(model))
+                    trunk = onnx_trunk(_trunk_module(model), Path(path)) or _frozen_trunk(model)
+                    self._loaded[key] = (model, trunk)
                 self._model, self._trunk = self._loaded[key]
         return self._model
 
@@ -152,6 +154,8 @@ class CampPlusEmbedder:
 
         model = self.load()
         x = torch.from_numpy(np.ascontiguousarray(feats, np.float32))[None].permute(0, 2, 1)
+        if isinstance(self._trunk, OnnxTrunk):
+            return torch.from_numpy(self._trunk(x.contiguous().numpy()))
         if self._trunk is not None:
             return self._trunk(x.contiguous())
         x = model.head(x)
@@ -232,11 +236,8 @@ def _load_campplus(path: Path) -> Any:
     return model.eval()
 
 
-def _frozen_trunk(model: Any) -> Any:
-    """CAM++ up to its pooling as a traced, frozen TorchScript module (batch norms folded
-    into the convolutions next to them, no Python between layers): the same outputs to
-    float precision, about a fifth faster on one thread. None (the plain module is used)
-    when tracing fails."""
+def _trunk_module(model: Any) -> Any:
+    """CAM++ up to its pooling, as one module taking (1, 80, frames)."""
     import torch
     from torch import nn
 
@@ -251,12 +252,24 @@ def _frozen_trunk(model: Any) -> Any:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.layers(self.head(x))
 
+    return Trunk().eval()
+
+
+def _frozen_trunk(model: Any) -> Any:
+    """CAM++ up to its pooling as a traced, frozen TorchScript module (batch norms folded
+    into the convolutions next to them, no Python between layers): the same outputs to
+    float precision, about a fifth faster on one thread. The fallback when ONNX Runtime
+    cannot run it; None (the plain module is used) when tracing fails too."""
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer notes on shape arithmetic (length-generic)
-            traced = torch.jit.trace(Trunk().eval(), torch.zeros(1, 80, 200), check_trace=False)
+            traced = torch.jit.trace(
+                _trunk_module(model), torch.zeros(1, 80, 200), check_trace=False
+            )
             return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
     except Exception as exc:  # an older or unusual torch: the plain module still works
         log.warning("CAM++ runs unfrozen (tracing failed: %s)", exc)

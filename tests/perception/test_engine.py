@@ -14,7 +14,7 @@ from perception.engine import Perceiver
 from perception.events import Event, SoundEvent, SpeakerTurn, TranscriptSegment
 from perception.windowing import WindowConfig, Windower
 
-from .fakes import BurstBackend, ScriptBackend, TrueWord
+from .fakes import BurstBackend, ScriptBackend, StagedBurstBackend, TrueWord
 
 SR = SAMPLE_RATE
 
@@ -368,3 +368,46 @@ def test_packed_windows_are_only_for_files() -> None:
     assert window.clip(30.0, 31.0).tolist() == audio[30 * SR : 31 * SR].tolist()
     with pytest.raises(ValueError, match="max_gap"):
         WindowConfig(max_gap=0.1)
+
+
+def _dumped(events: list[Event]) -> list[dict]:
+    return [e.model_dump(exclude={"backend"}) for e in events]
+
+
+def _stream(minutes: float, seed: int = 3) -> list[np.ndarray]:
+    chunks, _ = _silence_and_bursts(minutes / 60, seed)
+    return list(chunks)
+
+
+def test_a_pipelined_backend_prepares_ahead_and_gives_the_same_events() -> None:
+    chunks = _stream(12)
+    plain = list(Perceiver(BurstBackend()).process_stream(iter(chunks), "s"))
+    staged = StagedBurstBackend(wait_for_next=5.0)
+    piped = list(Perceiver(staged).process_stream(iter(chunks), "s"))
+    assert _dumped(piped) == _dumped(plain)
+    assert staged.completed == staged.prepared and len(staged.completed) > 3
+    # Every window but the last completed while the next one was being prepared ...
+    assert staged.overlapped == [True] * (len(staged.completed) - 1) + [False]
+    # ... on one worker thread, so completions (the session's state) stay in order.
+    assert len(staged.threads["complete"]) == 1
+    assert staged.threads["complete"].isdisjoint(staged.threads["prepare"])
+
+
+def test_damage_mid_stream_still_yields_what_came_before_it_when_pipelined() -> None:
+    chunks = _stream(12)
+
+    def damaged(n: int) -> Iterator[np.ndarray]:
+        yield from chunks[:n]
+        raise RuntimeError("damaged audio")
+
+    for backend in (BurstBackend(), StagedBurstBackend()):
+        got: list[Event] = []
+        with pytest.raises(RuntimeError, match="damaged"):
+            for event in Perceiver(backend).process_stream(damaged(50), "s"):
+                got.append(event)
+        if isinstance(backend, StagedBurstBackend):
+            piped = got
+            assert backend.completed == backend.prepared
+        else:
+            plain = got
+    assert len(plain) > 3 and _dumped(piped) == _dumped(plain)

@@ -110,6 +110,34 @@ def test_speaker_ids_stay_stable_across_many_windows(
     assert len(turns) == 6 and [t.speaker for t in turns][:2] == ["S1", "S2"]
 
 
+def test_files_run_in_two_stages_with_the_same_events_as_one_by_one(
+    lite_backend: LiteBackend, meeting_scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whisper on the next window while this one's speakers and sounds are worked out on a
+    worker thread: the same events, ids and embeddings as one window after another."""
+    config = WindowConfig(length=9.0, hop=7.0)
+    piped = list(Perceiver(lite_backend, config).process_array(meeting_scene.audio, "two-stages"))
+    monkeypatch.setattr(lite_backend, "pipelined", False)
+    plain = list(Perceiver(lite_backend, config).process_array(meeting_scene.audio, "two-stages"))
+    assert len({e.window_id for e in plain}) >= 4
+    assert [e.model_dump() for e in piped] == [e.model_dump() for e in plain]
+
+
+def test_a_window_s_speech_frames_do_not_depend_on_what_was_heard_before(
+    meeting_scene: Scene,
+) -> None:
+    from perception.vad import VoiceActivityDetector
+
+    clip, before = meeting_scene.audio[: 8 * SR], meeting_scene.audio[8 * SR :]
+    vad = VoiceActivityDetector()
+    alone = vad.frames(clip, fresh=True).speech
+    assert np.array_equal(vad.frames(clip).speech, alone)
+    vad.frames(before)  # webrtcvad adapts to what it hears ...
+    assert not np.array_equal(vad.frames(clip).speech, alone)
+    assert np.array_equal(vad.frames(clip, fresh=True).speech, alone)  # ... unless fresh
+    assert alone.mean() > 0.3
+
+
 def test_doorbell_and_phone_are_found_between_utterances(
     lite_meeting_events: list[Event], meeting_scene: Scene
 ) -> None:
