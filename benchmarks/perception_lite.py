@@ -23,7 +23,10 @@ One run at a time, on a file kept for side-by-side runs:
 
 The wall-time goal, side by side (each run its own process, the two alternating, medians):
 
-    .venv/bin/python benchmarks/perception_lite.py --minutes 15 --rounds 5
+    .venv/bin/python benchmarks/perception_lite.py --minutes 15 --rounds 5 [--whole]
+
+(``--whole``: each run a whole process timed from outside, lite as ``moss-agent
+transcribe --backend lite --format json``, start-up and model loading included.)
 """
 
 from __future__ import annotations
@@ -161,8 +164,32 @@ def run_child(name: str, path: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def compare_rounds(minutes: float, rounds: int, file: str | None) -> None:
-    """lite and bare faster-whisper with its VAD, alternating, ``rounds`` runs each."""
+def run_whole(name: str, path: Path) -> dict:
+    """One whole process timed from outside (start-up and model loading included): bare
+    faster-whisper with its VAD, or ``moss-agent transcribe --backend lite`` (JSON lines)."""
+    if name == "bare-vad":
+        command = [sys.executable, __file__, "--child", "bare-vad", "--file", str(path)]
+    else:
+        command = [sys.executable, "-m", "agent.cli", "transcribe", "--backend", "lite"]
+        command += ["--format", "json", str(path)]
+    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds = time.perf_counter() - start
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if name == "bare-vad":
+        text = json.loads(proc.stdout.strip().splitlines()[-1])["text"]
+    else:
+        events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+        text = " ".join(e["text"] for e in events if e.get("kind") == "transcript")
+    return {"seconds": seconds, "cpu_seconds": cpu, "text": text}
+
+
+def compare_rounds(minutes: float, rounds: int, file: str | None, whole: bool = False) -> None:
+    """lite and bare faster-whisper with its VAD, alternating, ``rounds`` runs each; with
+    ``whole``, each as a whole process timed from outside (lite as ``moss-agent transcribe``,
+    speaker ids refined over the file)."""
     from perception.scoring import word_error_rate
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,11 +199,15 @@ def compare_rounds(minutes: float, rounds: int, file: str | None) -> None:
             duration = sf.info(file).duration
         else:
             duration, reference = build_long_file(path, minutes)
-        print(f"file: {duration / 60:.1f} min; {rounds} rounds of bare-vad then lite", flush=True)
+        print(
+            f"file: {duration / 60:.1f} min; {rounds} rounds of bare-vad then lite"
+            + (" (whole processes)" if whole else " (models loaded before the clock)"),
+            flush=True,
+        )
         runs: dict[str, list[dict]] = {"bare-vad": [], "lite": []}
         for i in range(rounds):
             for name, done in runs.items():
-                r = run_child(name, path)
+                r = run_whole(name, path) if whole else run_child(name, path)
                 r["wer"] = word_error_rate(reference, r["text"])
                 done.append(r)
                 print(
@@ -213,6 +244,12 @@ def main() -> None:
         help="only compare lite with bare faster-whisper + VAD: this many alternating rounds",
     )
     parser.add_argument(
+        "--whole",
+        action="store_true",
+        help="with --rounds: time whole processes (start-up, model loading, `moss-agent "
+        "transcribe` with refined speaker ids) instead of the models-loaded runs",
+    )
+    parser.add_argument(
         "--write",
         metavar="FILE",
         help="only build the file of MINUTES (and FILE.txt with its reference) and exit",
@@ -233,7 +270,7 @@ def main() -> None:
         return
 
     if args.rounds:
-        compare_rounds(args.minutes, args.rounds, args.file)
+        compare_rounds(args.minutes, args.rounds, args.file, args.whole)
         return
 
     from perception.scoring import word_error_rate

@@ -9,6 +9,8 @@ stitched and final: an event once yielded is never revised.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -67,6 +69,22 @@ class _TurnBuilder:
     def flush(self) -> list[SpeakerTurn]:
         cur, self._current = self._current, None
         return [cur] if cur is not None else []
+
+
+# How much lower the worker thread's scheduling priority is than the caller's (Linux nice).
+WORKER_NICENESS = 10
+
+
+def _yield_to_first_stage() -> None:
+    """The worker soaks up the cores the first stage (Whisper) leaves idle instead of
+    taking turns with it: the first stage is the longer one and sets the pace."""
+    if WORKER_NICENESS <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICENESS)
+    except OSError as exc:  # not Linux, or not allowed: the same results, a little slower
+        log.debug("worker thread priority unchanged: %s", exc)
 
 
 class Perceiver:
@@ -201,7 +219,9 @@ class Perceiver:
         """Each window is prepared here while the one before it completes on a worker
         thread; events still come out in window order."""
         pending: tuple[PlannedWindow, Future[list[Event]]] | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="perception") as worker:
+        with ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="perception", initializer=_yield_to_first_stage
+        ) as worker:
             windows = iter(planned)
             while True:
                 try:

@@ -16,13 +16,16 @@ import importlib.util
 import logging
 import threading
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from perception import campplus_onnx
 from perception.backend import SAMPLE_RATE, BackendUnavailableError
-from perception.campplus_onnx import OnnxTrunk, onnx_trunk
+from perception.campplus_onnx import Pooling
 
 log = logging.getLogger(__name__)
 
@@ -116,54 +119,34 @@ def campplus_weights() -> Path:
 
 
 class CampPlusEmbedder:
-    """CAM++ on CPU, loaded on first use (about 1.5 s, once per process for each weights
-    file), one torch thread while it runs.
+    """CAM++ on CPU, loaded on first use (once per process for each weights file), one
+    thread while it runs: the network up to its pooling on ONNX Runtime (torch when ONNX
+    Runtime cannot run it), the pooling in numpy.
 
-    One thread: the model is small, and torch's thread pool fighting CTranslate2's
-    (Whisper) for the same cores makes each embedding several times slower.
+    One thread: the model is small, and its thread pool fighting CTranslate2's (Whisper)
+    for the same cores makes each embedding several times slower.
     """
 
     dim = 192
     name = "cam++ (3D-Speaker, zh/en common)"
     _lock = threading.Lock()
-    # weights file -> (model, frozen trunk or None): inference only, so shared
-    _loaded: ClassVar[dict[str, tuple[Any, Any]]] = {}
+    # weights file -> network: inference only, so shared
+    _loaded: ClassVar[dict[str, CampPlusNetwork]] = {}
 
     def __init__(self, weights: Path | None = None) -> None:
         self._weights = weights
-        self._model: Any = None
-        self._trunk: Any = None  # the network up to pooling, traced and frozen for speed
+        self._net: CampPlusNetwork | None = None
 
-    def load(self):
+    def load(self) -> CampPlusNetwork:
         """Load the model now (it is otherwise loaded on first use)."""
         with self._lock:
-            if self._model is None:
-                path = self._weights or campplus_weights()
-                key = str(Path(path).resolve())
+            if self._net is None:
+                path = Path(self._weights or campplus_weights())
+                key = str(path.resolve())
                 if key not in self._loaded:
-                    model = _load_campplus(path)
-                    trunk = onnx_trunk(_trunk_module(model), Path(path)) or _frozen_trunk(model)
-                    self._loaded[key] = (model, trunk)
-                self._model, self._trunk = self._loaded[key]
-        return self._model
-
-    def _frame_features(self, feats: np.ndarray) -> Any:
-        """(1, channels, frames) outputs of the network before pooling, for (frames, 80)
-        mean-normalised filterbanks (call with one torch thread, in inference mode)."""
-        import torch
-
-        model = self.load()
-        x = torch.from_numpy(np.ascontiguousarray(feats, np.float32))[None].permute(0, 2, 1)
-        if isinstance(self._trunk, OnnxTrunk):
-            return torch.from_numpy(self._trunk(x.contiguous().numpy()))
-        if self._trunk is not None:
-            return self._trunk(x.contiguous())
-        x = model.head(x)
-        for name, layer in model.xvector.named_children():
-            if name == "stats":
-                break
-            x = layer(x)
-        return x
+                    self._loaded[key] = _load_network(path)
+                self._net = self._loaded[key]
+        return self._net
 
     def embed(self, samples: np.ndarray) -> np.ndarray | None:
         samples = np.asarray(samples, np.float32)
@@ -181,42 +164,53 @@ class CampPlusEmbedder:
     def frames(self, samples: np.ndarray) -> VoiceFrames | None:
         """The network's frame-level features of a stretch of speech (one pass), from which
         :meth:`VoiceFrames.embed` pools the embedding of any part of it; None when too short."""
-        import torch
-
         samples = np.asarray(samples, np.float32)
         if len(samples) < MIN_SPEECH_SECONDS * SAMPLE_RATE:
             return None
-        feats = fbank(samples)
-        feats -= feats.mean(axis=0, keepdims=True)
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.inference_mode():
-                x = self._frame_features(feats)
-        finally:
-            torch.set_num_threads(threads)
-        return VoiceFrames(self, x, len(samples) / SAMPLE_RATE)
+        net = self.load()
+        return VoiceFrames(
+            net.pool, net.frames(_normalised_fbank(samples)), len(samples) / SAMPLE_RATE
+        )
 
     def embed_features(self, feats: np.ndarray) -> np.ndarray:
         """The raw (not normalised) embedding of (frames, 80) mean-normalised filterbanks."""
-        import torch
-
-        model = self.load()
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.inference_mode():
-                x = self._frame_features(feats)
-                out = model.xvector.dense(model.xvector.stats(x))
-        finally:
-            torch.set_num_threads(threads)
-        return out[0].numpy().astype(np.float64)
+        net = self.load()
+        return net.pool(net.frames(feats))
 
     def _embed_one(self, samples: np.ndarray) -> np.ndarray:
-        feats = fbank(samples)
-        feats -= feats.mean(axis=0, keepdims=True)
-        vec = self.embed_features(feats)
+        vec = self.embed_features(_normalised_fbank(samples))
         return vec / max(float(np.linalg.norm(vec)), 1e-9)
+
+
+def _normalised_fbank(samples: np.ndarray) -> np.ndarray:
+    feats = fbank(samples)
+    feats -= feats.mean(axis=0, keepdims=True)
+    return feats
+
+
+@dataclass(frozen=True)
+class CampPlusNetwork:
+    """CAM++ split where a part of a stretch can be pooled: frame features, then pooling."""
+
+    trunk: Callable[[np.ndarray], np.ndarray]  # (1, 80, frames) -> (1, 512, frames / 2)
+    pool: Pooling  # (1, 512, t) -> raw (192,) embedding
+    runtime: str  # "onnxruntime" or "torch"
+
+    def frames(self, feats: np.ndarray) -> np.ndarray:
+        """(1, 512, frames / 2) features of (frames, 80) mean-normalised filterbanks."""
+        return self.trunk(np.ascontiguousarray(feats.T[None], np.float32))
+
+
+def _load_network(weights: Path) -> CampPlusNetwork:
+    ready = campplus_onnx.cached(weights)
+    if ready is not None:  # no torch needed
+        return CampPlusNetwork(ready[0], ready[1], "onnxruntime")
+    model = _load_campplus(weights)
+    pool = Pooling.of(model)
+    onnx = campplus_onnx.export(_trunk_module(model), pool, weights)
+    if onnx is not None:
+        return CampPlusNetwork(onnx, pool, "onnxruntime")
+    return CampPlusNetwork(_torch_trunk(model), pool, "torch")
 
 
 def _load_campplus(path: Path) -> Any:
@@ -255,56 +249,62 @@ def _trunk_module(model: Any) -> Any:
     return Trunk().eval()
 
 
-def _frozen_trunk(model: Any) -> Any:
-    """CAM++ up to its pooling as a traced, frozen TorchScript module (batch norms folded
-    into the convolutions next to them, no Python between layers): the same outputs to
-    float precision, about a fifth faster on one thread. The fallback when ONNX Runtime
-    cannot run it; None (the plain module is used) when tracing fails too."""
+def _torch_trunk(model: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """The trunk on torch, one thread: traced and frozen (batch norms folded into the
+    convolutions next to them, no Python between layers; about a fifth faster than the
+    plain module, the same outputs to float precision), or the plain module when tracing
+    fails."""
     import torch
 
+    module = _trunk_module(model)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer notes on shape arithmetic (length-generic)
-            traced = torch.jit.trace(
-                _trunk_module(model), torch.zeros(1, 80, 200), check_trace=False
-            )
-            return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+            traced = torch.jit.trace(module, torch.zeros(1, 80, 200), check_trace=False)
+            module = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
     except Exception as exc:  # an older or unusual torch: the plain module still works
         log.warning("CAM++ runs unfrozen (tracing failed: %s)", exc)
-        return None
     finally:
         torch.set_num_threads(threads)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                return module(torch.from_numpy(x)).numpy()
+        finally:
+            torch.set_num_threads(threads)
+
+    return run
 
 
 class VoiceFrames:
     """Frame-level CAM++ features of one stretch of speech (before pooling)."""
 
-    def __init__(self, embedder: CampPlusEmbedder, x, seconds: float) -> None:
-        self._embedder = embedder
+    def __init__(self, pool: Pooling, x: np.ndarray, seconds: float) -> None:
+        self._pool = pool
         self._x = x  # (1, channels, frames), about 50 frames a second
         self.seconds = seconds
 
     def embed(self, start: float = 0.0, end: float | None = None) -> np.ndarray | None:
         """Unit embedding of the part [start, end] (seconds from the stretch's start)."""
-        import torch
-
         n = self._x.shape[-1]
         a = int(np.clip(round(start / self.seconds * n), 0, n))
         b = n if end is None else int(np.clip(round(end / self.seconds * n), a, n))
         if b - a < 2:
             return None
-        model = self._embedder.load()
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.inference_mode():
-                vec = model.xvector.dense(model.xvector.stats(self._x[..., a:b]))[0].numpy()
-        finally:
-            torch.set_num_threads(threads)
-        vec = vec.astype(np.float64)
+        vec = self._pool(self._x[..., a:b])
         return vec / max(float(np.linalg.norm(vec)), 1e-9)
 
 
-__all__ = ["CampPlusEmbedder", "VoiceFrames", "SpeakerEmbedder", "campplus_weights", "fbank"]
+__all__ = [
+    "CampPlusEmbedder",
+    "CampPlusNetwork",
+    "SpeakerEmbedder",
+    "VoiceFrames",
+    "campplus_weights",
+    "fbank",
+]

@@ -160,20 +160,17 @@ class LiteBackend(PerceptionBackend):
     # --- one window: Whisper first (no session state), then sounds and speakers ----------
 
     def prepare(self, window: Window) -> Heard:
-        """Speech frames and Whisper's transcript of a window; nothing of the session."""
+        """Whisper's segments of a window (the slow part, and nothing of the session)."""
         heard = Heard(window)
         audio = window.samples
         if len(audio) < FRAME:
             return heard
-        # Judged on its own: a window's transcript must not depend on the windows before it
-        # (nor on a speculative window that was thrown away).
-        speech = self._vad.frames(audio, fresh=True).speech
         if self.detect_sounds and _only_non_speech(self._sounds.sounds(audio)):
             # A window of bells, rings or noise: Whisper would only hallucinate on it, slowly
             # (temperature fallbacks), so it is not asked.
             heard.transcribed = False
         else:
-            heard.segments = self._transcribe(audio, speech, heard)
+            heard.whisper = self._recognise(audio, heard)
         return heard
 
     def complete(self, prepared: object) -> list[Event]:
@@ -184,6 +181,11 @@ class LiteBackend(PerceptionBackend):
         audio = window.samples
         if len(audio) < FRAME:
             return []
+        if heard.transcribed:
+            # Judged on its own: a window's transcript must not depend on the windows before
+            # it (nor on a speculative window that was thrown away).
+            speech = self._vad.frames(audio, fresh=True).speech
+            heard.segments = self._transcript(heard.whisper, audio, speech, heard)
         sounds: list[DetectedSound] = []
         if not heard.transcribed:  # with no transcript, every sound is the answer
             sounds = self._sounds.detect(audio)
@@ -250,9 +252,9 @@ class LiteBackend(PerceptionBackend):
         )  # fmt: skip
         return list(raw)
 
-    def _transcribe(
-        self, audio: np.ndarray, speech: np.ndarray, heard: Heard
-    ) -> list[TranscriptSegment]:
+    def _recognise(self, audio: np.ndarray, heard: Heard) -> list[Any]:
+        """faster-whisper's segments of a window ([] with the reason in ``heard.dropped``
+        when it fails)."""
         try:
             raw = self._decode(audio, self.beam_size)
             if any(seg.compression_ratio > MAX_COMPRESSION_RATIO for seg in raw):
@@ -271,6 +273,14 @@ class LiteBackend(PerceptionBackend):
                 DroppedSpeech(0.0, len(audio) / SAMPLE_RATE, f"faster-whisper failed: {exc}")
             )
             return []
+        return raw
+
+    def _transcript(
+        self, raw: list[Any], audio: np.ndarray, speech: np.ndarray, heard: Heard
+    ) -> list[TranscriptSegment]:
+        """Whisper's segments as transcript segments: its own not-speech and repetition
+        rules, words moved onto speech, segments split at pauses and dropped over
+        non-speech."""
         duration = len(audio) / SAMPLE_RATE
         out: list[TranscriptSegment] = []
         for source, seg in enumerate(raw):
@@ -566,6 +576,7 @@ class Heard:
     """A window after Whisper, before sounds and speakers (``LiteBackend.prepare``)."""
 
     window: Window
+    whisper: list[Any] = field(default_factory=list)  # faster-whisper's segments
     segments: list[TranscriptSegment] = field(default_factory=list)
     # False for a window of bells, rings or noise that Whisper was not asked about.
     transcribed: bool = True

@@ -3,6 +3,7 @@ bookkeeping (windows, stitching, hours-long timelines) testable exactly and quic
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -139,6 +140,7 @@ class StagedBurstBackend(BurstBackend):
     def complete(self, prepared: object) -> list[Event]:
         assert isinstance(prepared, Window)
         self.threads["complete"].add(threading.get_ident())
+        self.niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         with self._prepared_more:
             count = len(self.completed) + 1
             # Did the engine prepare a later window while this one was still running?

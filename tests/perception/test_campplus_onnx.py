@@ -1,7 +1,10 @@
-"""CAM++ under ONNX Runtime: the same frame features as torch, exported once and cached."""
+"""CAM++ without torch at inference: ONNX Runtime's frame features and numpy's pooling give
+torch's embeddings; the graph is exported once and cached."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,16 +12,18 @@ import pytest
 import soundfile as sf
 
 from perception import campplus_onnx
-from perception.campplus_onnx import OnnxTrunk, onnx_trunk
+from perception.campplus_onnx import OnnxTrunk, Pooling
 from perception.speaker_embedding import (
     CampPlusEmbedder,
     _load_campplus,
+    _torch_trunk,
     _trunk_module,
     campplus_weights,
     fbank,
 )
 
-VOICES = Path(__file__).resolve().parents[1] / "fixtures" / "voices"
+ROOT = Path(__file__).resolve().parents[2]
+VOICES = ROOT / "tests" / "fixtures" / "voices"
 
 
 @pytest.fixture(scope="module")
@@ -30,60 +35,84 @@ def features() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def trunk():
-    return _trunk_module(_load_campplus(campplus_weights()))
+def model():
+    return _load_campplus(campplus_weights())
 
 
-def _torch_frames(trunk, features: np.ndarray) -> np.ndarray:
+def _torch_embedding(model, features: np.ndarray) -> np.ndarray:
     import torch
 
     with torch.inference_mode():
-        return trunk(torch.from_numpy(features)).numpy()
+        x = _trunk_module(model)(torch.from_numpy(features))
+        return model.xvector.dense(model.xvector.stats(x))[0].numpy()
 
 
-def test_the_onnx_trunk_gives_torch_s_frames_and_is_exported_once(
-    tmp_path: Path, trunk, features: np.ndarray, monkeypatch: pytest.MonkeyPatch
+def test_onnx_frames_and_numpy_pooling_give_torch_s_embedding_and_are_exported_once(
+    tmp_path: Path, model, features: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = onnx_trunk(trunk, campplus_weights(), cache_dir=tmp_path)
-    assert isinstance(first, OnnxTrunk)
-    [graph] = list(tmp_path.iterdir())
-    assert graph.suffix == ".onnx" and not list(tmp_path.glob("*.part"))
-    expected = _torch_frames(trunk, features)
-    got = first(features)
-    assert got.shape == expected.shape
-    assert np.abs(got - expected).max() < 1e-4
+    assert campplus_onnx.cached(campplus_weights(), tmp_path) is None
+    pool = Pooling.of(model)
+    trunk = campplus_onnx.export(_trunk_module(model), pool, campplus_weights(), tmp_path)
+    assert isinstance(trunk, OnnxTrunk)
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".npz", ".onnx"]
+    expected = _torch_embedding(model, features)
+    assert np.abs(pool(trunk(features)) - expected).max() < 1e-4
+    # the torch fallback computes the same
+    assert np.abs(pool(_torch_trunk(model)(features)) - expected).max() < 1e-4
 
     def no_export(*_: object) -> None:
         raise AssertionError("exported again although the graph is cached")
 
     monkeypatch.setattr(campplus_onnx, "_export", no_export)
-    again = onnx_trunk(trunk, campplus_weights(), cache_dir=tmp_path)
-    assert again is not None
-    assert np.abs(again(features) - expected).max() < 1e-4
+    ready = campplus_onnx.cached(campplus_weights(), tmp_path)
+    assert ready is not None
+    assert np.abs(ready[1](ready[0](features)) - expected).max() < 1e-4
 
 
 def test_an_unwritable_cache_still_gives_a_working_trunk(
-    tmp_path: Path, trunk, features: np.ndarray
+    tmp_path: Path, model, features: np.ndarray
 ) -> None:
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("in the way")
-    got = onnx_trunk(trunk, campplus_weights(), cache_dir=not_a_folder / "models")
-    assert got is not None
-    assert np.abs(got(features) - _torch_frames(trunk, features)).max() < 1e-4
+    pool = Pooling.of(model)
+    trunk = campplus_onnx.export(
+        _trunk_module(model), pool, campplus_weights(), not_a_folder / "models"
+    )
+    assert trunk is not None
+    assert np.abs(pool(trunk(features)) - _torch_embedding(model, features)).max() < 1e-4
 
 
-def test_a_failed_export_leaves_torch_in_charge(
-    tmp_path: Path, trunk, monkeypatch: pytest.MonkeyPatch
+def test_a_failed_export_leaves_torch_in_charge_and_no_half_file(
+    tmp_path: Path, model, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*_: object) -> None:
         raise RuntimeError("exporter broke")
 
     monkeypatch.setattr(campplus_onnx, "_export", broken)
-    assert onnx_trunk(trunk, campplus_weights(), cache_dir=tmp_path) is None
-    assert not list(tmp_path.iterdir())  # no half-written graph left behind
+    pool = Pooling.of(model)
+    assert campplus_onnx.export(_trunk_module(model), pool, campplus_weights(), tmp_path) is None
+    assert not list(tmp_path.iterdir())
 
 
-def test_the_embedder_runs_cam_plus_plus_on_onnx_runtime() -> None:
-    embedder = CampPlusEmbedder()
-    embedder.load()
-    assert isinstance(embedder._trunk, OnnxTrunk)  # noqa: SLF001 - which engine it picked
+def test_a_damaged_cache_is_not_used(tmp_path: Path, model) -> None:
+    pool = Pooling.of(model)
+    assert campplus_onnx.export(_trunk_module(model), pool, campplus_weights(), tmp_path)
+    [graph] = tmp_path.glob("*.onnx")
+    graph.write_bytes(b"not a graph")
+    assert campplus_onnx.cached(campplus_weights(), tmp_path) is None
+
+
+def test_with_the_graph_cached_speaker_embeddings_need_no_torch() -> None:
+    CampPlusEmbedder().load()  # the cache is filled in this process if it was empty
+    code = (
+        "import sys, soundfile as sf\n"
+        "from perception.speaker_embedding import CampPlusEmbedder\n"
+        "e = CampPlusEmbedder()\n"
+        f"audio = sf.read({str(VOICES / 'a1.flac')!r}, dtype='float32')[0]\n"
+        "assert e.embed(audio) is not None and e.load().runtime == 'onnxruntime'\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False", out.stderr

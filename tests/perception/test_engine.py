@@ -3,6 +3,8 @@ stitching without duplicated or dropped words, cuts in pauses, silence gating, l
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from perception.backend import SAMPLE_RATE, BackendError, PerceptionBackend, Window
-from perception.engine import Perceiver
+from perception.engine import WORKER_NICENESS, Perceiver
 from perception.events import Event, SoundEvent, SpeakerTurn, TranscriptSegment
 from perception.windowing import WindowConfig, Windower
 
@@ -391,6 +393,9 @@ def test_a_pipelined_backend_prepares_ahead_and_gives_the_same_events() -> None:
     # ... on one worker thread, so completions (the session's state) stay in order.
     assert len(staged.threads["complete"]) == 1
     assert staged.threads["complete"].isdisjoint(staged.threads["prepare"])
+    # The worker yields the cores to the first stage, which sets the pace.
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert staged.niceness == min(19, mine + WORKER_NICENESS)
 
 
 def test_damage_mid_stream_still_yields_what_came_before_it_when_pipelined() -> None:
