@@ -158,3 +158,18 @@ def test_microphone_without_portaudio_says_what_to_install() -> None:
         assert "sounddevice" in str(exc) or "microphone" in str(exc)
     else:  # a machine with a working input device
         mic.close()
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+def test_16k_mono_wav_read_by_libsndfile_gives_ffmpeg_s_samples(
+    tmp_path: Path, subtype: str
+) -> None:
+    from perception.audio import _decode_with_av, _Limit
+
+    path = tmp_path / "x.wav"
+    sf.write(path, _chirp(12.5, SR), SR, subtype)
+    ffmpeg = np.concatenate(list(_decode_with_av(path, _Limit(path, None))))
+    ours = load_audio(path)
+    assert len(ours) == len(ffmpeg) == int(12.5 * SR)
+    assert np.abs(ours - ffmpeg).max() < 1e-6
+    assert [len(c) for c in decode_file(path, chunk_seconds=5.0)] == [5 * SR, 5 * SR, SR * 5 // 2]
