@@ -135,6 +135,8 @@ class PerceptionBackend(abc.ABC):
     # while the last one completes on a worker thread, which uses a core that the first
     # stage leaves idle (Whisper keeps about 1.4 of 2 cores busy).
     pipelined: ClassVar[bool] = False
+    # With ``pipelined``: how many windows ``prepare`` may work on at once (threads).
+    prepare_workers: int = 1
 
     model: str = ""
 

@@ -9,9 +9,7 @@ stitched and final: an event once yielded is never revised.
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -70,23 +68,6 @@ class _TurnBuilder:
     def flush(self) -> list[SpeakerTurn]:
         cur, self._current = self._current, None
         return [cur] if cur is not None else []
-
-
-# How much lower the worker thread's scheduling priority is than the caller's (Linux nice).
-WORKER_NICENESS = 10
-
-
-def _yield_to_first_stage() -> None:
-    """The worker soaks up the cores the first stage (Whisper) leaves idle instead of
-    taking turns with it: the first stage is the longer one and sets the pace."""
-    # Linux only: there a thread id names the thread; elsewhere it could name a process.
-    if WORKER_NICENESS <= 0 or not sys.platform.startswith("linux"):
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICENESS)
-    except OSError as exc:  # not allowed: the same results, a little slower
-        log.debug("worker thread priority unchanged: %s", exc)
 
 
 class Perceiver:
@@ -218,28 +199,43 @@ class Perceiver:
         yield from self._windower.finish()
 
     def _run_pipelined(self, planned: Iterable[PlannedWindow]) -> Iterator[Event]:
-        """Each window is prepared here while the one before it completes on a worker
-        thread; events still come out in window order."""
-        pending: tuple[PlannedWindow, Future[list[Event]]] | None = None
-        with ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="perception", initializer=_yield_to_first_stage
-        ) as worker:
+        """Up to ``prepare_workers`` windows are prepared at once on threads of their own
+        while the window before them completes on a worker thread; events still come out
+        in window order. Damaged audio part-way ends the stream after every window before
+        the damage has come out."""
+        ahead = max(1, self.backend.prepare_workers)
+        preparing: deque[tuple[PlannedWindow, Future[object]]] = deque()
+        completing: tuple[PlannedWindow, Future[list[Event]]] | None = None
+        error: Exception | None = None
+        with (
+            ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="perception-prepare") as pool,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="perception") as worker,
+        ):
             windows = iter(planned)
             while True:
+                while error is None and len(preparing) < ahead:
+                    try:
+                        p = next(windows, None)
+                    except Exception as exc:  # raised once the windows before it are out
+                        error = exc
+                        break
+                    if p is None:
+                        break
+                    preparing.append((p, pool.submit(self.backend.prepare, p.window)))
+                if not preparing:
+                    break
+                p, future = preparing.popleft()
                 try:
-                    p = next(windows, None)
-                    prepared = self.backend.prepare(p.window) if p is not None else None
-                except Exception:
-                    # Damaged audio or a failed window: what came before it still comes out.
-                    if pending is not None:
-                        yield from self._commit(pending[0], pending[1].result())
-                    raise
-                if pending is not None:
-                    done, pending = pending, None
-                    yield from self._commit(done[0], done[1].result())
-                if p is None:
-                    return
-                pending = (p, worker.submit(self.backend.complete, prepared))
+                    prepared = future.result()
+                finally:
+                    if completing is not None:
+                        done, completing = completing, None
+                        yield from self._commit(done[0], done[1].result())
+                completing = (p, worker.submit(self.backend.complete, prepared))
+            if completing is not None:
+                yield from self._commit(completing[0], completing[1].result())
+        if error is not None:
+            raise error
 
     # --- live --------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ __all__ = [
 # any caller passed, so with one shared model every caller passes its own, always.
 CHUNK_SECONDS = 30
 
-_models: dict[tuple[str, int], Any] = {}
+_models: dict[tuple[str, int, int], Any] = {}
 _lock = threading.Lock()
 
 
@@ -52,12 +52,16 @@ def bundled_model_path() -> Path:
     return path
 
 
-def load_whisper(model_path: str | Path | None = None, cpu_threads: int | None = None) -> Any:
+def load_whisper(
+    model_path: str | Path | None = None, cpu_threads: int | None = None, workers: int = 1
+) -> Any:
     """The faster-whisper model at ``model_path`` (default: the bundled tiny.en), int8 on
-    the CPU, loaded once per process for each path and thread count."""
+    the CPU, loaded once per process for each path, thread count and worker count.
+    ``workers`` > 1: that many calls from different threads run at once, each on
+    ``cpu_threads`` threads."""
     path = Path(model_path) if model_path is not None else bundled_model_path()
-    threads = cpu_threads or min(4, os.cpu_count() or 1)
-    key = (str(path.resolve()), threads)
+    threads = cpu_threads or default_threads()
+    key = (str(path.resolve()), threads, workers)
     with _lock:
         if key not in _models:
             try:
@@ -66,13 +70,22 @@ def load_whisper(model_path: str | Path | None = None, cpu_threads: int | None =
                 raise BackendUnavailableError(f"Whisper needs faster-whisper: {exc}") from exc
             try:
                 _models[key] = WhisperModel(
-                    str(path), device="cpu", compute_type="int8", cpu_threads=threads
+                    str(path),
+                    device="cpu",
+                    compute_type="int8",
+                    cpu_threads=threads,
+                    num_workers=workers,
                 )
             except Exception as exc:
                 raise BackendUnavailableError(
                     f"cannot load the Whisper model at {path}: {exc}"
                 ) from exc
         return _models[key]
+
+
+def default_threads() -> int:
+    """Whisper's threads when none are asked for: every core, up to 4."""
+    return min(4, os.cpu_count() or 1)
 
 
 def model_name(path: Path) -> str:

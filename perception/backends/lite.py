@@ -41,6 +41,7 @@ from perception.voice_traits import describe_voice
 from perception.whisper import CHUNK_SECONDS as WHISPER_CHUNK_SECONDS
 from perception.whisper import (
     bundled_model_path,
+    default_threads,
     is_not_speech,
     load_whisper,
     model_name,
@@ -114,6 +115,11 @@ class LiteBackend(PerceptionBackend):
             raise ValueError(f"cpu_threads must be 1 or more, got {cpu_threads}")
         path = Path(model_path) if model_path is not None else bundled_model_path()
         self._whisper = load_whisper(path, cpu_threads)
+        self._model_path = path
+        # Files: as many windows at once as Whisper has threads, one thread each (the same
+        # threads in all; Whisper on one window keeps only about 1.4 of 2 threads busy).
+        self.prepare_workers = cpu_threads or default_threads()
+        self._file_whisper: Any = None
         self.model = f"whisper-{model_name(path)} (faster-whisper int8)"
         self.beam_size = beam_size
         self.language = language
@@ -129,7 +135,8 @@ class LiteBackend(PerceptionBackend):
     # --- the interface -------------------------------------------------------------------
 
     def analyze(self, windows: Sequence[Window]) -> list[list[Event]]:
-        return [self.complete(self.prepare(w)) for w in windows]
+        # One window at a time (live): Whisper on all its threads.
+        return [self.complete(self._prepare(w, self._whisper)) for w in windows]
 
     def ask(self, samples: np.ndarray, question: str) -> str:
         """Answers from what lite can perceive: transcript, speakers, sounds, voice traits."""
@@ -160,7 +167,11 @@ class LiteBackend(PerceptionBackend):
     # --- one window: Whisper first (no session state), then sounds and speakers ----------
 
     def prepare(self, window: Window) -> Heard:
-        """Whisper's segments of a window (the slow part, and nothing of the session)."""
+        """Whisper's segments of a window (the slow part, and nothing of the session); the
+        engine runs ``prepare_workers`` of these at once."""
+        return self._prepare(window, self._whisper_for_files())
+
+    def _prepare(self, window: Window, whisper: Any) -> Heard:
         heard = Heard(window)
         audio = window.samples
         if len(audio) < FRAME:
@@ -170,8 +181,17 @@ class LiteBackend(PerceptionBackend):
             # (temperature fallbacks), so it is not asked.
             heard.transcribed = False
         else:
-            heard.whisper = self._recognise(audio, heard)
+            heard.whisper = self._recognise(audio, heard, whisper)
         return heard
+
+    def _whisper_for_files(self) -> Any:
+        """The model ``prepare`` uses: one thread per call, ``prepare_workers`` calls at
+        once (loaded on first use; live transcription keeps the multi-threaded one)."""
+        if self.prepare_workers <= 1:
+            return self._whisper
+        if self._file_whisper is None:
+            self._file_whisper = load_whisper(self._model_path, 1, workers=self.prepare_workers)
+        return self._file_whisper
 
     def complete(self, prepared: object) -> list[Event]:
         """Sounds, voice changes, speaker ids and voice traits of a prepared window, in
@@ -244,25 +264,28 @@ class LiteBackend(PerceptionBackend):
                 )
         return out
 
-    def _decode(self, audio: np.ndarray, beam_size: int, **options: Any) -> list[Any]:
-        raw, _info = self._whisper.transcribe(
+    def _decode(
+        self, audio: np.ndarray, beam_size: int, whisper: Any = None, **options: Any
+    ) -> list[Any]:
+        raw, _info = (whisper or self._whisper).transcribe(
             audio, language=self.language, beam_size=beam_size, word_timestamps=True,
             condition_on_previous_text=False, vad_filter=False, temperature=DECODING_TEMPERATURE,
             chunk_length=WHISPER_CHUNK_SECONDS, **options,
         )  # fmt: skip
         return list(raw)
 
-    def _recognise(self, audio: np.ndarray, heard: Heard) -> list[Any]:
+    def _recognise(self, audio: np.ndarray, heard: Heard, whisper: Any) -> list[Any]:
         """faster-whisper's segments of a window ([] with the reason in ``heard.dropped``
         when it fails)."""
         try:
-            raw = self._decode(audio, self.beam_size)
+            raw = self._decode(audio, self.beam_size, whisper)
             if any(seg.compression_ratio > MAX_COMPRESSION_RATIO for seg in raw):
                 # A repetition loop at temperature 0: instead of faster-whisper's sampled
                 # fallback (different on every run), a wider beam, which is deterministic.
                 retry = self._decode(
                     audio,
                     max(RETRY_BEAM_SIZE, self.beam_size + 1),
+                    whisper,
                     repetition_penalty=RETRY_REPETITION_PENALTY,
                 )
                 if _looping_seconds(retry) < _looping_seconds(raw):

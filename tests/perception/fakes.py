@@ -3,7 +3,6 @@ bookkeeping (windows, stitching, hours-long timelines) testable exactly and quic
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -121,9 +120,10 @@ class StagedBurstBackend(BurstBackend):
     name = "fake-staged-bursts"
     pipelined = True
 
-    def __init__(self, wait_for_next: float = 0.0) -> None:
+    def __init__(self, wait_for_next: float = 0.0, prepare_workers: int = 1) -> None:
         super().__init__()
         self.wait_for_next = wait_for_next
+        self.prepare_workers = prepare_workers
         self.prepared: list[str] = []
         self.completed: list[str] = []
         self.overlapped: list[bool] = []
@@ -140,7 +140,6 @@ class StagedBurstBackend(BurstBackend):
     def complete(self, prepared: object) -> list[Event]:
         assert isinstance(prepared, Window)
         self.threads["complete"].add(threading.get_ident())
-        self.niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         with self._prepared_more:
             count = len(self.completed) + 1
             # Did the engine prepare a later window while this one was still running?

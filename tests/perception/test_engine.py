@@ -3,8 +3,6 @@ stitching without duplicated or dropped words, cuts in pauses, silence gating, l
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -12,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from perception.backend import SAMPLE_RATE, BackendError, PerceptionBackend, Window
-from perception.engine import WORKER_NICENESS, Perceiver
+from perception.engine import Perceiver
 from perception.events import Event, SoundEvent, SpeakerTurn, TranscriptSegment
 from perception.windowing import WindowConfig, Windower
 
@@ -381,10 +379,11 @@ def _stream(minutes: float, seed: int = 3) -> list[np.ndarray]:
     return list(chunks)
 
 
-def test_a_pipelined_backend_prepares_ahead_and_gives_the_same_events() -> None:
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_pipelined_backend_prepares_ahead_and_gives_the_same_events(workers: int) -> None:
     chunks = _stream(12)
     plain = list(Perceiver(BurstBackend()).process_stream(iter(chunks), "s"))
-    staged = StagedBurstBackend(wait_for_next=5.0)
+    staged = StagedBurstBackend(wait_for_next=5.0, prepare_workers=workers)
     piped = list(Perceiver(staged).process_stream(iter(chunks), "s"))
     assert _dumped(piped) == _dumped(plain)
     assert staged.completed == staged.prepared and len(staged.completed) > 3
@@ -393,9 +392,7 @@ def test_a_pipelined_backend_prepares_ahead_and_gives_the_same_events() -> None:
     # ... on one worker thread, so completions (the session's state) stay in order.
     assert len(staged.threads["complete"]) == 1
     assert staged.threads["complete"].isdisjoint(staged.threads["prepare"])
-    # The worker yields the cores to the first stage, which sets the pace.
-    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    assert staged.niceness == min(19, mine + WORKER_NICENESS)
+    assert 1 <= len(staged.threads["prepare"]) <= workers
 
 
 def test_damage_mid_stream_still_yields_what_came_before_it_when_pipelined() -> None:
@@ -405,7 +402,7 @@ def test_damage_mid_stream_still_yields_what_came_before_it_when_pipelined() -> 
         yield from chunks[:n]
         raise RuntimeError("damaged audio")
 
-    for backend in (BurstBackend(), StagedBurstBackend()):
+    for backend in (BurstBackend(), StagedBurstBackend(prepare_workers=2)):
         got: list[Event] = []
         with pytest.raises(RuntimeError, match="damaged"):
             for event in Perceiver(backend).process_stream(damaged(50), "s"):
