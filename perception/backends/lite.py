@@ -12,7 +12,8 @@
 
 A window runs in two stages: ``prepare`` (Whisper; no session state) and ``complete``
 (VAD, transcript clean-up, sounds, speakers, voice traits; in window order). In files the engine
-prepares the next window while the last one completes on a worker thread.
+prepares the next windows (as many at once as Whisper has threads, one thread each)
+while the last one completes on a worker thread.
 """
 
 from __future__ import annotations
