@@ -120,6 +120,8 @@ class Perceiver:
             else SpeakerTracker(threshold=self.speaker_threshold)
         )
         self._resampler = None
+        # Files: windows handed out by the windower whose events have not come out yet.
+        self._in_flight: deque[PlannedWindow] = deque()
 
     @property
     def seconds_received(self) -> float:
@@ -128,6 +130,16 @@ class Perceiver:
     @property
     def buffered_seconds(self) -> float:
         return self._windower.buffered_samples / SAMPLE_RATE
+
+    @property
+    def settled_seconds(self) -> float:
+        """Stream time before which every event has come out: nothing before it is still
+        buffered or in a window being analysed (a safe point to resume from)."""
+        settled = self.seconds_received - self.buffered_seconds
+        if self._in_flight:
+            oldest = self._in_flight[0]
+            settled = min(settled, oldest.window.start, oldest.commit_start)
+        return max(0.0, settled)
 
     # --- files and arrays ------------------------------------------------------------
 
@@ -171,7 +183,7 @@ class Perceiver:
         self.reset(session_id, live=False)
         planned = self._planned(chunks, total_seconds, on_progress)
         if self.backend.pipelined:
-            yield from self._run_pipelined(planned)
+            yield from self._run_pipelined(planned, total_seconds, on_progress)
         else:
             batch: list[PlannedWindow] = []
             size = max(1, self.backend.max_batch)
@@ -193,16 +205,26 @@ class Perceiver:
         on_progress: ProgressCallback | None,
     ) -> Iterator[PlannedWindow]:
         for chunk in chunks:
-            yield from self._windower.push(chunk)
+            for p in self._windower.push(chunk):
+                self._in_flight.append(p)
+                yield p
             if on_progress is not None:
                 on_progress(self.seconds_received, total_seconds)
-        yield from self._windower.finish()
+        for p in self._windower.finish():
+            self._in_flight.append(p)
+            yield p
 
-    def _run_pipelined(self, planned: Iterable[PlannedWindow]) -> Iterator[Event]:
+    def _run_pipelined(
+        self,
+        planned: Iterable[PlannedWindow],
+        total_seconds: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Iterator[Event]:
         """Up to ``prepare_workers`` windows are prepared at once on threads of their own
         while the window before them completes on a worker thread; events still come out
         in window order. Damaged audio part-way ends the stream after every window before
-        the damage has come out."""
+        the damage has come out. Progress is also reported after each window's events, when
+        ``settled_seconds`` moves (the windows ahead hold it back while they are read)."""
         ahead = max(1, self.backend.prepare_workers)
         preparing: deque[tuple[PlannedWindow, Future[object]]] = deque()
         completing: tuple[PlannedWindow, Future[list[Event]]] | None = None
@@ -231,6 +253,8 @@ class Perceiver:
                     if completing is not None:
                         done, completing = completing, None
                         yield from self._commit(done[0], done[1].result())
+                        if on_progress is not None:
+                            on_progress(self.seconds_received, total_seconds)
                 completing = (p, worker.submit(self.backend.complete, prepared))
             if completing is not None:
                 yield from self._commit(completing[0], completing[1].result())
@@ -315,6 +339,8 @@ class Perceiver:
 
     def _commit(self, planned: PlannedWindow, events: list[Event]) -> list[Event]:
         """Stitch one window's events; returns the ones now final."""
+        if self._in_flight and self._in_flight[0] is planned:
+            self._in_flight.popleft()
         # Turns are derived below from the stitched transcript, the one source of truth.
         events = [e for e in events if not isinstance(e, SpeakerTurn)]
         if self._tracker is not None:

@@ -511,15 +511,10 @@ class _Run:
 
     def checkpoint(self, seconds: float, total: float | None) -> None:
         """The engine's progress report: everything yielded so far is final."""
-        perceiver = self.recorder.perceiver
-        safe = self.offset + max(0.0, perceiver.seconds_received - perceiver.buffered_seconds)
-        self._advance(safe)
+        self._advance(self.offset + self.recorder.perceiver.settled_seconds)
 
     def checkpoint_now(self) -> None:
-        perceiver = self.recorder.perceiver
-        self._advance(
-            self.offset + max(0.0, perceiver.seconds_received - perceiver.buffered_seconds)
-        )
+        self._advance(self.offset + self.recorder.perceiver.settled_seconds)
 
     def _advance(self, safe: float) -> None:
         self._settle_voices()

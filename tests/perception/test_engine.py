@@ -413,3 +413,24 @@ def test_damage_mid_stream_still_yields_what_came_before_it_when_pipelined() -> 
         else:
             plain = got
     assert len(plain) > 3 and _dumped(piped) == _dumped(plain)
+
+
+@pytest.mark.parametrize("workers", [0, 1, 2])
+def test_the_settled_time_never_passes_an_event_still_to_come(workers: int) -> None:
+    """What a recording resumes from: everything before it has been yielded, even while
+    windows are still being analysed (0: one window at a time)."""
+    backend = BurstBackend() if workers == 0 else StagedBurstBackend(prepare_workers=workers)
+    perceiver = Perceiver(backend)
+    out: list[Event] = []
+    marks: list[tuple[int, float]] = []
+    for event in perceiver.process_stream(
+        iter(_stream(12, seed=5)),
+        "s",
+        on_progress=lambda done, total: marks.append((len(out), perceiver.settled_seconds)),
+    ):
+        out.append(event)
+    assert len(out) > 5 and max(s for _, s in marks) > 600
+    for yielded, settled in marks:
+        # (a speaker turn stays open until the voice changes: derived, not perceived)
+        later = [e for e in out[yielded:] if not isinstance(e, SpeakerTurn)]
+        assert all(e.start >= settled for e in later), (yielded, settled)
