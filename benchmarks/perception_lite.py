@@ -281,13 +281,7 @@ def main() -> None:
         print(f"file: {duration / 60:.1f} min of 16 kHz mono ({path.stat().st_size / 1e6:.0f} MB)")
         results = {}
         for name in ("bare", "bare-vad", "lite"):
-            proc = subprocess.run(
-                [sys.executable, __file__, "--child", name, "--file", str(path)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+            results[name] = run_child(name, path)
             r = results[name]
             r["rtf"] = r["seconds"] / duration
             r["wer"] = word_error_rate(reference, r["text"])

@@ -17,6 +17,7 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,7 @@ def _paths(weights: Path, cache_dir: Path | None) -> tuple[Path, Path]:
     return folder / f"{stem}.onnx", folder / f"{stem}-pooling.npz"
 
 
-def _write(path: Path, make: Any) -> None:
+def _write(path: Path, make: Callable[[Path], None]) -> None:
     """``make(tmp)`` writes a file that then replaces ``path`` whole: a process reading the
     cache never sees half a file."""
     fd, part = tempfile.mkstemp(dir=path.parent, suffix=".part")
